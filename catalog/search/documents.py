@@ -1,0 +1,186 @@
+"""Search documents built from the catalog: one per dataset and one per field.
+
+A field's document carries its dataset's title, agency and access level so that a field
+hit can be shown, filtered and faceted without a join. Lexical columns hold analysed
+tokens (split, expanded, stemmed by :mod:`catalog.text`) so that both engines index the
+very same terms; the embedding text is plain words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from catalog.models import Dataset, Field
+from catalog.text import analyse, analyse_name, clip, expand_name
+
+# Per-column BM25 weights, shared by both engines.
+LEXICAL_COLUMNS: tuple[str, ...] = ("name", "label", "description", "context", "codes")
+LEXICAL_WEIGHTS: dict[str, float] = {
+    "name": 4.0,
+    "label": 3.0,
+    "description": 1.0,
+    "context": 0.6,
+    "codes": 0.4,
+}
+EMBED_CHARS = 1000
+MAX_CODES = 40
+
+
+@dataclass
+class SearchDocument:
+    """What an engine indexes for one dataset or field."""
+
+    doc_id: str
+    kind: str
+    dataset_id: int
+    field_id: int | None
+    agency: str
+    data_type: str
+    access_level: str
+    sensitivity: str
+    lexical: dict[str, str]
+    embed_text: str
+    payload: dict[str, Any]
+
+    def attributes(self) -> dict[str, str]:
+        """Filterable and facetable attributes."""
+        return {
+            "kind": self.kind,
+            "agency": self.agency,
+            "data_type": self.data_type,
+            "access_level": self.access_level,
+            "sensitivity": self.sensitivity,
+        }
+
+
+def _tokens(values: list[str]) -> str:
+    return " ".join(values)
+
+
+def _codes_text(field: Field) -> str:
+    labels = [v.get("label", "") for v in (field.value_labels or [])[:MAX_CODES]]
+    return "; ".join(label for label in labels if label)
+
+
+def dataset_document(dataset: Dataset) -> SearchDocument:
+    """The search document of a dataset (its fields' names feed a low-weight column)."""
+    agency = dataset.agency
+    field_words = " ".join(
+        f"{f.name} {f.label or ''}" for f in dataset.fields[:300]
+    )
+    lexical = {
+        "name": _tokens(analyse_name(dataset.identifier) + analyse(dataset.title, expand=True)),
+        "label": _tokens(analyse(dataset.title, expand=True)),
+        "description": _tokens(analyse(dataset.description)),
+        "context": _tokens(
+            analyse(f"{agency.name} {agency.abbreviation or ''} {' '.join(dataset.keywords or [])}")
+        ),
+        "codes": _tokens(analyse(field_words, expand=True)),
+    }
+    labels = [f.label or expand_name(f.name) for f in dataset.fields[:30]]
+    embed_text = clip(
+        f"{dataset.title}. {clip(dataset.description, 600)} "
+        f"Keywords: {', '.join(dataset.keywords or [])}. Published by {agency.name}. "
+        f"Fields: {', '.join(labels)}",
+        EMBED_CHARS,
+    )
+    payload = {
+        "id": dataset.id,
+        "agency": agency.slug,
+        "agency_name": agency.name,
+        "dataset": dataset.identifier,
+        "dataset_id": dataset.id,
+        "dataset_title": dataset.title,
+        "field": None,
+        "field_id": None,
+        "title": dataset.title,
+        "description": clip(dataset.description, 400),
+        "data_type": None,
+        "access_level": dataset.access_level,
+        "sensitivity": None,
+        "field_count": len(dataset.fields),
+        "layout": dataset.layout,
+        "status": dataset.status,
+    }
+    return SearchDocument(
+        doc_id=f"dataset:{dataset.id}",
+        kind="dataset",
+        dataset_id=dataset.id,
+        field_id=None,
+        agency=agency.slug,
+        data_type="",
+        access_level=dataset.access_level,
+        sensitivity="",
+        lexical=lexical,
+        embed_text=embed_text,
+        payload=payload,
+    )
+
+
+def field_embed_text(field: Field, dataset: Dataset) -> str:
+    """Plain-language text of a field for the embedding model."""
+    expanded = expand_name(field.name)
+    label = field.label or ""
+    head = label if label else expanded
+    parts = [head]
+    if label and expanded.lower() not in label.lower():
+        parts.append(f"({expanded})")
+    if field.description and field.description != label:
+        parts.append(f"- {clip(field.description, 500)}")
+    codes = _codes_text(field)
+    if codes:
+        parts.append(f"Values: {clip(codes, 200)}")
+    parts.append(f"Dataset: {dataset.title}")
+    return clip(" ".join(parts), EMBED_CHARS)
+
+
+def field_document(field: Field, dataset: Dataset) -> SearchDocument:
+    """The search document of a field, carrying its dataset's title, agency and access."""
+    agency = dataset.agency
+    lexical = {
+        "name": _tokens(analyse_name(field.name)),
+        "label": _tokens(analyse(field.label, expand=True)),
+        "description": _tokens(analyse(field.description)),
+        "context": _tokens(analyse(f"{dataset.title} {agency.abbreviation or agency.name}")),
+        "codes": _tokens(analyse(_codes_text(field))),
+    }
+    payload = {
+        "id": field.id,
+        "agency": agency.slug,
+        "agency_name": agency.name,
+        "dataset": dataset.identifier,
+        "dataset_id": dataset.id,
+        "dataset_title": dataset.title,
+        "field": field.name,
+        "field_id": field.id,
+        "title": field.label or field.name,
+        "description": clip(field.description, 400),
+        "data_type": field.data_type,
+        "access_level": dataset.access_level,
+        "sensitivity": field.sensitivity,
+        "position": field.position,
+        "start_col": field.start_col,
+        "end_col": field.end_col,
+        "status": dataset.status,
+    }
+    return SearchDocument(
+        doc_id=f"field:{field.id}",
+        kind="field",
+        dataset_id=dataset.id,
+        field_id=field.id,
+        agency=agency.slug,
+        data_type=field.data_type or "other",
+        access_level=dataset.access_level,
+        sensitivity=field.sensitivity or "public",
+        lexical=lexical,
+        embed_text=field_embed_text(field, dataset),
+        payload=payload,
+    )
+
+
+def documents_for(dataset: Dataset) -> list[SearchDocument]:
+    """All search documents of a dataset: itself and each of its fields."""
+    docs = [dataset_document(dataset)]
+    docs.extend(field_document(f, dataset) for f in dataset.fields)
+    return docs

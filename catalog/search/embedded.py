@@ -1,0 +1,436 @@
+"""The embedded search engine: SQLite FTS5 for BM25 and an exact numpy vector scan.
+
+It needs no server. The whole index lives in one SQLite file beside the catalog; a full
+rebuild writes a new file and swaps it in atomically, so searches go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from catalog.embeddings import DIMENSIONS
+from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
+from catalog.search.engine import SearchEngine
+from catalog.search.fusion import reciprocal_rank_fusion
+from catalog.search.highlight import highlight
+from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
+from catalog.text import query_terms
+
+SEMANTIC_FLOOR = 0.2
+_HAS_WORD = re.compile(r"\w")
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    rowid INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    dataset_id INTEGER NOT NULL,
+    field_id INTEGER,
+    agency TEXT NOT NULL,
+    data_type TEXT NOT NULL,
+    access_level TEXT NOT NULL,
+    sensitivity TEXT NOT NULL,
+    sort_key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_docs_dataset ON docs (dataset_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
+    {", ".join(LEXICAL_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0');
+"""
+
+
+@dataclass
+class _Vectors:
+    """The index's vectors and filter attributes held in memory for the exact scan."""
+
+    generation: str
+    rowids: np.ndarray
+    matrix: np.ndarray
+    dataset_ids: np.ndarray
+    codes: dict[str, np.ndarray]
+    vocab: dict[str, dict[str, int]]
+    position: dict[int, int]
+
+    def mask(self, filters: dict[str, tuple[str, ...]]) -> np.ndarray:
+        """Boolean mask of rows whose attributes pass every filter."""
+        keep = np.ones(len(self.rowids), dtype=bool)
+        for attr, allowed in filters.items():
+            ids = [self.vocab[attr][v] for v in allowed if v in self.vocab[attr]]
+            keep &= np.isin(self.codes[attr], np.asarray(ids, dtype=np.int32))
+        return keep
+
+
+class EmbeddedEngine(SearchEngine):
+    """Hybrid search over a SQLite file: FTS5 BM25 + exact cosine scan, fused by RRF."""
+
+    name = "embedded"
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._vectors: _Vectors | None = None
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+
+    # ------------------------------------------------------------------ connections
+
+    def _connect(self, path: Path | None = None) -> sqlite3.Connection:
+        target = path or self.path
+        fresh = not target.exists()
+        conn = sqlite3.connect(target, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        if fresh and path is None:  # the index file went missing: start an empty one
+            conn.executescript(_SCHEMA)
+        return conn
+
+    @staticmethod
+    def _generation(conn: sqlite3.Connection) -> str:
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        except sqlite3.DatabaseError:
+            return "0"
+        return row[0] if row else "0"
+
+    @staticmethod
+    def _bump(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'"
+        )
+
+    # ------------------------------------------------------------------ writing
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection, docs: Sequence[SearchDocument], vectors: np.ndarray
+    ) -> None:
+        if len(docs) != len(vectors):
+            raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors")
+        for doc, vector in zip(docs, vectors, strict=True):
+            sort_key = f"{0 if doc.kind == 'dataset' else 1}|{doc.payload.get('dataset_title', '')}"
+            sort_key += f"|{doc.payload.get('position') or 0:08d}"
+            cur = conn.execute(
+                "INSERT INTO docs (doc_id, kind, dataset_id, field_id, agency, data_type,"
+                " access_level, sensitivity, sort_key, payload, vector)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    doc.doc_id, doc.kind, doc.dataset_id, doc.field_id, doc.agency,
+                    doc.data_type, doc.access_level, doc.sensitivity, sort_key.lower(),
+                    json.dumps(doc.payload, default=str),
+                    np.asarray(vector, dtype=np.float32).tobytes(),
+                ),
+            )
+            conn.execute(
+                f"INSERT INTO docs_fts (rowid, {', '.join(LEXICAL_COLUMNS)})"
+                f" VALUES (?{', ?' * len(LEXICAL_COLUMNS)})",
+                (cur.lastrowid, *(doc.lexical.get(c, "") for c in LEXICAL_COLUMNS)),
+            )
+
+    @staticmethod
+    def _delete_where(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> None:
+        conn.execute(
+            f"DELETE FROM docs_fts WHERE rowid IN (SELECT rowid FROM docs WHERE {where})",
+            params,
+        )
+        conn.execute(f"DELETE FROM docs WHERE {where}", params)
+
+    def index(self, docs: Sequence[SearchDocument], vectors: np.ndarray) -> None:
+        """Add or replace documents (matched by ``doc_id``) in one transaction."""
+        if not docs:
+            return
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                ids = [d.doc_id for d in docs]
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    self._delete_where(conn, f"doc_id IN ({marks})", chunk)
+                self._insert(conn, docs, vectors)
+                self._bump(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def delete_datasets(self, dataset_ids: Iterable[int]) -> None:
+        """Remove every document of these datasets."""
+        ids = list(dataset_ids)
+        if not ids:
+            return
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    self._delete_where(conn, f"dataset_id IN ({marks})", chunk)
+                self._bump(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def rebuild(self, batches: Iterable[tuple[Sequence[SearchDocument], np.ndarray]]) -> int:
+        """Build a new index file from scratch and swap it in; the old file serves until then."""
+        tmp = self.path.with_name(f"{self.path.name}.building-{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        total = 0
+        try:
+            with self._connect(tmp) as conn:
+                conn.execute("PRAGMA journal_mode=OFF")
+                conn.executescript(_SCHEMA)
+                generation = 0
+                if self.path.is_file():
+                    with self._connect() as old:
+                        generation = int(self._generation(old))
+                conn.execute("BEGIN")
+                for docs, vectors in batches:
+                    self._insert(conn, docs, vectors)
+                    total += len(docs)
+                conn.execute(
+                    "UPDATE meta SET value=? WHERE key='generation'", (str(generation + 1),)
+                )
+                conn.execute("COMMIT")
+                conn.execute("INSERT INTO docs_fts(docs_fts) VALUES ('optimize')")
+            conn.close()
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        with self._lock:
+            self._vectors = None
+        return total
+
+    def count(self) -> int:
+        """Number of documents in the index."""
+        with self._connect() as conn:
+            return int(conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+
+    # ------------------------------------------------------------------ vectors in memory
+
+    def _load_vectors(self, conn: sqlite3.Connection) -> _Vectors:
+        generation = f"{os.stat(self.path).st_ino}:{self._generation(conn)}"
+        with self._lock:
+            if self._vectors is not None and self._vectors.generation == generation:
+                return self._vectors
+            rows = conn.execute(
+                "SELECT rowid, dataset_id, vector, " + ", ".join(FACETS) + " FROM docs"
+            ).fetchall()
+            count = len(rows)
+            matrix = np.empty((count, DIMENSIONS), dtype=np.float32)
+            rowids = np.empty(count, dtype=np.int64)
+            dataset_ids = np.empty(count, dtype=np.int64)
+            vocab: dict[str, dict[str, int]] = {f: {} for f in FACETS}
+            codes = {f: np.empty(count, dtype=np.int32) for f in FACETS}
+            for i, row in enumerate(rows):
+                rowids[i] = row[0]
+                dataset_ids[i] = row[1]
+                matrix[i] = np.frombuffer(row[2], dtype=np.float32)
+                for j, facet in enumerate(FACETS):
+                    value = row[3 + j]
+                    codes[facet][i] = vocab[facet].setdefault(value, len(vocab[facet]))
+            self._vectors = _Vectors(
+                generation=generation,
+                rowids=rowids,
+                matrix=matrix,
+                dataset_ids=dataset_ids,
+                codes=codes,
+                vocab=vocab,
+                position={int(r): i for i, r in enumerate(rowids)},
+            )
+            return self._vectors
+
+    # ------------------------------------------------------------------ searching
+
+    @staticmethod
+    def _where(filters: dict[str, tuple[str, ...]], alias: str = "d") -> tuple[str, list[str]]:
+        clauses: list[str] = []
+        params: list[str] = []
+        for attr, allowed in filters.items():
+            if not allowed:
+                clauses.append("0")
+                continue
+            clauses.append(f"{alias}.{attr} IN ({','.join('?' * len(allowed))})")
+            params.extend(allowed)
+        return (" AND ".join(clauses) or "1"), params
+
+    def _lexical(
+        self, conn: sqlite3.Connection, terms: list[str], query: SearchQuery
+    ) -> list[int]:
+        match = " OR ".join(f'"{t}"' for t in terms)
+        where, params = self._where(query.filters())
+        weights = ", ".join(str(LEXICAL_WEIGHTS[c]) for c in LEXICAL_COLUMNS)
+        sql = (
+            f"SELECT d.rowid FROM docs_fts JOIN docs d ON d.rowid = docs_fts.rowid"
+            f" WHERE docs_fts MATCH ? AND {where}"
+            f" ORDER BY bm25(docs_fts, {weights}), d.rowid LIMIT ?"
+        )
+        return [r[0] for r in conn.execute(sql, [match, *params, query.candidates])]
+
+    def _semantic(
+        self, vectors: _Vectors, vector: np.ndarray, query: SearchQuery
+    ) -> list[int]:
+        mask = vectors.mask(query.filters())
+        index = np.flatnonzero(mask)
+        if index.size == 0:
+            return []
+        scores = vectors.matrix[index] @ np.asarray(vector, dtype=np.float32)
+        keep = scores >= SEMANTIC_FLOOR
+        index, scores = index[keep], scores[keep]
+        top = min(query.candidates, index.size)
+        if top == 0:
+            return []
+        part = np.argpartition(-scores, top - 1)[:top]
+        order = part[np.lexsort((vectors.rowids[index[part]], -scores[part]))]
+        return [int(vectors.rowids[index[i]]) for i in order]
+
+    def _payloads(self, conn: sqlite3.Connection, rowids: list[int]) -> dict[int, tuple]:
+        if not rowids:
+            return {}
+        marks = ",".join("?" * len(rowids))
+        rows = conn.execute(
+            f"SELECT rowid, doc_id, kind, payload FROM docs WHERE rowid IN ({marks})", rowids
+        )
+        return {r[0]: (r[1], r[2], json.loads(r[3])) for r in rows}
+
+    def _browse(self, conn: sqlite3.Connection, query: SearchQuery) -> SearchResult:
+        where, params = self._where(query.filters())
+        total = conn.execute(f"SELECT count(*) FROM docs d WHERE {where}", params).fetchone()[0]
+        facets: dict[str, dict[str, int]] = {}
+        for facet in FACETS:
+            rows = conn.execute(
+                f"SELECT d.{facet}, count(*) FROM docs d WHERE {where} GROUP BY d.{facet}",
+                params,
+            )
+            facets[facet] = {k: v for k, v in rows if k}
+        offset = (query.page - 1) * query.per_page
+        rows = conn.execute(
+            f"SELECT d.rowid FROM docs d WHERE {where} ORDER BY d.sort_key, d.rowid"
+            f" LIMIT ? OFFSET ?",
+            [*params, query.per_page, offset],
+        ).fetchall()
+        payloads = self._payloads(conn, [r[0] for r in rows])
+        hits = [
+            Hit(doc_id=payloads[r[0]][0], kind=payloads[r[0]][1], score=0.0,
+                payload=payloads[r[0]][2])
+            for r in rows
+        ]
+        return SearchResult(hits, total, query.page, query.per_page, _sorted(facets))
+
+    def search(self, query: SearchQuery, vector: np.ndarray | None) -> SearchResult:
+        """Hybrid (or lexical-only / semantic-only) search with filters, facets and a page."""
+        started = time.perf_counter()
+        with self._connect() as conn:
+            text = query.text.strip()
+            if not text:
+                result = self._browse(conn, query)
+                result.took_ms = (time.perf_counter() - started) * 1000
+                return result
+            if not _HAS_WORD.search(text):
+                return SearchResult([], 0, query.page, query.per_page, {})
+            terms = query_terms(text)
+            rankings: list[list[int]] = []
+            lexical: list[int] = []
+            semantic: list[int] = []
+            vectors = self._load_vectors(conn)
+            if query.mode in ("hybrid", "lexical") and terms:
+                lexical = self._lexical(conn, terms, query)
+                rankings.append(lexical)
+            if query.mode in ("hybrid", "semantic") and vector is not None:
+                semantic = self._semantic(vectors, vector, query)
+                rankings.append(semantic)
+            fused = reciprocal_rank_fusion([[str(r) for r in ranking] for ranking in rankings])
+            result = self._page(conn, vectors, query, fused, lexical, semantic, set(terms))
+        result.took_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def _page(
+        self,
+        conn: sqlite3.Connection,
+        vectors: _Vectors,
+        query: SearchQuery,
+        fused: list[tuple[str, float]],
+        lexical: list[int],
+        semantic: list[int],
+        terms: set[str],
+    ) -> SearchResult:
+        facets: dict[str, dict[str, int]] = {f: {} for f in FACETS}
+        names = {f: {v: k for k, v in vectors.vocab[f].items()} for f in FACETS}
+        for doc, _ in fused:
+            i = vectors.position.get(int(doc))
+            if i is None:
+                continue
+            for facet in FACETS:
+                value = names[facet][int(vectors.codes[facet][i])]
+                if value:
+                    facets[facet][value] = facets[facet].get(value, 0) + 1
+        start = (query.page - 1) * query.per_page
+        page = fused[start : start + query.per_page]
+        payloads = self._payloads(conn, [int(d) for d, _ in page])
+        lex_rank = {r: i + 1 for i, r in enumerate(lexical)}
+        sem_rank = {r: i + 1 for i, r in enumerate(semantic)}
+        hits: list[Hit] = []
+        for doc, score in page:
+            rowid = int(doc)
+            if rowid not in payloads:
+                continue
+            doc_id, kind, payload = payloads[rowid]
+            snippet = highlight(payload.get("description"), terms) or highlight(
+                payload.get("title"), terms
+            )
+            hits.append(Hit(doc_id, kind, score, payload, lex_rank.get(rowid),
+                            sem_rank.get(rowid), snippet))
+        return SearchResult(hits, len(fused), query.page, query.per_page, _sorted(facets))
+
+    def similar_fields(
+        self, field_id: int, *, allowed_access: tuple[str, ...], limit: int = 10
+    ) -> list[Hit]:
+        """Nearest fields by meaning in other datasets, visible at the given access levels."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT rowid, dataset_id FROM docs WHERE doc_id = ?", (f"field:{field_id}",)
+            ).fetchone()
+            if row is None:
+                return []
+            vectors = self._load_vectors(conn)
+            i = vectors.position.get(row[0])
+            if i is None:
+                return []
+            mask = vectors.mask({"kind": ("field",), "access_level": allowed_access})
+            mask &= vectors.dataset_ids != row[1]
+            index = np.flatnonzero(mask)
+            if index.size == 0:
+                return []
+            scores = vectors.matrix[index] @ vectors.matrix[i]
+            top = min(limit, index.size)
+            part = np.argpartition(-scores, top - 1)[:top]
+            order = part[np.argsort(-scores[part], kind="stable")]
+            rowids = [int(vectors.rowids[index[j]]) for j in order]
+            payloads = self._payloads(conn, rowids)
+            return [
+                Hit(payloads[r][0], payloads[r][1], float(scores[j]), payloads[r][2])
+                for r, j in zip(rowids, order, strict=True)
+                if r in payloads
+            ]
+
+
+def _sorted(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    return {
+        name: dict(sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
+        for name, values in facets.items()
+    }

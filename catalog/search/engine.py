@@ -1,0 +1,48 @@
+"""The search interface that the embedded engine and Elasticsearch both implement."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from catalog.search.documents import SearchDocument
+from catalog.search.query import Hit, SearchQuery, SearchResult
+
+
+class SearchEngine(ABC):
+    """Indexes search documents with their vectors and answers hybrid queries."""
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def index(self, docs: Sequence[SearchDocument], vectors: np.ndarray) -> None:
+        """Add or replace documents (matched by ``doc_id``)."""
+
+    @abstractmethod
+    def delete_datasets(self, dataset_ids: Iterable[int]) -> None:
+        """Remove every document (dataset and fields) of these datasets."""
+
+    @abstractmethod
+    def rebuild(
+        self, batches: Iterable[tuple[Sequence[SearchDocument], np.ndarray]]
+    ) -> int:
+        """Replace the whole index by the given documents; the old one serves until done."""
+
+    @abstractmethod
+    def search(self, query: SearchQuery, vector: np.ndarray | None) -> SearchResult:
+        """Run a lexical, semantic or hybrid query with filters, facets and a page."""
+
+    @abstractmethod
+    def similar_fields(
+        self, field_id: int, *, allowed_access: tuple[str, ...], limit: int = 10
+    ) -> list[Hit]:
+        """Nearest fields to a field by meaning, in other datasets, visible to the asker."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """Number of documents in the index."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,87 @@
+"""What a search asks for and what it returns: the contract both engines implement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+FACETS = ("kind", "agency", "data_type", "access_level", "sensitivity")
+PUBLIC_ONLY: tuple[str, ...] = ("public",)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search: the words, the filters, who asks (which access levels they may see), a page."""
+
+    text: str = ""
+    kind: str | None = None
+    agencies: tuple[str, ...] = ()
+    data_types: tuple[str, ...] = ()
+    access_levels: tuple[str, ...] = ()
+    sensitivities: tuple[str, ...] = ()
+    allowed_access: tuple[str, ...] = PUBLIC_ONLY
+    mode: str = "hybrid"
+    page: int = 1
+    per_page: int = 20
+    candidates: int = 200
+
+    def visible_access(self) -> tuple[str, ...]:
+        """Access levels both requested (if any) and allowed for the asker."""
+        if not self.access_levels:
+            return self.allowed_access
+        return tuple(a for a in self.access_levels if a in self.allowed_access)
+
+    def filters(self) -> dict[str, tuple[str, ...]]:
+        """Attribute filters as ``{attribute: allowed values}``; access is always present."""
+        out: dict[str, tuple[str, ...]] = {"access_level": self.visible_access()}
+        if self.kind:
+            out["kind"] = (self.kind,)
+        if self.agencies:
+            out["agency"] = self.agencies
+        if self.data_types:
+            out["data_type"] = self.data_types
+        if self.sensitivities:
+            out["sensitivity"] = self.sensitivities
+        return out
+
+
+@dataclass
+class Hit:
+    """One result: a dataset or a field, with its fused score and where each ranking put it."""
+
+    doc_id: str
+    kind: str
+    score: float
+    payload: dict[str, Any]
+    lexical_rank: int | None = None
+    semantic_rank: int | None = None
+    highlight: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for the API and the CLI."""
+        data = dict(self.payload)
+        data.update(
+            kind=self.kind,
+            score=round(self.score, 6),
+            lexical_rank=self.lexical_rank,
+            semantic_rank=self.semantic_rank,
+            highlight=self.highlight,
+        )
+        return data
+
+
+@dataclass
+class SearchResult:
+    """A page of hits, how many matched in all, and facet counts over all matches."""
+
+    hits: list[Hit]
+    total: int
+    page: int
+    per_page: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    took_ms: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        """Number of pages."""
+        return max(1, -(-self.total // self.per_page))

@@ -1,0 +1,149 @@
+"""The catalog as one object: database, search engine and embedder wired together.
+
+Web, CLI and indexer talk to :class:`Catalog`; it keeps the search index in step with
+the system of record and can always rebuild the index from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.config import Settings, load_settings
+from catalog.db import make_engine, migrate, session_factory, transaction
+from catalog.embeddings import Embedder, cached_embeddings
+from catalog.models import Dataset
+from catalog.search.documents import SearchDocument, documents_for
+from catalog.search.embedded import EmbeddedEngine
+from catalog.search.engine import SearchEngine
+from catalog.search.query import Hit, SearchQuery, SearchResult
+
+log = logging.getLogger(__name__)
+REINDEX_BATCH = 200
+_HAS_WORD = re.compile(r"\w")
+
+
+def make_search_engine(settings: Settings) -> SearchEngine:
+    """The configured engine: Elasticsearch when a URL is set, else the embedded one."""
+    if settings.elasticsearch_url:
+        raise NotImplementedError(
+            "CATALOG_ELASTICSEARCH_URL is set but the Elasticsearch engine is not available "
+            "in this version; unset it to use the embedded engine"
+        )
+    return EmbeddedEngine(settings.search_index_path)
+
+
+class Catalog:
+    """The system of record, its search index and the embedding model."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        engine: SearchEngine | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.settings.ensure_dirs()
+        self.db = make_engine(self.settings.db_url)
+        migrate(self.db)
+        self.sessions = session_factory(self.db)
+        self.embedder = embedder or Embedder(self.settings.model_path)
+        self.search_engine = engine or make_search_engine(self.settings)
+
+    def session(self) -> Session:
+        """A new database session (the caller closes it)."""
+        return self.sessions()
+
+    def transaction(self):  # type: ignore[no-untyped-def]
+        """A session committed on success, rolled back on error."""
+        return transaction(self.sessions)
+
+    # ------------------------------------------------------------------ indexing
+
+    def _documents(self, session: Session, dataset_ids: Sequence[int]) -> list[SearchDocument]:
+        datasets = session.scalars(
+            select(Dataset)
+            .where(Dataset.id.in_(dataset_ids))
+            .options(selectinload(Dataset.fields), selectinload(Dataset.agency))
+        )
+        docs: list[SearchDocument] = []
+        for dataset in datasets:
+            docs.extend(documents_for(dataset))
+        return docs
+
+    def _vectors(self, session: Session, docs: Sequence[SearchDocument]) -> np.ndarray:
+        return cached_embeddings(session, self.embedder, [d.embed_text for d in docs])
+
+    def index_datasets(self, dataset_ids: Iterable[int]) -> int:
+        """Bring these datasets' documents in the index up to date with the database."""
+        ids = list(dict.fromkeys(dataset_ids))
+        total = 0
+        for start in range(0, len(ids), REINDEX_BATCH):
+            chunk = ids[start : start + REINDEX_BATCH]
+            with self.transaction() as session:
+                docs = self._documents(session, chunk)
+                vectors = self._vectors(session, docs)
+            self.search_engine.delete_datasets(chunk)
+            self.search_engine.index(docs, vectors)
+            total += len(docs)
+        return total
+
+    def _batches(self) -> Iterator[tuple[list[SearchDocument], np.ndarray]]:
+        with self.session() as session:
+            ids = list(session.scalars(select(Dataset.id).order_by(Dataset.id)))
+        for start in range(0, len(ids), REINDEX_BATCH):
+            with self.transaction() as session:
+                docs = self._documents(session, ids[start : start + REINDEX_BATCH])
+                vectors = self._vectors(session, docs)
+            yield docs, vectors
+
+    def reindex(self) -> int:
+        """Rebuild the whole search index from the database; returns documents indexed."""
+        return self.search_engine.rebuild(self._batches())
+
+    # ------------------------------------------------------------------ searching
+
+    def query_vector(self, query: SearchQuery) -> np.ndarray | None:
+        """The query's embedding when the mode needs one and the text has words."""
+        if query.mode == "lexical" or not _HAS_WORD.search(query.text):
+            return None
+        return self.embedder.embed_query(query.text[:2000])
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Search the index; the asker's access levels are enforced by the engine."""
+        return self.search_engine.search(query, self.query_vector(query))
+
+    def search_many(self, queries: Sequence[SearchQuery]) -> list[SearchResult]:
+        """Run several queries, embedding their texts in one batch."""
+        texts = [q.text[:2000] for q in queries]
+        vectors = self.embedder.embed(texts) if texts else np.zeros((0, 0))
+        out = []
+        for query, vector in zip(queries, vectors, strict=True):
+            use = None if query.mode == "lexical" or not _HAS_WORD.search(query.text) else vector
+            out.append(self.search_engine.search(query, use))
+        return out
+
+    def similar_fields(
+        self, field_id: int, *, allowed_access: tuple[str, ...], limit: int = 10
+    ) -> list[Hit]:
+        """Fields in other datasets nearest in meaning to this one."""
+        return self.search_engine.similar_fields(
+            field_id, allowed_access=allowed_access, limit=limit
+        )
+
+    def close(self) -> None:
+        """Release the database and search connections."""
+        self.search_engine.close()
+        self.db.dispose()
+
+
+def with_page(query: SearchQuery, page: int) -> SearchQuery:
+    """The same query on another page."""
+    return replace(query, page=page)

@@ -1,0 +1,159 @@
+"""Text normalisation shared by both search engines: name splitting, abbreviations, stemming.
+
+Field names such as ``CLNT_DOB_DT``, ``studentEnrollDate`` or ``zip5`` are split into words
+and their abbreviations expanded, so that a researcher's words ("client date of birth")
+meet the names agencies actually use. The same analysis feeds the embedded engine and
+Elasticsearch, so both engines see identical tokens.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+# Common abbreviations in government data dictionaries and record layouts. Only entries
+# whose meaning is unambiguous in that setting; ambiguous ones (ED, MED, IND) are left out.
+ABBREVIATIONS: dict[str, str] = {
+    "acct": "account", "addr": "address", "adm": "admission", "admit": "admission",
+    "admsn": "admission", "admssn": "admissions", "adj": "adjusted", "agcy": "agency",
+    "amt": "amount", "ann": "annual", "appl": "application", "applcn": "applicants",
+    "apt": "apartment", "asst": "assistance", "att": "attendance", "attnd": "attendance",
+    "avg": "average", "bal": "balance", "bdate": "birth date", "ben": "benefit",
+    "bnft": "benefit", "bmi": "body mass index", "bus": "business", "cd": "code",
+    "cert": "certificate", "chg": "charge", "chgs": "charges", "chld": "child",
+    "cig": "cigarette", "cigs": "cigarettes", "clm": "claim", "clnt": "client",
+    "cnt": "count", "cnty": "county", "co": "county", "cond": "condition", "ctr": "center",
+    "cty": "city", "cur": "current", "curr": "current", "dob": "date of birth",
+    "dod": "date of death", "dept": "department", "descr": "description",
+    "desc": "description", "diag": "diagnosis", "disab": "disability", "disch": "discharge",
+    "disp": "disposition", "dist": "district", "dsbl": "disability", "dschg": "discharge",
+    "dt": "date", "dte": "date", "dtm": "datetime", "dur": "duration", "dx": "diagnosis",
+    "educ": "education", "elig": "eligibility", "emp": "employment", "empl": "employment",
+    "enrl": "enrollment", "enrlt": "enrolled", "enroll": "enrollment", "ethn": "ethnicity",
+    "exp": "expenditure", "fac": "facility", "fam": "family", "fed": "federal",
+    "fips": "fips state county code", "fname": "first name", "fpl": "federal poverty level",
+    "freq": "frequency", "fte": "full time equivalent", "fy": "fiscal year", "gndr": "gender",
+    "govt": "government", "grad": "graduation", "grd": "grade", "grp": "group",
+    "hh": "household", "hhld": "household", "hisp": "hispanic", "hosp": "hospital",
+    "hr": "hour", "hrs": "hours", "hs": "high school", "hsg": "housing", "id": "identifier",
+    "idn": "identifier", "inc": "income", "ins": "insurance", "instn": "institution",
+    "inst": "institution", "inv": "investment", "lang": "language", "lname": "last name",
+    "los": "length of stay", "lvl": "level", "mbr": "member", "mgmt": "management",
+    "mi": "middle initial", "mnth": "month", "mo": "month", "mrtl": "marital",
+    "msa": "metropolitan statistical area", "mth": "month", "naics": "industry code naics",
+    "nbr": "number", "no": "number", "num": "number", "occ": "occupation",
+    "occup": "occupation", "org": "organization", "pat": "patient", "pct": "percent",
+    "perc": "percent", "pgm": "program", "phys": "physician", "pmt": "payment",
+    "pop": "population", "pos": "position", "pov": "poverty", "prgm": "program",
+    "prev": "previous", "prog": "program", "prov": "provider", "pt": "patient",
+    "pymt": "payment", "qtr": "quarter", "qty": "quantity", "rcpt": "receipt",
+    "rec": "record", "recip": "recipient", "ref": "reference", "reg": "region",
+    "rel": "relationship", "res": "residence", "resp": "respondent", "sch": "school",
+    "schl": "school", "sfy": "state fiscal year", "snap": "snap food stamps",
+    "soc": "occupation code soc", "src": "source", "ssn": "social security number",
+    "st": "state", "stat": "status", "std": "standard", "stdnt": "student", "stu": "student",
+    "svc": "service", "svcs": "services", "tanf": "tanf temporary assistance needy families",
+    "tchr": "teacher", "tel": "telephone", "tot": "total", "trans": "transaction",
+    "ui": "unemployment insurance", "unemp": "unemployment", "univ": "university",
+    "vet": "veteran", "wk": "week", "wkly": "weekly", "yr": "year", "yrs": "years",
+    "zip": "zip code", "zipcode": "zip code",
+}
+
+STOPWORDS = frozenset(
+    [
+        "a", "an", "and", "are", "as", "at", "be", "by", "do", "does", "for", "from", "has",
+        "have", "how", "i", "in", "into", "is", "it", "its", "many", "much", "me", "my",
+        "of", "on", "or", "our", "s", "that", "the", "their", "them", "there", "these",
+        "they", "this", "those", "to", "was", "were", "what", "when", "where", "which",
+        "who", "whom", "why", "will", "with", "you", "your"
+    ]
+)
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_ALNUM_EDGE = re.compile(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+_WORD = re.compile(r"[0-9A-Za-z]+")
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+def fold(text: str) -> str:
+    """Strip accents and compatibility forms (``é`` → ``e``) so that spelling variants meet."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def split_identifier(name: str) -> list[str]:
+    """Split a field name into lower-case words: ``CLNT_DOB_DT`` → ``[clnt, dob, dt]``."""
+    words: list[str] = []
+    for chunk in _WORD.findall(fold(name)):
+        chunk = _CAMEL.sub(" ", chunk)
+        chunk = _ALNUM_EDGE.sub(" ", chunk)
+        words.extend(part.lower() for part in chunk.split() if part)
+    return words
+
+
+def expand_words(words: list[str]) -> list[str]:
+    """Replace known abbreviations by their meaning, keeping other words as they are."""
+    out: list[str] = []
+    for word in words:
+        out.extend(ABBREVIATIONS.get(word, word).split())
+    return out
+
+
+def expand_name(name: str) -> str:
+    """A field name in words: ``CLNT_DOB_DT`` → ``client date of birth date``."""
+    return " ".join(expand_words(split_identifier(name)))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The English stem of one lower-case word."""
+    return _STEMMER.stemWord(word)
+
+
+def words(text: str | None) -> list[str]:
+    """Lower-case words of a free text (identifiers inside it are split too)."""
+    if not text:
+        return []
+    return split_identifier(text)
+
+
+def analyse(text: str | None, *, expand: bool = False) -> list[str]:
+    """Index tokens of a text: words, optionally expanded, stemmed; stopwords dropped."""
+    tokens = words(text)
+    if expand:
+        tokens = tokens + [w for w in expand_words(tokens) if w not in tokens]
+    return [stem(t) for t in tokens if t not in STOPWORDS]
+
+
+def analyse_name(name: str) -> list[str]:
+    """Index tokens of a field name: the name whole, its parts and their expansions."""
+    parts = split_identifier(name)
+    whole = "".join(parts)
+    tokens = [whole] if len(parts) > 1 else []
+    tokens += parts + [w for w in expand_words(parts) if w not in parts]
+    return [stem(t) for t in tokens if t not in STOPWORDS]
+
+
+def query_terms(query: str, *, max_terms: int = 64) -> list[str]:
+    """Distinct stemmed terms of a search query, abbreviations expanded, in order."""
+    seen: dict[str, None] = {}
+    for token in analyse(query, expand=True):
+        if token and token not in seen:
+            seen[token] = None
+        if len(seen) >= max_terms:
+            break
+    return list(seen)
+
+
+def clip(text: str | None, limit: int) -> str:
+    """Shorten a text to at most ``limit`` characters at a word boundary."""
+    if not text:
+        return ""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip(" ,;:.") + "…"

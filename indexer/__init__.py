@@ -1,0 +1,1 @@
+"""The indexer: gets metadata in (formats, loading pipeline, jobs)."""

@@ -1,0 +1,135 @@
+"""The contract every metadata-file format module implements.
+
+A format module (one per file format, e.g. ``indexer/formats/socrata_view.py``) exposes:
+
+``NAME: str``
+    Short format name, e.g. ``"socrata-view"``; stored as the dataset's provenance format.
+``detect(path: Path, head: str) -> bool``
+    True when the file is in this format. ``head`` is the first 64 KiB of the file decoded
+    as UTF-8 with ``errors="replace"``. Detection is by content; the extension is only a hint.
+``parse(path: Path) -> ParsedFile``
+    Read the whole file into raw dataset records (plain dicts, see below). Raise
+    :class:`FormatError` when the file as a whole cannot be read (malformed JSON, no
+    recognisable header, ...). A problem in a single record goes into ``ParsedFile.errors``
+    (or is left for schema validation) so that the valid records beside it still load.
+
+Raw dataset record (dict) — validated later by ``catalog.schemas.DatasetInSchema``:
+
+    identifier        str, required: the identifier the source gives (Socrata 4x4, CKAN name,
+                      DCAT identifier, data package name); a file that carries none uses its file
+                      name without extension (``path.stem``, or the part before the first '.'
+                      for names such as ``x.datapackage.json`` / ``x.view.json`` only when the
+                      source itself has no identifier).
+    title             str, required (fall back to the identifier)
+    description       str | None
+    agency            str | None   publisher / organisation name as the source gives it
+    agency_abbreviation str | None
+    keywords          list[str]
+    update_frequency  str | None
+    last_modified     str | None   ISO 8601 date or datetime as given
+    access_level      "public" | "restricted" | "internal"   (default public; map DCAT
+                      accessLevel "non-public" -> "internal", "restricted public" -> "restricted")
+    landing_page      str | None
+    layout            bool  True for record layouts / codebooks (positions matter)
+    extra             dict  anything else worth keeping (license, category, source url...)
+    fields            list of raw field records:
+        position      int (1-based order in the source; required)
+        name          str, required: exactly as the source spells it
+        label         str | None   short human label
+        description   str | None   longer text
+        data_type     str | None   normalised: string|integer|number|boolean|date|datetime|
+                                   time|geometry|code|other
+        source_type   str | None   the type exactly as the source gives it
+        width         int | None
+        start_col     int | None   1-based first column in a fixed-width record
+        end_col       int | None   1-based last column (inclusive)
+        format        str | None   informat / display format / pattern
+        decimals      int | None
+        value_labels  list of {"code": str, "label": str}
+        sensitivity   "public"|"protected"|"personal"|"private" (default public)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class FormatError(Exception):
+    """A whole file cannot be read as its format; the message names the problem."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass
+class ParsedFile:
+    """What a format module read from one file."""
+
+    path: Path
+    format: str
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+HEAD_BYTES = 64 * 1024
+
+
+def read_head(path: Path, size: int = HEAD_BYTES) -> str:
+    """Return the first ``size`` bytes of a file decoded leniently."""
+    with open(path, "rb") as handle:
+        data = handle.read(size)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.decode("utf-8", errors="replace")
+
+
+def read_text(path: Path) -> str:
+    """Read a whole text file: UTF-8 (BOM stripped) with a cp1252 fallback."""
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def file_identifier(path: Path) -> str:
+    """Identifier for a file that carries none of its own: its name without extension."""
+    return path.stem
+
+
+_TYPE_WORDS: list[tuple[tuple[str, ...], str]] = [
+    (
+        ("datetime", "timestamp", "calendar_date", "floating_timestamp", "fixed_timestamp"),
+        "datetime",
+    ),
+    (("date",), "date"),
+    (("time",), "time"),
+    (("bool", "checkbox", "flag"), "boolean"),
+    (("int", "long", "byte", "short", "smallint", "bigint"), "integer"),
+    (("number", "numeric", "num", "float", "double", "decimal", "money", "percent", "real",
+      "comp-3", "packed"), "number"),
+    (("point", "polygon", "line", "geo", "location", "multipolygon", "multiline"), "geometry"),
+    (("text", "str", "char", "alpha", "varchar", "string", "url", "email", "phone", "$"), "string"),
+]
+
+
+def normalise_type(raw: str | None) -> str | None:
+    """Map a source's own type word (``Alphanumeric``, ``calendar_date``, ``N3PF.``) to ours."""
+    if raw is None:
+        return None
+    word = str(raw).strip().lower()
+    if not word:
+        return None
+    for needles, kind in _TYPE_WORDS:
+        if any(word == n or word.startswith(n) for n in needles):
+            return kind
+    for needles, kind in _TYPE_WORDS:
+        if any(n in word for n in needles if len(n) > 3):
+            return kind
+    return "other"

@@ -1,0 +1,234 @@
+"""CKAN Action API packages: ``package_show`` and ``package_search`` responses.
+
+Accepted shapes (JSON):
+
+* the Action API envelope ``{"help": ..., "success": true, "result": {<package>}}``;
+* a bare package object (``name`` plus ``resources``, with CKAN keys such as ``notes``,
+  ``owner_org``, ``metadata_modified``, ``num_resources``, ``license_id``);
+* ``package_search`` results, enveloped or bare: ``{"result": {"count": n, "results": [...]}}``,
+  giving one dataset per package.
+
+Mapping: identifier = package ``name`` (``id`` when the name is missing); ``title``; ``notes`` ->
+description; ``organization.title`` -> agency (else the organisation name, else ``author``);
+``tags[].name`` -> keywords; ``extras`` -> extra (a frequency-like extra also becomes the update
+frequency); ``private: true`` -> access level "internal"; ``metadata_modified`` -> last_modified.
+
+Fields come from DataStore data dictionaries, in the shape ``datastore_search`` /
+``datastore_info`` return::
+
+    [{"id": "column name", "type": "text|int4|numeric|timestamp|...",
+      "info": {"label": "...", "notes": "...", "type_override": "..."}}, ...]
+
+Such a list is read from, in order: each resource's ``fields``, ``datastore_fields`` or
+``datastore_info.fields``, and the package's own ``datastore_fields``. Field name = ``id``,
+label = ``info.label``, description = ``info.notes``, source type = ``info.type_override`` or
+``type``. The DataStore's own ``_id`` (and ``_full_text``) columns are skipped. When several
+resources carry dictionaries, each field's description is prefixed with its resource name.
+A package without any dictionary is a dataset with zero fields.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from indexer.formats import _portal as p
+from indexer.formats.base import FormatError, ParsedFile
+
+NAME = "ckan-package"
+
+_CKAN_KEYS = (
+    "num_resources", "owner_org", "metadata_modified", "metadata_created", "license_id",
+    "num_tags", "maintainer_email", "author_email", "notes", "creator_user_id", "package_id",
+)
+_SKIPPED_COLUMNS = {"_id", "_full_text"}
+_FREQUENCY_KEYS = ("frequen", "accrualperiodicity", "periodicity")
+
+
+def detect(path: Path, head: str) -> bool:
+    """True for a CKAN package, a package_show envelope or package_search results."""
+    whole = p.head_json(head)
+    if whole is not None:
+        return bool(_packages_of(whole))
+    if not p.is_json_object_head(head):
+        return False
+    if p.has_key(head, "help") and p.has_key(head, "success") and p.has_key(head, "result"):
+        return p.has_key(head, "resources", "[") or p.has_key(head, "count")
+    return p.has_key(head, "resources", "[") and p.key_count(head, _CKAN_KEYS) >= 2
+
+
+def _is_package(value: Any) -> bool:
+    if not isinstance(value, dict) or not isinstance(value.get("resources"), list):
+        return False
+    if not (p.text(value.get("name")) or p.text(value.get("id"))):
+        return False
+    return sum(1 for key in _CKAN_KEYS if key in value) >= 1 or "organization" in value
+
+
+def _packages_of(data: Any) -> list[Any] | None:
+    """The package objects of any accepted shape; None when the shape is not CKAN."""
+    if not isinstance(data, dict):
+        return None
+    enveloped = "result" in data and ("help" in data or "success" in data)
+    body = data.get("result") if enveloped else data
+    if isinstance(body, dict) and isinstance(body.get("results"), list) and "count" in body:
+        found = body["results"]
+        return found if all(_is_package(item) for item in p.dicts(found)) else None
+    return [body] if _is_package(body) else None
+
+
+def parse(path: Path) -> ParsedFile:
+    """Read a package (or package_search results) into dataset records."""
+    data = p.expect_object(p.load_json(path), "a JSON object (a CKAN package or API response)")
+    if data.get("success") is False:
+        error = p.obj(data.get("error"))
+        message = p.first_text(error.get("message"), error.get("__type")) or "no message"
+        raise FormatError(f"the CKAN API response reports failure: {message}")
+    packages = _packages_of(data)
+    if packages is None:
+        raise FormatError(
+            "expected a CKAN package (an object with 'name' and 'resources'), a package_show "
+            "response {'result': {...}} or package_search results {'result': {'results': [...]}}"
+        )
+    parsed = ParsedFile(path=path, format=NAME)
+    portal = _portal_url(data.get("help"))
+    for index, package in enumerate(packages, start=1):
+        package = p.obj(package)
+        identifier = p.first_text(package.get("name"), package.get("id"))
+        if identifier is None:
+            parsed.errors.append(f"package #{index}: no 'name' or 'id', skipped")
+            continue
+        parsed.datasets.append(package_record(identifier, package, portal))
+    return parsed
+
+
+def _portal_url(help_url: Any) -> str | None:
+    """``https://host`` of the portal, from the ``help`` URL of an Action API envelope."""
+    url = p.text(help_url)
+    if not url or "/api/" not in url:
+        return None
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    prefix = parts.path.split("/api/", 1)[0]
+    return f"{parts.scheme}://{parts.netloc}{prefix}"
+
+
+def package_record(identifier: str, package: dict[str, Any], portal: str | None) -> dict[str, Any]:
+    """The raw dataset record of one package."""
+    organization = p.obj(package.get("organization"))
+    extras = _extras(package.get("extras"))
+    resources = p.dicts(package.get("resources"))
+    extra = {
+        "ckan_id": p.text(package.get("id")),
+        "portal": portal,
+        "source_url": p.text(package.get("url")),
+        "license": p.first_text(package.get("license_title"), package.get("license_id")),
+        "author": p.text(package.get("author")),
+        "maintainer": p.text(package.get("maintainer")),
+        "created": p.text(package.get("metadata_created")),
+        "groups": [g for g in (p.text(grp.get("title")) or p.text(grp.get("name"))
+                               for grp in p.dicts(package.get("groups"))) if g],
+        "extras": extras,
+        "resources": [_resource_summary(resource) for resource in resources],
+    }
+    return p.new_dataset(
+        identifier,
+        p.text(package.get("title")),
+        description=p.text(package.get("notes")),
+        agency=p.first_text(organization.get("title"), organization.get("name"),
+                            package.get("author")),
+        keywords=_tags(package.get("tags")),
+        update_frequency=_frequency(extras),
+        last_modified=p.text(package.get("metadata_modified"), limit=40),
+        access_level="internal" if package.get("private") is True else "public",
+        landing_page=f"{portal}/dataset/{identifier}" if portal else p.text(package.get("url")),
+        extra=extra,
+        fields=package_fields(package),
+    )
+
+
+def _extras(value: Any) -> dict[str, Any]:
+    """CKAN ``extras`` (a list of ``{key, value}``, or already a dict) as a dict."""
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items() if v not in (None, "")}
+    found: dict[str, Any] = {}
+    for entry in p.dicts(value):
+        key = p.text(entry.get("key"))
+        if key and entry.get("value") not in (None, "") and key not in found:
+            found[key] = entry.get("value")
+    return found
+
+
+def _tags(value: Any) -> list[str]:
+    words = []
+    for tag in value if isinstance(value, list) else []:
+        word = p.first_text(tag.get("name"), tag.get("display_name")) if isinstance(tag, dict) \
+            else p.text(tag)
+        if word:
+            words.append(word)
+    return p.string_list(words, split=False)
+
+
+def _frequency(extras: dict[str, Any]) -> str | None:
+    for key, value in extras.items():
+        lowered = key.lower()
+        if any(marker in lowered for marker in _FREQUENCY_KEYS):
+            word = p.frequency_word(value)
+            if word:
+                return word
+    return None
+
+
+def _resource_summary(resource: dict[str, Any]) -> dict[str, Any]:
+    summary = {
+        "id": p.text(resource.get("id")),
+        "name": p.text(resource.get("name")),
+        "format": p.text(resource.get("format")),
+        "url": p.text(resource.get("url")),
+        "datastore_active": resource.get("datastore_active") is True or None,
+    }
+    return {key: value for key, value in summary.items() if value is not None}
+
+
+def _dictionaries(package: dict[str, Any]) -> list[tuple[str | None, list[dict[str, Any]]]]:
+    """(resource name, data dictionary) pairs found in the package."""
+    found: list[tuple[str | None, list[dict[str, Any]]]] = []
+    for resource in p.dicts(package.get("resources")):
+        columns = (
+            p.dicts(resource.get("fields"))
+            or p.dicts(resource.get("datastore_fields"))
+            or p.dicts(p.obj(resource.get("datastore_info")).get("fields"))
+        )
+        if columns:
+            found.append((p.first_text(resource.get("name"), resource.get("id")), columns))
+    if p.dicts(package.get("datastore_fields")):
+        found.append((None, p.dicts(package.get("datastore_fields"))))
+    return found
+
+
+def package_fields(package: dict[str, Any]) -> list[dict[str, Any]]:
+    """Field records from every DataStore data dictionary the package carries."""
+    dictionaries = _dictionaries(package)
+    several = len(dictionaries) > 1
+    fields: list[dict[str, Any]] = []
+    for resource_name, columns in dictionaries:
+        prefix = f"[{resource_name}] " if several and resource_name else ""
+        for column in columns:
+            name = p.text(column.get("id"))
+            if name is None or name in _SKIPPED_COLUMNS:
+                continue
+            info = p.obj(column.get("info"))
+            notes = p.text(info.get("notes"))
+            description = f"{prefix}{notes}" if notes else (prefix.strip() or None)
+            fields.append(
+                p.new_field(
+                    len(fields) + 1,
+                    name,
+                    label=p.text(info.get("label")),
+                    description=description,
+                    source_type=p.first_text(info.get("type_override"), column.get("type")),
+                )
+            )
+    return fields

@@ -1,0 +1,183 @@
+"""DCAT-US / Project Open Data ``data.json`` catalogs.
+
+Accepted shapes: a catalog object with a ``dataset`` list (``conformsTo`` pointing at
+project-open-data.cio.gov and/or ``"@type": "dcat:Catalog"``), or the older v1.0 form, a bare
+JSON array of dataset objects (each with ``identifier`` plus ``accessLevel`` or ``distribution``).
+
+Mapping per dataset: identifier = ``identifier`` exactly as given (often a URL); ``title``;
+``description``; agency = ``publisher.name`` — the most specific organisation, i.e. the publisher
+itself; the ``subOrganizationOf`` chain of parents goes to ``extra["publisher_hierarchy"]``, and
+only when the publisher has no name of its own is the nearest named parent used; ``keyword`` ->
+keywords; ``accrualPeriodicity`` (ISO 8601 ``R/P1M`` ...) -> update frequency in words;
+``modified`` -> last_modified; ``accessLevel`` public / restricted public / non-public -> public /
+restricted / internal; ``landingPage``. Distributions, ``describedBy``, licence, contact point,
+bureau/program codes, theme, spatial and temporal coverage go to ``extra``. DCAT has no field
+list: datasets have zero fields (an inline ``describedBy`` Table Schema is kept in extra only).
+
+A dataset without an identifier is reported in ``ParsedFile.errors`` (with its index and title)
+and the rest of the catalog still loads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from indexer.formats import _portal as p
+from indexer.formats.base import FormatError, ParsedFile
+
+NAME = "dcat-json"
+
+_ACCESS = {"public": "public", "restricted public": "restricted", "non-public": "internal"}
+_DATASET_KEYS = ("accessLevel", "distribution", "publisher", "contactPoint", "keyword")
+_DISTRIBUTION_KEYS = (
+    "title", "description", "downloadURL", "accessURL", "mediaType", "format", "conformsTo",
+    "describedBy",
+)
+_EXTRA_KEYS = {
+    "license": "license", "rights": "rights", "bureauCode": "bureau_code",
+    "programCode": "program_code", "theme": "theme", "spatial": "spatial",
+    "temporal": "temporal", "issued": "issued", "isPartOf": "is_part_of",
+    "references": "references", "language": "language", "dataQuality": "data_quality",
+    "primaryITInvestmentUII": "primary_it_investment_uii", "systemOfRecords": "system_of_records",
+    "describedBy": "described_by", "describedByType": "described_by_type",
+    "conformsTo": "conforms_to",
+}
+
+
+def detect(path: Path, head: str) -> bool:
+    """True for a data.json catalog (``dataset`` list, POD ``conformsTo`` or ``dcat:Catalog``)."""
+    whole = p.head_json(head)
+    if whole is not None:
+        return _datasets_of(whole) is not None
+    stripped = head.lstrip()
+    if stripped.startswith("["):
+        return p.has_key(head, "identifier") and p.has_key(head, "accessLevel")
+    if not stripped.startswith("{") or not p.has_key(head, "dataset", "["):
+        return False
+    lowered = head.lower()
+    return (
+        "project-open-data" in lowered
+        or "dcat:catalog" in lowered
+        or p.key_count(head, _DATASET_KEYS) >= 2
+    )
+
+
+def _datasets_of(data: Any) -> list[Any] | None:
+    """The dataset entries of an accepted shape; None when the shape is not a data.json."""
+    if isinstance(data, list):
+        items = p.dicts(data)
+        if items and all("identifier" in d and any(k in d for k in _DATASET_KEYS) for d in items):
+            return data
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("dataset"), list):
+        return None
+    marker = f"{data.get('conformsTo', '')} {data.get('@type', '')}".lower()
+    entries = p.dicts(data["dataset"])
+    if "project-open-data" in marker or "dcat:catalog" in marker:
+        return data["dataset"]
+    if entries and any(any(key in entry for key in _DATASET_KEYS) for entry in entries):
+        return data["dataset"]
+    return None
+
+
+def parse(path: Path) -> ParsedFile:
+    """Read every dataset of the catalog; datasets without an identifier become errors."""
+    data = p.load_json(path)
+    datasets = _datasets_of(data)
+    if datasets is None:
+        raise FormatError(
+            "expected a DCAT-US data.json: a JSON object with a 'dataset' list "
+            "(conformsTo project-open-data or @type dcat:Catalog)"
+        )
+    parsed = ParsedFile(path=path, format=NAME)
+    catalog = p.obj(data)
+    for index, entry in enumerate(datasets, start=1):
+        if not isinstance(entry, dict):
+            parsed.errors.append(f"dataset #{index}: expected a JSON object, skipped")
+            continue
+        identifier = p.text(entry.get("identifier"))
+        if identifier is None:
+            title = p.text(entry.get("title"))
+            parsed.errors.append(
+                f"dataset #{index}" + (f" ({title!r})" if title else "")
+                + ": no 'identifier', skipped"
+            )
+            continue
+        parsed.datasets.append(dataset_record(identifier, entry, catalog))
+    return parsed
+
+
+def dataset_record(
+    identifier: str, entry: dict[str, Any], catalog: dict[str, Any]
+) -> dict[str, Any]:
+    """The raw dataset record of one DCAT dataset."""
+    agency, hierarchy = publisher_names(entry.get("publisher"))
+    contact = p.obj(entry.get("contactPoint"))
+    extra: dict[str, Any] = {
+        "catalog": p.text(catalog.get("@id")),
+        "publisher_hierarchy": hierarchy if len(hierarchy) > 1 else None,
+        "contact_name": p.text(contact.get("fn")),
+        "contact_email": _mail(contact.get("hasEmail")),
+        "distributions": [d for d in map(_distribution, p.dicts(entry.get("distribution"))) if d],
+        "accrual_periodicity": p.text(entry.get("accrualPeriodicity")),
+        "access_level_comment": p.text(entry.get("rights")),
+    }
+    for key, name in _EXTRA_KEYS.items():
+        value = entry.get(key)
+        if value not in (None, "", [], {}):
+            extra[name] = value
+    return p.new_dataset(
+        identifier,
+        p.text(entry.get("title")),
+        description=p.text(entry.get("description")),
+        agency=agency,
+        keywords=p.string_list(entry.get("keyword")),
+        update_frequency=p.frequency_word(entry.get("accrualPeriodicity")),
+        last_modified=p.text(entry.get("modified"), limit=40),
+        access_level=access_level(entry.get("accessLevel")),
+        landing_page=p.text(entry.get("landingPage")),
+        extra=extra,
+    )
+
+
+def publisher_names(publisher: Any) -> tuple[str | None, list[str]]:
+    """(agency, chain of names from the publisher up through ``subOrganizationOf``)."""
+    chain: list[str] = []
+    node = publisher
+    depth = 0
+    while isinstance(node, dict) and depth < 20:
+        name = p.text(node.get("name"))
+        if name:
+            chain.append(" ".join(name.split()))
+        node = node.get("subOrganizationOf")
+        depth += 1
+    if isinstance(publisher, str) and p.text(publisher):
+        chain.append(p.text(publisher) or "")
+    return (chain[0] if chain else None), chain
+
+
+def access_level(value: Any) -> str:
+    """DCAT-US accessLevel mapped to the catalog's access levels.
+
+    A missing value means public (the DCAT-US default); a value we do not know is passed
+    through unchanged so that validation rejects the record by name, rather than guessing
+    and possibly publishing what the source meant to restrict.
+    """
+    raw = p.text(value)
+    word = " ".join((raw or "public").lower().replace("_", " ").replace("-", " ").split())
+    word = word.replace("non public", "non-public")
+    if word in _ACCESS:
+        return _ACCESS[word]
+    return raw or "public"
+
+
+def _mail(value: Any) -> str | None:
+    mail = p.text(value)
+    if mail and mail.lower().startswith("mailto:"):
+        mail = mail[len("mailto:"):]
+    return mail
+
+
+def _distribution(entry: dict[str, Any]) -> dict[str, Any]:
+    return {key: entry[key] for key in _DISTRIBUTION_KEYS if p.text(entry.get(key))}

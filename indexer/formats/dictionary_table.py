@@ -1,0 +1,449 @@
+"""Generic data dictionaries and layout tables: CSV, TSV, delimited TXT and XLSX.
+
+The header row is found among the first rows by scoring each cell against synonym lists
+(``field name``, ``position``, ``length``, ``description`` ...), so the module is not tied to one
+file's wording. The first name-like column is the field name; other columns become label,
+description, type, positions or value labels. Unrecognised columns are kept in the description
+as ``Header: value``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import sys
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from indexer.formats._layout import (
+    complete_columns,
+    make_dataset,
+    make_field,
+    read_text_mixed,
+    tidy,
+    value_label,
+)
+from indexer.formats.base import FormatError, ParsedFile, file_identifier, normalise_type
+
+NAME = "dictionary-table"
+
+HEADER_ROWS = 20
+_TEXT_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".dat", ""}
+_XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+_DELIMITERS = [",", "\t", ";", "|"]
+_MAX_HEADER_CELL = 80
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "name": ("field name", "variable name", "variable", "var name", "column name", "element name",
+             "data element", "data element name", "element", "cell", "field", "name", "dataset",
+             "data set", "attribute", "attribute name", "item name", "field id"),
+    "label": ("label", "variable label", "field label", "short label", "column label",
+              "short description"),
+    "labelish": ("item", "title", "caption"),
+    "description": ("description", "definition", "meaning", "notes", "note", "comments",
+                    "comment", "remarks", "explanation", "long description", "field description",
+                    "variable description", "column description", "details"),
+    "type": ("type", "data type", "datatype", "field type", "format", "variable type",
+             "storage type", "column type", "data format"),
+    "start": ("start", "start position", "position", "begin", "from", "start col",
+              "start column", "beginning position", "starting position", "start pos", "pos",
+              "location"),
+    "end": ("end", "to", "end position", "end col", "end column", "ending position", "end pos"),
+    "width": ("length", "width", "size", "field length", "field width", "len", "bytes"),
+    "decimals": ("decimals", "decimal places", "dec", "decimal"),
+    "values": ("values", "codes", "valid values", "value labels", "value label",
+               "allowed values", "code values", "code list", "categories", "domain",
+               "permitted values", "responses"),
+    "sequence": ("number", "no", "#", "seq", "sequence", "order", "line", "row", "field number",
+                 "item number", "column number", "ord", "field no", "sequence number"),
+}
+_ROLE_ORDER = list(SYNONYMS)
+_DESCRIPTIVE = {"label", "labelish", "description", "type", "start", "end", "width",
+                "decimals", "values"}
+
+
+@dataclass
+class Header:
+    """The header row of a table and the role of each of its columns."""
+
+    index: int
+    cells: list[str]
+    roles: list[str | None]
+    score: int
+
+    def columns(self, role: str) -> list[int]:
+        """Indexes of the columns with ``role``, left to right."""
+        return [i for i, r in enumerate(self.roles) if r == role]
+
+
+@dataclass
+class Table:
+    """Rows of one sheet or delimited file."""
+
+    name: str | None
+    rows: list[list[str]]
+    warnings: list[str] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- header
+
+
+def normalise_header(cell: str) -> str:
+    """Lower-case header words: parentheses, punctuation and line breaks removed."""
+    text = re.sub(r"\([^)]*\)", " ", cell.lower())
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
+    text = "#" if text.strip() == "#" else re.sub(r"[^a-z0-9#]+", " ", text)
+    return " ".join(text.split())
+
+
+def _match(words: str, synonym: str) -> int:
+    if words == synonym:
+        return 4
+    if words.endswith(" " + synonym):
+        return 3
+    if words.startswith(synonym + " "):
+        return 2
+    return 1 if f" {synonym} " in f" {words} " else 0
+
+
+def column_role(cell: str) -> tuple[str | None, int]:
+    """The role a header cell names and how strongly (0 when none)."""
+    if not cell or len(cell) > _MAX_HEADER_CELL:
+        return None, 0
+    words = normalise_header(re.sub(r"([a-z])([A-Z])", r"\1 \2", cell.strip()))
+    if not words or len(words.split()) > 6:
+        return None, 0
+    best: tuple[int, int, int] = (0, 0, 0)
+    role: str | None = None
+    for rank, (candidate, synonyms) in enumerate(SYNONYMS.items()):
+        for synonym in synonyms:
+            score = _match(words, synonym) or _match(words.replace(" ", ""), synonym)
+            key = (score, len(synonym), -rank)
+            if score and key > best:
+                best, role = key, candidate
+    return role, best[0]
+
+
+def find_header(rows: list[list[str]]) -> Header | None:
+    """The best header row among the first rows: a name column plus another known column."""
+    best: Header | None = None
+    for index, row in enumerate(rows[:HEADER_ROWS]):
+        scored = [column_role(cell) for cell in row]
+        roles = [role for role, _ in scored]
+        if "name" not in roles or (not _DESCRIPTIVE & set(roles) and roles.count("name") < 2):
+            continue
+        score = sum(s for _, s in scored)
+        if best is None or score > best.score:
+            best = Header(index, [c.strip() for c in row], roles, score)
+    return best
+
+
+def _no_header_error() -> FormatError:
+    expected = ", ".join(SYNONYMS["name"])
+    return FormatError(
+        f"no header row with a field-name column found in the first {HEADER_ROWS} rows;"
+        f" expected one of: {expected}"
+    )
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+@contextmanager
+def _large_fields() -> Iterator[None]:
+    """Let the csv module read cells of any length (restored afterwards)."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _delimiter_order(sample: str) -> list[str]:
+    """Candidate delimiters, most likely first (csv.Sniffer, then tab/comma counts)."""
+    order: list[str] = []
+    with suppress(csv.Error):
+        order.append(csv.Sniffer().sniff(sample[:16384], delimiters="".join(_DELIMITERS)).delimiter)
+    lines = sample.splitlines()[:HEADER_ROWS]
+    tabs = sum(line.count("\t") for line in lines)
+    commas = sum(line.count(",") for line in lines)
+    order.extend(["\t", ","] if tabs > commas else [",", "\t"])
+    order.extend(_DELIMITERS)
+    return list(dict.fromkeys(order))
+
+
+def _read_delimited(text: str, delimiter: str, limit: int | None = None) -> list[list[str]]:
+    with _large_fields():
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows = []
+        try:
+            for row in reader:
+                rows.append(row)
+                if limit is not None and len(rows) >= limit:
+                    break
+        except csv.Error as exc:
+            raise FormatError(f"line {reader.line_num}: {exc}", line=reader.line_num) from None
+    return rows
+
+
+def _choose_delimiter(text: str) -> tuple[str, Header] | None:
+    """The delimiter under which a header row can be found, with that header."""
+    for delimiter in _delimiter_order(text[:65536]):
+        try:
+            rows = _read_delimited(text[:65536], delimiter, limit=HEADER_ROWS)
+        except FormatError:
+            continue
+        header = find_header(rows)
+        if header is not None and len(header.cells) > 1:
+            return delimiter, header
+    return None
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _xlsx_tables(path: Path) -> list[Table]:
+    """Each worksheet's rows as text cells."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FormatError(f"cannot open workbook: {exc}") from None
+    try:
+        tables = []
+        for sheet in book.worksheets:
+            rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            tables.append(Table(sheet.title, rows))
+        return tables
+    finally:
+        book.close()
+
+
+def _is_xlsx(path: Path) -> bool:
+    return path.suffix.lower() in _XLSX_SUFFIXES and zipfile.is_zipfile(path)
+
+
+# ----------------------------------------------------------------------------- detection
+
+
+def detect(path: Path, head: str) -> bool:
+    """True for CSV/TSV/TXT/XLSX tables whose header row can be recognised."""
+    suffix = path.suffix.lower()
+    if suffix in _XLSX_SUFFIXES:
+        try:
+            return _is_xlsx(path) and any(find_header(t.rows) for t in _xlsx_tables(path))
+        except FormatError:
+            return False
+    if suffix not in _TEXT_SUFFIXES or "\x00" in head[:4096]:
+        return False
+    stripped = head.lstrip("\ufeff \t\r\n")
+    if stripped.startswith(("{", "[", "<", "---", "#!")):
+        return False
+    return _choose_delimiter(head) is not None
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+def _align(row: list[str], width: int) -> list[str]:
+    """Trim trailing blanks; drop stray empty cells after the first when a row is too wide."""
+    cells = list(row)
+    while cells and not cells[-1].strip():
+        cells.pop()
+    index = 1
+    while len(cells) > width and index < len(cells):
+        if not cells[index].strip():
+            del cells[index]
+        else:
+            index += 1
+    return cells + [""] * (width - len(cells))
+
+
+def _int(text: str) -> int | None:
+    match = re.fullmatch(r"\s*(\d+)(?:\.0+)?\s*", text or "")
+    return int(match.group(1)) if match else None
+
+
+def _positions(row: list[str], header: Header) -> tuple[int | None, int | None, int | None]:
+    def first(role: str) -> str:
+        cols = header.columns(role)
+        return row[cols[0]] if cols else ""
+
+    start_text = first("start")
+    start, end = _int(start_text), _int(first("end"))
+    span = re.fullmatch(r"\s*(\d+)\s*[-–:]\s*(\d+)\s*", start_text)
+    if span:
+        start, end = int(span.group(1)), end or int(span.group(2))
+    return complete_columns(start, end, _int(first("width")))
+
+
+_CODE_LINE = re.compile(r"^\s*([^\s=:]{1,40}?)\s*(?:=|:|\s-\s|\s)\s*(\S.*)$")
+
+
+def parse_values(text: str) -> list[dict[str, str]] | None:
+    """Value labels from a cell such as ``1=Yes; 2=No`` or one ``code label`` per line."""
+    pieces = [p for p in re.split(r"[\n;]+", text) if p.strip()]
+    if len(pieces) < 2 and "=" not in text:
+        return None
+    labels = []
+    for piece in pieces:
+        match = _CODE_LINE.match(piece)
+        if not match:
+            return None
+        labels.append(value_label(match.group(1), match.group(2).strip()))
+    return labels
+
+
+def _split_name(raw: str) -> tuple[str, str | None]:
+    """``SPEC_UNIT_1 (fixed length format only)`` -> name and note."""
+    match = re.fullmatch(r"\s*([A-Za-z_][\w.$#-]*)\s+\((.+)\)\s*", raw)
+    if match:
+        return match.group(1), match.group(2).strip()
+    return raw.strip(), None
+
+
+def _row_field(row: list[str], header: Header, position: int) -> dict[str, Any]:
+    """One raw field from an aligned row."""
+    name_col = header.columns("name")[0]
+    name, note = _split_name(row[name_col])
+    label_cols = header.columns("label") or header.columns("labelish")[:1]
+    label = tidy(row[label_cols[0]]) if label_cols else None
+    main = [row[i].strip() for i in header.columns("description") if row[i].strip()]
+    context = _context(row, header, name_col, label_cols)
+    codes = None
+    for col in header.columns("values"):
+        if row[col].strip():
+            codes = parse_values(row[col])
+            if codes is None:
+                context.append(f"{header.cells[col]}: {tidy(row[col])}")
+    if note:
+        main.append(note)
+    description = "\n".join(part for part in ["\n\n".join(main), "; ".join(context)] if part)
+    type_cols = header.columns("type")
+    raw_type = row[type_cols[0]].strip() if type_cols else ""
+    start, end, width = _positions(row, header)
+    decimals_cols = header.columns("decimals")
+    return make_field(
+        position, name, label=label, description=description or None,
+        data_type=normalise_type(raw_type) if raw_type else None,
+        source_type=raw_type or None, width=width, start_col=start, end_col=end,
+        decimals=_int(row[decimals_cols[0]]) if decimals_cols else None,
+        value_labels=codes or [],
+    )
+
+
+def _context(row: list[str], header: Header, name_col: int, label_cols: list[int]) -> list[str]:
+    """``Header: value`` for secondary names, unrecognised and title/item columns."""
+    extra_cols = [
+        i for i, role in enumerate(header.roles)
+        if (role is None and header.cells[i]) or (role == "name" and i != name_col)
+        or role == "labelish"
+    ]
+    if all(i in label_cols for i in extra_cols):
+        return []
+    return [
+        f"{header.cells[i]}: {tidy(row[i])}" for i in extra_cols if i < len(row) and tidy(row[i])
+    ]
+
+
+def table_fields(table: Table, header: Header) -> list[dict[str, Any]]:
+    """Fields from the rows under the header (blank, repeated-header and nameless rows skipped)."""
+    width = len(header.cells)
+    name_col = header.columns("name")[0]
+    fields: list[dict[str, Any]] = []
+    nameless = 0
+    for row in table.rows[header.index + 1 :]:
+        cells = _align([c if isinstance(c, str) else _cell(c) for c in row], width)
+        if not any(c.strip() for c in cells) or [c.strip() for c in cells] == header.cells:
+            continue
+        if not cells[name_col].strip():
+            nameless += 1
+            continue
+        fields.append(_row_field(cells, header, len(fields) + 1))
+    if nameless:
+        table.warnings.append(f"{nameless} rows without a {header.cells[name_col]!r} skipped")
+    return fields
+
+
+def _preamble(table: Table, header: Header) -> str | None:
+    """Text rows above the header (a title or note line), as the dataset description."""
+    lines = []
+    for row in table.rows[: header.index]:
+        cells = [c.strip() for c in row if c and c.strip()]
+        if cells:
+            lines.append(" ".join(cells))
+    return tidy(" ".join(lines))
+
+
+def _dataset(path: Path, table: Table, header: Header, identifier: str) -> dict[str, Any]:
+    fields = table_fields(table, header)
+    has_positions = any(f["start_col"] for f in fields)
+    kind = "Fixed-width layout table" if has_positions else "Data dictionary table"
+    description = _preamble(table, header) or f"{kind} ({len(fields)} fields)."
+    extra: dict[str, Any] = {
+        "header_row": header.index + 1,
+        "columns": {cell: role for cell, role in zip(header.cells, header.roles, strict=False)
+                    if cell},
+    }
+    if table.name:
+        extra["sheet"] = table.name
+    return make_dataset(path, fields, identifier=identifier, description=description,
+                        layout=has_positions, extra=extra)
+
+
+def _text_table(path: Path) -> tuple[Table, Header]:
+    text = read_text_mixed(path)
+    if not text.strip():
+        raise FormatError("the file is empty")
+    chosen = _choose_delimiter(text)
+    if chosen is None:
+        raise _no_header_error()
+    delimiter, _ = chosen
+    table = Table(None, _read_delimited(text, delimiter))
+    header = find_header(table.rows)
+    if header is None:
+        raise _no_header_error()
+    return table, header
+
+
+def parse(path: Path) -> ParsedFile:
+    """Read a dictionary table; one dataset per file, or per recognised worksheet."""
+    result = ParsedFile(path=path, format=NAME)
+    stem = file_identifier(path)
+    if path.suffix.lower() in _XLSX_SUFFIXES and not _is_xlsx(path):
+        raise FormatError("not a valid XLSX workbook (the file is not a zip archive)")
+    if _is_xlsx(path):
+        found = []
+        for table in _xlsx_tables(path):
+            header = find_header(table.rows)
+            if header is None:
+                result.warnings.append(f"sheet {table.name!r}: no recognisable header row")
+            else:
+                found.append((table, header))
+        if not found:
+            raise _no_header_error()
+        for table, header in found:
+            sheet = re.sub(r"\s+", "_", (table.name or "").strip())
+            identifier = stem if len(found) == 1 else f"{stem}-{sheet}"
+            result.datasets.append(_dataset(path, table, header, identifier))
+            result.warnings.extend(f"sheet {table.name!r}: {w}" for w in table.warnings)
+        return result
+    table, header = _text_table(path)
+    result.datasets.append(_dataset(path, table, header, stem))
+    result.warnings.extend(table.warnings)
+    return result

@@ -1,0 +1,182 @@
+"""Stata dictionaries (``.dct``).
+
+Entries look like ``infile dictionary [using file] { _column(n) type name %fmt "label" }``.
+
+Each dictionary becomes one record layout. When a label program with the same name sits beside
+it (the NBER convention: ``sip96t1.dct`` read by ``sip96t1.do``), its value labels are attached
+to the dictionary's fields through ``label values``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from indexer.formats import stata_labels
+from indexer.formats._layout import (
+    LineIndex,
+    complete_columns,
+    make_dataset,
+    make_field,
+    read_text_mixed,
+    stata_format_width,
+    tidy,
+)
+from indexer.formats.base import (
+    FormatError,
+    ParsedFile,
+    file_identifier,
+    normalise_type,
+)
+
+NAME = "stata-dictionary"
+
+_HEADER = re.compile(r"(?im)^[ \t]*(?:infile[ \t]+)?dictionary\b([^{\n]*)\{")
+_USING = re.compile(r"(?i)\busing\s+(\"[^\"]*\"|\S+)")
+_TYPES = r"(?:byte|int|long|float|double|str\d+|strL)"
+_ENTRY = re.compile(
+    rf"""^\s*
+    (?:_column\(\s*(?P<col>\d+)\s*\)\s*)?
+    (?:_line\(\s*(?P<line>\d+)\s*\)\s*)?
+    (?:(?P<type>{_TYPES})\s+)?
+    (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    (?:\s*:\s*(?P<vlabel>[A-Za-z_][A-Za-z0-9_]*))?
+    (?:\s+(?P<fmt>%-?\d+(?:\.\d+)?[a-zA-Z]+))?
+    (?:\s+(?P<label>"[^"]*"?|`".*?"'))?
+    \s*$""",
+    re.VERBOSE,
+)
+_DIRECTIVE = re.compile(r"^\s*_(?:skip|newline|lines|line|column|lrecl|firstlineoffile)\b")
+_READS = re.compile(r"(?i)\b(?:reads|describes|for)\s+the\s+(.+?)(?:\.\s|\.?$)")
+
+
+def detect(path: Path, head: str) -> bool:
+    """True for files that open an ``infile dictionary { ... }`` block."""
+    return bool(_HEADER.search(head))
+
+
+def _body(text: str) -> tuple[str, int, str | None]:
+    """The text inside the dictionary braces, the offset where it starts, and the using file."""
+    match = _HEADER.search(text)
+    if not match:
+        raise FormatError("no 'infile dictionary {' line: not a Stata dictionary")
+    using = _USING.search(match.group(1))
+    close = re.compile(r"(?m)^\s*\}").search(text, match.end())
+    if close is None:
+        line = LineIndex(text).line(match.start())
+        raise FormatError(
+            f"line {line}: the dictionary block opened here is never closed by '}}'", line=line
+        )
+    return text[match.end() : close.start()], match.end(), (
+        using.group(1).strip('"') if using else None
+    )
+
+
+def _entry_fields(body: str, offset: int, text: str) -> tuple[list[dict[str, Any]], list[str],
+                                                                list[str], dict[str, str]]:
+    """Fields, header comments, per-line problems and value-label names from the block."""
+    lines = LineIndex(text)
+    fields: list[dict[str, Any]] = []
+    comments: list[str] = []
+    errors: list[str] = []
+    vlabels: dict[str, str] = {}
+    pos = offset
+    for raw in body.splitlines(keepends=True):
+        line_no = lines.line(pos)
+        pos += len(raw)
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("*") or line.startswith("//"):
+            comments.append(line.lstrip("*/").strip())
+            continue
+        match = _ENTRY.match(line)
+        if match is None:
+            if not _DIRECTIVE.match(line):
+                errors.append(f"line {line_no}: cannot read dictionary entry {line[:80]!r}")
+            continue
+        fields.append(_field(match, len(fields) + 1))
+        if match.group("vlabel"):
+            vlabels[match.group("name")] = match.group("vlabel")
+    return fields, comments, errors, vlabels
+
+
+def _field(match: re.Match[str], position: int) -> dict[str, Any]:
+    """One raw field from a dictionary entry."""
+    stype = match.group("type") or "float"
+    fmt = match.group("fmt")
+    width, decimals = stata_format_width(fmt)
+    if width is None and stype.startswith("str") and stype[3:].isdigit():
+        width = int(stype[3:])
+    start = int(match.group("col")) if match.group("col") else None
+    start, end, width = complete_columns(start, None, width)
+    label = match.group("label")
+    if label:
+        label = stata_labels.unquote(label if label.endswith(("\"", "'")) else label + '"')
+    return make_field(
+        position, match.group("name"), label=tidy(label), data_type=normalise_type(stype),
+        source_type=stype, width=width, start_col=start, end_col=end, format=fmt,
+        decimals=decimals,
+    )
+
+
+def _describe(comments: list[str]) -> tuple[str | None, str | None]:
+    """Title and description from a header comment such as 'This program reads the ...'."""
+    for comment in comments:
+        match = _READS.search(comment)
+        if match:
+            phrase = match.group(1).strip()
+            return phrase[:1].upper() + phrase[1:], tidy(comment)
+    return None, None
+
+
+def _attach_value_labels(path: Path, fields: list[dict[str, Any]],
+                         vlabels: dict[str, str], result: ParsedFile) -> str | None:
+    """Join value labels from a sibling ``<stem>.do`` label program; return its name if used."""
+    sibling = path.with_suffix(".do")
+    if not sibling.is_file():
+        return None
+    try:
+        program = stata_labels.read_label_program(read_text_mixed(sibling))
+    except (OSError, ValueError) as exc:
+        result.warnings.append(f"{sibling.name}: value labels not read ({exc})")
+        return None
+    joined = 0
+    for field in fields:
+        variable = program.variables.get(field["name"])
+        set_name = variable.value_label if variable else vlabels.get(field["name"])
+        codes = program.value_sets.get(set_name or "")
+        if codes:
+            field["value_labels"] = [{"code": c, "label": lab} for c, lab in codes.items()]
+            field["format"] = field["format"] or set_name
+            joined += 1
+        if variable and variable.label and not field["label"]:
+            field["label"] = variable.label
+    return sibling.name if joined else None
+
+
+def parse(path: Path) -> ParsedFile:
+    """Read a Stata dictionary into one record layout."""
+    text = read_text_mixed(path)
+    body, offset, using = _body(text)
+    fields, comments, errors, vlabels = _entry_fields(body, offset, text)
+    if not fields:
+        first = f" ({errors[0]})" if errors else ""
+        raise FormatError(f"the dictionary block declares no variables{first}")
+    result = ParsedFile(path=path, format=NAME, errors=errors)
+    title, description = _describe(comments)
+    identifier = file_identifier(path)
+    extra: dict[str, Any] = {}
+    if using:
+        extra["data_file"] = using
+    labels_from = _attach_value_labels(path, fields, vlabels, result)
+    if labels_from:
+        extra["value_labels_from"] = labels_from
+    result.datasets.append(make_dataset(
+        path, fields, identifier=identifier, title=title,
+        description=description or f"Stata dictionary for a fixed-width file ({len(fields)}"
+        " variables).",
+        extra=extra,
+    ))
+    return result

@@ -1,0 +1,224 @@
+"""Loading metadata files into the catalog: detect → parse → validate → store → index.
+
+Each file is stored in its own transaction. An invalid dataset is rejected with an error
+naming the file, the dataset and the field at fault; an invalid field is dropped from its
+dataset with such an error; every valid record beside them loads. Nothing already in the
+catalog is lost when a file fails, and a search index that cannot be updated is reported,
+not fatal: ``catalog reindex`` rebuilds it from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from marshmallow import ValidationError
+
+from catalog.schemas import DatasetInSchema, FieldInSchema, describe_errors
+from catalog.service import Catalog
+from catalog.store import find_or_create_agency, upsert_dataset
+from indexer import formats
+from indexer.agencies import AGENCIES_FILE, UNKNOWN_AGENCY, agency_for
+from indexer.formats.base import FormatError, ParsedFile
+
+log = logging.getLogger(__name__)
+MAX_FILE_BYTES = 200 * 1024 * 1024
+SKIP_NAMES = {AGENCIES_FILE, "SOURCES.md", "README.md", "LICENSE", ".DS_Store"}
+
+
+@dataclass
+class FileReport:
+    """What happened to one file."""
+
+    path: str
+    format: str | None = None
+    status: str = "loaded"  # loaded | skipped | failed
+    datasets: dict[str, int] = field(default_factory=dict)
+    fields: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadReport:
+    """What a load did, file by file, with totals."""
+
+    files: list[FileReport] = field(default_factory=list)
+    index_error: str | None = None
+    indexed_documents: int = 0
+
+    def totals(self) -> dict[str, int]:
+        """Counts over all files."""
+        out = {"files": len(self.files), "loaded": 0, "skipped": 0, "failed": 0,
+               "created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "fields": 0,
+               "errors": 0}
+        for report in self.files:
+            out[report.status] += 1
+            for action, count in report.datasets.items():
+                out[action] = out.get(action, 0) + count
+            out["fields"] += report.fields
+            out["errors"] += len(report.errors)
+        return out
+
+    def errors(self) -> Iterator[str]:
+        """Every error message, prefixed with its file."""
+        for report in self.files:
+            for message in report.errors:
+                yield f"{report.path}: {message}"
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files under the given paths, sorted, hidden files and catalog notes skipped."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith(".") and name not in SKIP_NAMES:
+                        yield Path(root) / name
+        elif path.exists():
+            yield path
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+
+
+def _record_name(raw: dict[str, Any], index: int) -> str:
+    ident = raw.get("identifier") if isinstance(raw, dict) else None
+    return f"dataset {ident!r}" if ident else f"dataset #{index + 1}"
+
+
+def validate_dataset(raw: Any, index: int) -> tuple[dict[str, Any] | None, list[str]]:
+    """Validate one raw dataset; bad fields are dropped with an error each."""
+    name = _record_name(raw, index)
+    if not isinstance(raw, dict):
+        return None, [f"{name}: expected an object, got {type(raw).__name__}"]
+    errors: list[str] = []
+    good_fields: list[dict[str, Any]] = []
+    for i, raw_field in enumerate(raw.get("fields") or []):
+        try:
+            good_fields.append(FieldInSchema().load(raw_field))
+        except ValidationError as exc:
+            fname = raw_field.get("name") if isinstance(raw_field, dict) else None
+            label = f"field #{i + 1}" + (f" ({fname!r})" if fname else "")
+            errors.append(f"{name}: {label} rejected: {describe_errors(exc.messages)}")
+    shell = {k: v for k, v in raw.items() if k != "fields"}
+    try:
+        record = DatasetInSchema().load(shell)
+    except ValidationError as exc:
+        errors.insert(0, f"{name} rejected: {describe_errors(exc.messages, raw)}")
+        return None, errors
+    record["fields"] = good_fields
+    return record, errors
+
+
+def parse_file(path: Path) -> ParsedFile:
+    """Detect the format of a file and parse it."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise FormatError(f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+    module = formats.detect(path)
+    if module is None:
+        raise LookupError("not a recognised metadata format")
+    return module.parse(path)
+
+
+def load_file(
+    catalog: Catalog,
+    path: Path,
+    *,
+    agencies_file: Path | None = None,
+    actor: str = "loader",
+) -> tuple[FileReport, list[int]]:
+    """Load one file in one transaction; returns its report and the ids it changed."""
+    report = FileReport(path=str(path))
+    try:
+        parsed = parse_file(path)
+    except LookupError as exc:
+        report.status = "skipped"
+        report.warnings.append(str(exc))
+        return report, []
+    except FormatError as exc:
+        report.status = "failed"
+        where = f" (line {exc.line})" if exc.line else ""
+        report.errors.append(f"cannot read file{where}: {exc}")
+        return report, []
+    except (OSError, UnicodeError, ValueError, RecursionError, MemoryError) as exc:
+        report.status = "failed"
+        report.errors.append(f"cannot read file: {type(exc).__name__}: {exc}")
+        return report, []
+    report.format = parsed.format
+    report.errors.extend(parsed.errors)
+    report.warnings.extend(parsed.warnings)
+    rule = agency_for(path, agencies_file)
+    changed: list[int] = []
+    seen: set[str] = set()
+    with catalog.transaction() as session:
+        for index, raw in enumerate(parsed.datasets):
+            record, errors = validate_dataset(raw, index)
+            report.errors.extend(errors)
+            if record is None:
+                report.datasets["rejected"] = report.datasets.get("rejected", 0) + 1
+                continue
+            if record["identifier"] in seen:
+                report.errors.append(
+                    f"dataset {record['identifier']!r}: appears twice in this file; "
+                    "the later copy was skipped"
+                )
+                continue
+            seen.add(record["identifier"])
+            name = record.get("agency") or (rule.name if rule else UNKNOWN_AGENCY)
+            abbreviation = record.get("agency_abbreviation") or (
+                rule.abbreviation if rule and name == rule.name else None
+            )
+            agency = find_or_create_agency(session, name, abbreviation)
+            outcome = upsert_dataset(
+                session,
+                record,
+                agency=agency,
+                fmt=parsed.format,
+                provenance={"path": str(path), "format": parsed.format},
+                actor=actor,
+            )
+            report.datasets[outcome.action] = report.datasets.get(outcome.action, 0) + 1
+            report.fields += len(record["fields"])
+            if outcome.action != "unchanged":
+                changed.append(outcome.dataset.id)
+    if not parsed.datasets:
+        report.warnings.append("no datasets found in this file")
+    return report, changed
+
+
+def load_paths(
+    catalog: Catalog,
+    paths: Iterable[Path],
+    *,
+    agencies_file: Path | None = None,
+    actor: str = "loader",
+    index: bool = True,
+    on_file: Callable[[FileReport], None] | None = None,
+) -> LoadReport:
+    """Load every file under ``paths``, then bring the search index up to date."""
+    report = LoadReport()
+    changed: list[int] = []
+    for path in iter_files(paths):
+        try:
+            file_report, ids = load_file(catalog, path, agencies_file=agencies_file, actor=actor)
+        except Exception as exc:  # a store failure: this file is rolled back, the rest go on
+            log.exception("loading %s failed", path)
+            file_report, ids = FileReport(str(path), status="failed"), []
+            file_report.errors.append(f"could not be stored: {type(exc).__name__}: {exc}")
+        report.files.append(file_report)
+        changed.extend(ids)
+        if on_file is not None:
+            on_file(file_report)
+    if index and changed:
+        try:
+            report.indexed_documents = catalog.index_datasets(changed)
+        except Exception as exc:  # the database holds the data; `catalog reindex` repairs
+            log.exception("updating the search index failed")
+            report.index_error = f"{type(exc).__name__}: {exc}"
+    return report

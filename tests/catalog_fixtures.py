@@ -1,0 +1,47 @@
+"""Shared catalog fixtures: the real embedding model and small real catalogs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from catalog.config import load_settings
+from catalog.embeddings import Embedder
+from catalog.service import Catalog
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+CORPUS = Path(os.environ.get("CATALOG_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real all-MiniLM-L6-v2 model, loaded once per test session."""
+    model = Embedder()
+    model.embed(["warm up"])
+    return model
+
+
+@pytest.fixture
+def new_catalog(tmp_path: Path, embedder: Embedder) -> Iterator[Catalog]:
+    """An empty embedded catalog in a temporary folder (SQLite + embedded engine)."""
+    catalog = Catalog(load_settings(data_dir=tmp_path / "data", database_url=None),
+                      embedder=embedder)
+    yield catalog
+    catalog.close()
+
+
+@pytest.fixture(scope="session")
+def fixtures_catalog(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder):
+    """The bundled fixtures loaded into one catalog, shared by read-only tests."""
+    from indexer.load import load_paths
+
+    data_dir = tmp_path_factory.mktemp("fixtures-catalog")
+    catalog = Catalog(load_settings(data_dir=data_dir, database_url=None), embedder=embedder)
+    report = load_paths(catalog, [FIXTURES])
+    assert report.index_error is None, report.index_error
+    yield catalog, report
+    catalog.close()

@@ -1,0 +1,206 @@
+"""The search contract: every engine must behave the same on the same catalog.
+
+The module is parametrised by engine; the Elasticsearch engine joins the list when it
+exists. The catalog is built with the real embedding model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from catalog.config import load_settings
+from catalog.embeddings import Embedder
+from catalog.schemas import DatasetInSchema
+from catalog.search.query import SearchQuery
+from catalog.service import Catalog
+from catalog.store import find_or_create_agency, upsert_dataset
+
+ALL = ("public", "restricted", "internal")
+
+DATASETS = [
+    ("Department of Social Services", "DSS", {
+        "identifier": "dss-clients", "title": "Client eligibility records",
+        "description": "Clients who applied for cash assistance and their eligibility.",
+        "fields": [
+            {"position": 1, "name": "CLNT_ID", "label": "Client identifier"},
+            {"position": 2, "name": "CLNT_DOB_DT", "label": "Client date of birth",
+             "data_type": "date", "sensitivity": "personal"},
+            {"position": 3, "name": "ELIG_AMT", "label": "Monthly eligibility amount",
+             "data_type": "number"},
+            {"position": 4, "name": "CNTY_CD", "label": "County code", "data_type": "code",
+             "value_labels": [{"code": "1", "label": "Fairfield"},
+                              {"code": "2", "label": "Hartford"}]},
+        ]}),
+    ("Department of Public Health", "DPH", {
+        "identifier": "hospital-discharges", "title": "Hospital discharge records",
+        "description": "Inpatient stays at acute care hospitals.", "layout": True,
+        "fields": [
+            {"position": 1, "name": "BDATE", "label": "Birth date", "data_type": "date",
+             "start_col": 1, "end_col": 8, "width": 8},
+            {"position": 2, "name": "LOS", "label": "Length of stay in days",
+             "data_type": "integer", "start_col": 9, "end_col": 12, "width": 4},
+            {"position": 3, "name": "PAT_ZIP", "label": "Patient ZIP code",
+             "data_type": "string", "start_col": 13, "end_col": 17, "width": 5},
+        ] + [
+            {"position": 3 + i, "name": f"DX{i}", "label": f"Diagnosis code {i}",
+             "data_type": "code"} for i in range(1, 26)
+        ]}),
+    ("Department of Public Health", "DPH", {
+        "identifier": "vital-births-restricted", "title": "Zorblax birth certificate file",
+        "access_level": "restricted",
+        "fields": [{"position": 1, "name": "CHILD_DOB", "label": "Zorblax child date of birth",
+                    "data_type": "date"}]}),
+    ("Department of Correction", "DOC", {
+        "identifier": "inmate-internal", "title": "Quuxinate inmate roster",
+        "access_level": "internal",
+        "fields": [{"position": 1, "name": "INMATE_BIRTH_DT", "label": "Quuxinate birth date",
+                    "data_type": "date"}]}),
+]
+
+ENGINES = ["embedded"]
+
+
+def _build(catalog: Catalog) -> None:
+    ids = []
+    with catalog.transaction() as session:
+        for agency_name, abbr, raw in DATASETS:
+            agency = find_or_create_agency(session, agency_name, abbr)
+            record = DatasetInSchema().load(raw)
+            ids.append(upsert_dataset(session, record, agency=agency, fmt="test",
+                                      provenance={}, actor="test").dataset.id)
+    catalog.index_datasets(ids)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def catalog(request, tmp_path_factory, embedder: Embedder) -> Iterator[Catalog]:
+    data_dir = tmp_path_factory.mktemp(f"contract-{request.param}")
+    cat = Catalog(load_settings(data_dir=data_dir, database_url=None), embedder=embedder)
+    _build(cat)
+    yield cat
+    cat.close()
+
+
+def _fields(result) -> list[str]:
+    return [h.payload["field"] for h in result.hits if h.kind == "field"]
+
+
+def test_meaning_finds_birth_dates_whatever_the_column_name(catalog: Catalog) -> None:
+    result = catalog.search(SearchQuery(text="date of birth", kind="field"))
+    top = _fields(result)[:3]
+    assert "CLNT_DOB_DT" in top and "BDATE" in top
+    assert {h.payload["agency"] for h in result.hits[:2]} == {"dss", "dph"}
+
+
+def test_semantic_mode_alone_finds_a_field_with_no_shared_words(catalog: Catalog) -> None:
+    result = catalog.search(SearchQuery(text="how long the patient was in hospital",
+                                        kind="field", mode="semantic"))
+    assert _fields(result)[0] == "LOS"
+
+
+def test_lexical_mode_matches_exact_and_expanded_names(catalog: Catalog) -> None:
+    assert _fields(catalog.search(SearchQuery(text="ELIG_AMT", mode="lexical")))[0] == "ELIG_AMT"
+    assert _fields(catalog.search(SearchQuery(text="eligibility amount", mode="lexical",
+                                              kind="field")))[0] == "ELIG_AMT"
+
+
+def test_hits_carry_ranks_scores_and_highlights(catalog: Catalog) -> None:
+    hit = catalog.search(SearchQuery(text="county code", kind="field")).hits[0]
+    assert hit.payload["field"] == "CNTY_CD"
+    assert hit.lexical_rank == 1 and hit.semantic_rank is not None
+    assert hit.score > 0
+    assert "<mark>" in str(hit.highlight)
+
+
+@pytest.mark.parametrize("text", ["birth", "zorblax birth certificate", "quuxinate", ""])
+def test_restricted_and_internal_never_reach_the_public(catalog: Catalog, text: str) -> None:
+    result = catalog.search(SearchQuery(text=text, per_page=100))
+    datasets = {h.payload["dataset"] for h in result.hits}
+    assert not datasets & {"vital-births-restricted", "inmate-internal"}
+    assert set(result.facets["access_level"]) <= {"public"}
+    assert "doc" not in result.facets["agency"]
+    total_public = sum(result.facets["kind"].values())
+    assert total_public == result.total
+
+
+def test_access_levels_open_up_for_those_allowed(catalog: Catalog) -> None:
+    query = SearchQuery(text="zorblax birth", allowed_access=ALL, per_page=50)
+    datasets = {h.payload["dataset"] for h in catalog.search(query).hits}
+    assert {"vital-births-restricted", "inmate-internal"} <= datasets
+    only = SearchQuery(text="birth", allowed_access=ALL, access_levels=("internal",))
+    assert {h.payload["dataset"] for h in catalog.search(only).hits} == {"inmate-internal"}
+    sneaky = SearchQuery(text="birth", access_levels=("restricted",))
+    assert catalog.search(sneaky).total == 0
+
+
+def test_filters_apply_inside_both_rankings(catalog: Catalog) -> None:
+    by_agency = catalog.search(SearchQuery(text="date of birth", agencies=("dph",)))
+    assert by_agency.hits and {h.payload["agency"] for h in by_agency.hits} == {"dph"}
+    by_type = catalog.search(SearchQuery(text="birth", data_types=("date",), kind="field"))
+    assert by_type.hits and {h.payload["data_type"] for h in by_type.hits} == {"date"}
+    personal = catalog.search(SearchQuery(text="birth", sensitivities=("personal",)))
+    assert _fields(personal) == ["CLNT_DOB_DT"]
+    datasets = catalog.search(SearchQuery(text="hospital", kind="dataset"))
+    assert datasets.hits and {h.kind for h in datasets.hits} == {"dataset"}
+
+
+def test_facets_count_what_matched(catalog: Catalog) -> None:
+    result = catalog.search(SearchQuery(text="diagnosis code", per_page=5))
+    assert result.facets["agency"]["dph"] >= 25
+    assert sum(result.facets["kind"].values()) == result.total
+    assert result.facets["data_type"]["code"] >= 25
+
+
+def test_pagination_is_stable_and_disjoint(catalog: Catalog) -> None:
+    first = catalog.search(SearchQuery(text="diagnosis code", per_page=10, page=1))
+    second = catalog.search(SearchQuery(text="diagnosis code", per_page=10, page=2))
+    assert first.total == second.total and first.total > 20
+    assert not {h.doc_id for h in first.hits} & {h.doc_id for h in second.hits}
+    assert len(first.hits) == 10
+    beyond = catalog.search(SearchQuery(text="diagnosis code", per_page=10, page=99))
+    assert beyond.hits == [] and beyond.total == first.total
+
+
+def test_empty_query_browses_everything_visible(catalog: Catalog) -> None:
+    result = catalog.search(SearchQuery(text="", per_page=100))
+    assert result.total == 2 + 4 + 28
+    assert result.hits[0].kind == "dataset"
+
+
+@pytest.mark.parametrize("text", ["!!!", "?*^%$#@!", "\"", "'", "NEAR(", "a AND OR NOT",
+                                  "x" * 10_000, "birth " * 2_000, "\x00\x01", "é ü ß 中文"])
+def test_hostile_queries_give_sane_results(catalog: Catalog, text: str) -> None:
+    result = catalog.search(SearchQuery(text=text))
+    assert result.total >= 0
+    for hit in result.hits:
+        assert hit.payload["access_level"] == "public"
+
+
+def test_punctuation_only_finds_nothing(catalog: Catalog) -> None:
+    assert catalog.search(SearchQuery(text="?!...")).total == 0
+
+
+def test_similar_fields_come_from_other_datasets_visible_to_the_asker(catalog: Catalog) -> None:
+    with catalog.session() as session:
+        from sqlalchemy import select
+
+        from catalog.models import Field
+
+        field_id = session.scalar(select(Field.id).where(Field.name == "CLNT_DOB_DT"))
+    similar = catalog.similar_fields(field_id, allowed_access=("public",), limit=5)
+    names = [h.payload["field"] for h in similar]
+    assert names[0] == "BDATE"
+    assert all(h.payload["dataset"] != "dss-clients" for h in similar)
+    assert not {"CHILD_DOB", "INMATE_BIRTH_DT"} & set(names)
+    wider = catalog.similar_fields(field_id, allowed_access=ALL, limit=5)
+    assert {"CHILD_DOB", "INMATE_BIRTH_DT"} & {h.payload["field"] for h in wider}
+
+
+def test_reindex_rebuilds_the_same_index_from_the_database(catalog: Catalog) -> None:
+    query = SearchQuery(text="date of birth", per_page=10)
+    before = [(h.doc_id, round(h.score, 9)) for h in catalog.search(query).hits]
+    count = catalog.search_engine.count()
+    assert catalog.reindex() == count
+    after = [(h.doc_id, round(h.score, 9)) for h in catalog.search(query).hits]
+    assert after == before

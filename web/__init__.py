@@ -1,0 +1,1 @@
+"""The web front end: Flask app factory, blueprints, templates and static files."""

@@ -1,0 +1,91 @@
+"""Error pages for people and JSON errors for the API, from one set of handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+FRIENDLY = {
+    400: ("Bad request", "The address or the form had something we could not understand."),
+    404: ("Page not found", "There is nothing at this address. It may have moved, or the "
+          "link may be mistyped."),
+    405: ("Method not allowed", "This page cannot be used that way."),
+    500: ("Something went wrong", "An unexpected error occurred on our side. Please try "
+          "again in a moment."),
+    503: ("Service unavailable", "Part of the catalog is temporarily unavailable."),
+}
+
+
+def field_messages(messages: Any) -> dict[str, list[str]]:
+    """marshmallow's nested messages flattened to ``{parameter: [messages]}``."""
+    if not isinstance(messages, dict):
+        return {"_schema": _strings(messages)}
+    return {str(key): _strings(value) for key, value in messages.items()}
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [m for value in node.values() for m in _strings(value)]
+    if isinstance(node, (list, tuple)):
+        return [m for item in node for m in _strings(item)]
+    return [str(node)]
+
+
+def wants_json() -> bool:
+    """Whether the current request is an API request."""
+    return request.path.startswith(API_PREFIX)
+
+
+def json_error(status: int, message: str, fields: dict[str, list[str]] | None = None):  # type: ignore[no-untyped-def]
+    """A JSON error body ``{"error": {"status", "message", "fields"?}}`` with its status."""
+    error: dict[str, Any] = {"status": status, "message": message}
+    if fields:
+        error["fields"] = fields
+    return jsonify({"error": error}), status
+
+
+def error_page(status: int, message: str | None = None):  # type: ignore[no-untyped-def]
+    """A friendly HTML error page in the site layout."""
+    title, text = FRIENDLY.get(status, (f"Error {status}", "The request could not be completed."))
+    return render_template("error.html", status=status, title=title,
+                           message=message or text), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """JSON errors under ``/api/``, friendly pages everywhere else."""
+
+    @app.errorhandler(ValidationError)
+    def _validation(exc: ValidationError):  # type: ignore[no-untyped-def]
+        fields = field_messages(exc.messages)
+        if wants_json():
+            return json_error(400, "Invalid parameters", fields)
+        detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+        return error_page(400, f"Invalid parameters. {detail}")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        status = exc.code or 500
+        if wants_json():
+            text = FRIENDLY.get(status, (exc.name, ""))[1] if status >= 500 else exc.description
+            return json_error(status, text or exc.name)
+        return error_page(status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        if isinstance(exc, HTTPException):  # pragma: no cover - handled above
+            return _http(exc)
+        log.exception("unhandled error on %s", request.path)
+        if wants_json():
+            return json_error(500, FRIENDLY[500][1])
+        try:
+            return error_page(500)
+        except Exception:  # the layout itself failed: fall back to plain text
+            log.exception("error page failed")
+            return InternalServerError().get_response()
