@@ -55,11 +55,14 @@ def agency_for(path: Path, explicit: Path | None = None) -> AgencyRule | None:
     if csv_path is None:
         return None
     base = csv_path.resolve().parent
+    full = path.resolve().as_posix()
     try:
-        relative = path.resolve().relative_to(base).as_posix()
-    except ValueError:
-        relative = path.name
+        relative: str | None = path.resolve().relative_to(base).as_posix()
+    except ValueError:  # an explicit file elsewhere: match the prefix as whole path segments
+        relative = None
     for rule in read_rules(csv_path.resolve()):
-        if relative.startswith(rule.prefix):
+        if relative is not None and relative.startswith(rule.prefix):
+            return rule
+        if relative is None and f"/{rule.prefix}" in full:
             return rule
     return None

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-pytest_plugins = ["tests.catalog_fixtures", "tests.webfixtures"]
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot-search.png"

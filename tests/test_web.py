@@ -12,9 +12,6 @@ import pytest
 
 from web.access import allowed_access
 
-pytest_plugins = ["tests.catalog_fixtures", "tests.webfixtures"]
-
-
 # ---------------------------------------------------------------------------- helpers
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.models import Dataset, Field
-from catalog.text import analyse, analyse_name, clip, expand_name
+from catalog.text import analyse, analyse_name, clip, expand_name, split_identifier
 
 # Per-column BM25 weights, shared by both engines.
 LEXICAL_COLUMNS: tuple[str, ...] = ("name", "label", "description", "context", "codes")
@@ -120,12 +120,12 @@ def dataset_document(dataset: Dataset) -> SearchDocument:
 
 def field_embed_text(field: Field, dataset: Dataset) -> str:
     """Plain-language text of a field for the embedding model."""
+    plain = " ".join(split_identifier(field.name))
     expanded = expand_name(field.name)
     label = field.label or ""
-    head = label if label else expanded
-    parts = [head]
-    if label and expanded.lower() not in label.lower():
-        parts.append(f"({expanded})")
+    parts = [label or expanded]
+    if label and expanded != plain and expanded.lower() not in label.lower():
+        parts.append(f"({expanded})")  # only when an abbreviation was spelled out
     if field.description and field.description != label:
         parts.append(f"- {clip(field.description, 500)}")
     codes = _codes_text(field)
