@@ -13,7 +13,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -47,9 +46,17 @@ def key_of(kind: str, dataset: str, field: str | None) -> tuple[str, str]:
 
 
 def scores(ranked: list[tuple[str, str]], relevant: dict[tuple[str, str], int], k: int):
-    """nDCG@k (gain 2^g − 1), Recall@k and reciprocal rank of one ranking."""
-    dcg = sum((2 ** relevant.get(key, 0) - 1) / math.log2(i + 2)
-              for i, key in enumerate(ranked[:k]))
+    """nDCG@k (gain 2^g − 1), Recall@k and reciprocal rank of one ranking.
+
+    A relevant item retrieved twice (the same dataset loaded under two agencies, say)
+    gains only once.
+    """
+    seen: set[tuple[str, str]] = set()
+    dcg = 0.0
+    for i, key in enumerate(ranked[:k]):
+        if key not in seen:
+            dcg += (2 ** relevant.get(key, 0) - 1) / math.log2(i + 2)
+            seen.add(key)
     ideal = sorted(relevant.values(), reverse=True)[:k]
     idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
     found = len({key for key in ranked[:k] if relevant.get(key, 0) > 0})
@@ -98,9 +105,12 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="Per-query hybrid scores.")
     args = parser.parse_args()
 
-    if args.fresh and args.data_dir.exists():
-        shutil.rmtree(args.data_dir)
     catalog = Catalog(load_settings(data_dir=args.data_dir, database_url=None))
+    if args.fresh:  # start over, but keep the embedding cache: unchanged text is not re-embedded
+        with catalog.db.begin() as conn:
+            for table in ("changes", "fields", "datasets", "harvest_runs", "sources", "agencies"):
+                conn.exec_driver_sql(f"DELETE FROM {table}")
+        catalog.reindex()
     started = time.perf_counter()
     report = load_paths(catalog, [args.corpus], agencies_file=args.agencies)
     totals = report.totals()

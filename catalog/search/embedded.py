@@ -285,13 +285,11 @@ class EmbeddedEngine(SearchEngine):
     def _semantic(
         self, vectors: _Vectors, vector: np.ndarray, query: SearchQuery
     ) -> list[int]:
-        mask = vectors.mask(query.filters())
-        index = np.flatnonzero(mask)
-        if index.size == 0:
-            return []
-        scores = vectors.matrix[index] @ np.asarray(vector, dtype=np.float32)
-        keep = scores >= SEMANTIC_FLOOR
-        index, scores = index[keep], scores[keep]
+        # One product over the whole matrix is cheaper than copying the visible rows out.
+        all_scores = vectors.matrix @ np.asarray(vector, dtype=np.float32)
+        keep = vectors.mask(query.filters()) & (all_scores >= SEMANTIC_FLOOR)
+        index = np.flatnonzero(keep)
+        scores = all_scores[index]
         top = min(query.candidates, index.size)
         if top == 0:
             return []
@@ -416,7 +414,7 @@ class EmbeddedEngine(SearchEngine):
             index = np.flatnonzero(mask)
             if index.size == 0:
                 return []
-            scores = vectors.matrix[index] @ vectors.matrix[i]
+            scores = (vectors.matrix @ vectors.matrix[i])[index]
             top = min(limit, index.size)
             part = np.argpartition(-scores, top - 1)[:top]
             order = part[np.argsort(-scores[part], kind="stable")]

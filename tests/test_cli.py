@@ -1,0 +1,73 @@
+"""The ``catalog`` command, run in-process with click's runner on a real catalog."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tests.catalog_fixtures import FIXTURES
+from web.cli import main
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch) -> CliRunner:
+    monkeypatch.setenv("CATALOG_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("CATALOG_DATABASE_URL", raising=False)
+    return CliRunner()
+
+
+def test_help_lists_every_command(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "load", "search", "serve", "reindex"):
+        assert command in result.output
+
+
+def test_load_search_json_and_reindex(runner: CliRunner, tmp_path) -> None:
+    loaded = runner.invoke(main, ["load", str(FIXTURES / "record_layouts"),
+                                  str(FIXTURES / "socrata")])
+    assert loaded.exit_code == 0, loaded.output
+    assert "failed" in loaded.output and "0 failed" in loaded.output
+
+    found = runner.invoke(main, ["search", "date of birth", "--json", "--kind", "field",
+                                 "--limit", "5"])
+    assert found.exit_code == 0, found.output
+    data = json.loads(found.stdout)
+    assert data["query"] == "date of birth" and len(data["hits"]) == 5
+    hit = data["hits"][0]
+    assert set(hit) >= {"kind", "agency", "dataset", "field", "title", "score"}
+    assert hit["kind"] == "field" and "birth" in hit["title"].lower()
+    assert {h["dataset"] for h in data["hits"]} >= {"AR_SID_2013_CORE", "sip96w1"}
+
+    queries = tmp_path / "queries.txt"
+    queries.write_text("# a comment\nhow long the patient stayed\n\n911 call arrival\n")
+    many = runner.invoke(main, ["search", "--queries", str(queries), "--json"])
+    assert many.exit_code == 0, many.output
+    lines = [json.loads(line) for line in many.stdout.splitlines()]
+    assert [line["query"] for line in lines] == ["how long the patient stayed",
+                                                  "911 call arrival"]
+    assert lines[1]["hits"][0]["dataset"] == "3k2p-39jp"
+
+    rebuilt = runner.invoke(main, ["reindex"])
+    assert rebuilt.exit_code == 0 and "indexed" in rebuilt.output
+
+    text = runner.invoke(main, ["search", "zip code", "--agency", "ahrq", "--limit", "3"])
+    assert text.exit_code == 0 and "Agency for Healthcare Research and Quality" in text.output
+
+
+def test_bad_usage_is_a_clear_error(runner: CliRunner, tmp_path) -> None:
+    missing = runner.invoke(main, ["load", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "no such file or folder" in missing.output
+    neither = runner.invoke(main, ["search"])
+    assert neither.exit_code == 2 and "QUERY or --queries" in neither.output
+    assert runner.invoke(main, ["search", "x", "--limit", "0"]).exit_code == 2
+
+
+def test_a_file_that_cannot_be_loaded_fails_the_command(runner: CliRunner, tmp_path) -> None:
+    bad = tmp_path / "broken.json"
+    bad.write_text("{ not json", encoding="utf-8")
+    result = runner.invoke(main, ["load", str(bad)])
+    assert result.exit_code == 1
+    assert "broken.json" in result.output
