@@ -20,6 +20,7 @@ from catalog.models import ACCESS_LEVELS, DATA_TYPES, SENSITIVITIES
 MAX_NAME = 500
 MAX_TEXT = 1_000_000  # one megabyte of description is already far beyond any real dictionary
 MAX_FIELDS = 20_000
+ONE_OF = "{input!r} is not one of: {choices}."
 
 
 def _blank_to_none(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -63,7 +64,7 @@ class FieldInSchema(Schema):
         load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT)
     )
     data_type = fields.String(
-        load_default=None, allow_none=True, validate=validate.OneOf(DATA_TYPES)
+        load_default=None, allow_none=True, validate=validate.OneOf(DATA_TYPES, error=ONE_OF)
     )
     source_type = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=200)
@@ -74,7 +75,9 @@ class FieldInSchema(Schema):
     format = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     decimals = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
     value_labels = fields.List(fields.Nested(ValueLabelSchema), load_default=list)
-    sensitivity = fields.String(load_default="public", validate=validate.OneOf(SENSITIVITIES))
+    sensitivity = fields.String(
+        load_default="public", validate=validate.OneOf(SENSITIVITIES, error=ONE_OF)
+    )
     pii = fields.List(fields.String(validate=validate.Length(max=50)), load_default=list)
     steward_notes = fields.String(load_default=None, allow_none=True)
 
@@ -120,7 +123,9 @@ class DatasetInSchema(Schema):
     last_modified = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=40)
     )
-    access_level = fields.String(load_default="public", validate=validate.OneOf(ACCESS_LEVELS))
+    access_level = fields.String(
+        load_default="public", validate=validate.OneOf(ACCESS_LEVELS, error=ONE_OF)
+    )
     landing_page = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=5000)
     )
@@ -258,12 +263,14 @@ class SearchArgsSchema(Schema):
     kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(
         ("dataset", "field")))
     agency = fields.List(fields.String(validate=validate.Length(max=200)), load_default=list)
-    data_type = fields.List(fields.String(validate=validate.OneOf(DATA_TYPES)), load_default=list)
+    data_type = fields.List(
+        fields.String(validate=validate.OneOf(DATA_TYPES, error=ONE_OF)), load_default=list
+    )
     access_level = fields.List(
-        fields.String(validate=validate.OneOf(ACCESS_LEVELS)), load_default=list
+        fields.String(validate=validate.OneOf(ACCESS_LEVELS, error=ONE_OF)), load_default=list
     )
     sensitivity = fields.List(
-        fields.String(validate=validate.OneOf(SENSITIVITIES)), load_default=list
+        fields.String(validate=validate.OneOf(SENSITIVITIES, error=ONE_OF)), load_default=list
     )
     mode = fields.String(load_default="hybrid", validate=validate.OneOf(
         ("hybrid", "lexical", "semantic")))

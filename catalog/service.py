@@ -23,6 +23,7 @@ from catalog.search.documents import SearchDocument, documents_for
 from catalog.search.embedded import EmbeddedEngine
 from catalog.search.engine import SearchEngine
 from catalog.search.query import Hit, SearchQuery, SearchResult
+from catalog.text import query_for_embedding
 
 log = logging.getLogger(__name__)
 REINDEX_BATCH = 200
@@ -114,7 +115,7 @@ class Catalog:
         """The query's embedding when the mode needs one and the text has words."""
         if query.mode == "lexical" or not _HAS_WORD.search(query.text):
             return None
-        return self.embedder.embed_query(query.text[:2000])
+        return self.embedder.embed_query(query_for_embedding(query.text[:2000]))
 
     def search(self, query: SearchQuery) -> SearchResult:
         """Search the index; the asker's access levels are enforced by the engine."""
@@ -122,7 +123,7 @@ class Catalog:
 
     def search_many(self, queries: Sequence[SearchQuery]) -> list[SearchResult]:
         """Run several queries, embedding their texts in one batch."""
-        texts = [q.text[:2000] for q in queries]
+        texts = [query_for_embedding(q.text[:2000]) for q in queries]
         vectors = self.embedder.embed(texts) if texts else np.zeros((0, 0))
         out = []
         for query, vector in zip(queries, vectors, strict=True):

@@ -138,15 +138,64 @@ def analyse_name(name: str) -> list[str]:
     return [stem(t) for t in tokens if t not in STOPWORDS]
 
 
+# Abbreviations that are also everyday English words: in a query they are expanded only
+# when written in capitals ("NO" might be a number, "no" is just no).
+ENGLISH_WORDS = frozenset(
+    [
+        "adj", "ann", "app", "att", "bal", "ben", "bus", "cert", "co", "cond", "cur",
+        "desc", "dist", "dur", "exp", "fac", "fam", "fed", "grad", "hr", "inc", "ins",
+        "inst", "lang", "mi", "mo", "no", "num", "pat", "pop", "pos", "prev", "rec", "ref",
+        "reg", "rel", "res", "resp", "soc", "st", "stat", "std", "tel", "tot", "trans",
+        "vet"
+    ]
+)
+_QUERY_WORD = re.compile(r"[0-9A-Za-z]+")
+
+
+def _query_words(query: str) -> list[tuple[str, bool]]:
+    """Words of a query with whether each may be expanded as an abbreviation."""
+    out: list[tuple[str, bool]] = []
+    for raw in _QUERY_WORD.findall(fold(query)):
+        shouting = raw.isupper() and len(raw) > 1
+        for word in split_identifier(raw):
+            out.append((word, shouting or word not in ENGLISH_WORDS))
+    return out
+
+
 def query_terms(query: str, *, max_terms: int = 64) -> list[str]:
     """Distinct stemmed terms of a search query, abbreviations expanded, in order."""
     seen: dict[str, None] = {}
-    for token in analyse(query, expand=True):
-        if token and token not in seen:
-            seen[token] = None
-        if len(seen) >= max_terms:
-            break
+    for word, expandable in _query_words(query):
+        words_ = [word]
+        if expandable and word in ABBREVIATIONS:
+            words_ += [w for w in ABBREVIATIONS[word].split() if w != word]
+        for w in words_:
+            if w in STOPWORDS:
+                continue
+            token = stem(w)
+            if token not in seen:
+                seen[token] = None
+            if len(seen) >= max_terms:
+                return list(seen)
     return list(seen)
+
+
+def query_for_embedding(query: str) -> str:
+    """The query as the embedding model should read it: acronyms in capitals spelled out.
+
+    ``EITC claimed`` → ``EITC (earned income tax credit) claimed``. Only words written in
+    capitals are expanded, so that plain English words are never misread.
+    """
+
+    def spell(match: re.Match[str]) -> str:
+        word = match.group()
+        meaning = ABBREVIATIONS.get(word.lower())
+        if not meaning or not word.isupper() or len(word) < 2:
+            return word
+        extra = " ".join(w for w in meaning.split() if w != word.lower())
+        return f"{word} ({extra})" if extra else word
+
+    return _QUERY_WORD.sub(spell, query)
 
 
 def clip(text: str | None, limit: int) -> str:

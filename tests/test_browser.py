@@ -71,11 +71,13 @@ def test_keyboard_search_and_follow_a_result(page: Any, live_url: str, web_catal
     else:
         pytest.fail("no search result could be reached with Tab")
     target = focused(page)["href"]
-    outline = page.evaluate(
-        "() => getComputedStyle(document.activeElement).outlineStyle + '|' +"
-        " getComputedStyle(document.activeElement).backgroundColor"
+    # Focus is visible: an outline or a background appears on the focused link (polled,
+    # since a style may still be transitioning when Tab returns).
+    page.wait_for_function(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return s.outlineStyle !== 'none' || s.backgroundColor !== 'rgba(0, 0, 0, 0)'; }",
+        timeout=3000,
     )
-    assert outline != "none|rgba(0, 0, 0, 0)"  # focus is visible
     page.keyboard.press("Enter")
     page.wait_for_url(f"**{target}")
     assert page.locator("h1").count() == 1
