@@ -73,17 +73,31 @@ class LoadReport:
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Files under the given paths, sorted, hidden files and catalog notes skipped."""
+    for _root, path in iter_rooted(paths):
+        yield path
+
+
+def iter_rooted(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
+    """Each file under the given paths, with the folder it is named relative to."""
     for path in paths:
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if not name.startswith(".") and name not in SKIP_NAMES:
-                        yield Path(root) / name
+                        yield path.parent, Path(root) / name
         elif path.exists():
-            yield path
+            yield path.parent, path
         else:
             raise FileNotFoundError(f"{path}: no such file or folder")
+
+
+def source_name(root: Path, path: Path) -> str:
+    """How provenance names a file: relative to the folder it was loaded from."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _record_name(raw: dict[str, Any], index: int) -> str:
@@ -132,6 +146,7 @@ def load_file(
     *,
     agencies_file: Path | None = None,
     actor: str = "loader",
+    name: str | None = None,
 ) -> tuple[FileReport, list[int]]:
     """Load one file in one transaction; returns its report and the ids it changed."""
     report = FileReport(path=str(path))
@@ -180,7 +195,7 @@ def load_file(
                 record,
                 agency=agency,
                 fmt=parsed.format,
-                provenance={"path": str(path), "format": parsed.format},
+                provenance={"file": name or path.name, "format": parsed.format},
                 actor=actor,
             )
             report.datasets[outcome.action] = report.datasets.get(outcome.action, 0) + 1
@@ -204,9 +219,10 @@ def load_paths(
     """Load every file under ``paths``, then bring the search index up to date."""
     report = LoadReport()
     changed: list[int] = []
-    for path in iter_files(paths):
+    for root, path in iter_rooted(paths):
         try:
-            file_report, ids = load_file(catalog, path, agencies_file=agencies_file, actor=actor)
+            file_report, ids = load_file(catalog, path, agencies_file=agencies_file, actor=actor,
+                                         name=source_name(root, path))
         except Exception as exc:  # a store failure: this file is rolled back, the rest go on
             log.exception("loading %s failed", path)
             file_report, ids = FileReport(str(path), status="failed"), []
