@@ -136,6 +136,9 @@ def parse_file(path: Path) -> ParsedFile:
         raise FormatError(f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
     module = formats.detect(path)
     if module is None:
+        problem = formats.explain_unrecognised(path)
+        if problem is not None:
+            raise problem
         raise LookupError("not a recognised metadata format")
     return module.parse(path)
 

@@ -41,6 +41,40 @@ def detect(path: Path) -> ModuleType | None:
     return None
 
 
+_TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".xlsx", ".xlsm"}
+
+
+def explain_unrecognised(path: Path) -> FormatError | None:
+    """Why a file that looks like metadata (JSON, XML, a table) was not recognised.
+
+    Returns the error of the format it resembles (invalid JSON at line 3, no header row,
+    malformed XML), or None for files that are simply of another kind.
+    """
+    from indexer.formats import _portal, dictionary_table
+
+    head = read_head(path, 4096).lstrip()
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".json" or head[:1] in ("{", "["):
+            _portal.load_json(path)
+            return FormatError("valid JSON, but not a metadata format this catalog reads "
+                               "(Socrata, CKAN, DCAT data.json, data package)")
+        if suffix in _TABLE_SUFFIXES:
+            dictionary_table.parse(path)
+            return None
+        if suffix == ".xml" or head.startswith("<?xml"):
+            from lxml import etree
+
+            parser = etree.XMLParser(resolve_entities=False, no_network=True)
+            etree.parse(str(path), parser)
+            return FormatError("well-formed XML, but not a DDI codebook")
+    except FormatError as exc:
+        return exc
+    except Exception as exc:
+        return FormatError(f"{type(exc).__name__}: {exc}")
+    return None
+
+
 def parse(path: Path) -> ParsedFile:
     """Detect the format of ``path`` and parse it; FormatError when no format fits."""
     module = detect(path)
@@ -49,4 +83,7 @@ def parse(path: Path) -> ParsedFile:
     return module.parse(path)
 
 
-__all__ = ["FORMAT_MODULES", "FormatError", "ParsedFile", "detect", "formats", "parse"]
+__all__ = [
+    "FORMAT_MODULES", "FormatError", "ParsedFile", "detect", "explain_unrecognised", "formats",
+    "parse",
+]
