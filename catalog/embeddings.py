@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,6 +48,7 @@ class Embedder:
         self._lock = threading.Lock()
         self.batch_size = batch_size
         self.texts_embedded = 0
+        self.seconds = 0.0
 
     def _load(self) -> Any:
         with self._lock:
@@ -63,6 +65,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         model = self._load()
+        started = time.perf_counter()
         vectors = model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -71,6 +74,7 @@ class Embedder:
             show_progress_bar=progress,
         )
         self.texts_embedded += len(texts)
+        self.seconds += time.perf_counter() - started
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:

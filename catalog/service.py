@@ -57,6 +57,9 @@ class Catalog:
         self.sessions = session_factory(self.db)
         self.embedder = embedder or Embedder(self.settings.model_path)
         self.search_engine = engine or make_search_engine(self.settings)
+        if getattr(self.search_engine, "stale", False):
+            log.warning("the search index was written by another version; rebuilding it")
+            self.reindex()
 
     def session(self) -> Session:
         """A new database session (the caller closes it)."""

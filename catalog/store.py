@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.models import Agency, Change, Dataset, Field, utcnow
@@ -84,20 +84,26 @@ def upsert_dataset(
     provenance: dict[str, Any],
     actor: str,
 ) -> UpsertOutcome:
-    """Create or update a dataset from a validated record; unchanged records are not touched."""
+    """Create or update a dataset from a validated record; unchanged records are not touched.
+
+    Fields are written with one bulk insert (a layout can have thousands); the change
+    history keeps the dataset as it was before and as it is after.
+    """
     digest = content_hash(record)
     dataset = session.scalar(
-        select(Dataset)
-        .where(Dataset.agency_id == agency.id, Dataset.identifier == record["identifier"])
-        .options(selectinload(Dataset.fields))
+        select(Dataset).where(
+            Dataset.agency_id == agency.id, Dataset.identifier == record["identifier"]
+        )
     )
     if dataset is not None and dataset.content_hash == digest and dataset.status == "active":
         return UpsertOutcome(dataset, "unchanged")
-    before = dataset_snapshot(dataset) if dataset is not None else None
     created = dataset is None
+    before = None
     if dataset is None:
         dataset = Dataset(agency=agency, identifier=record["identifier"], created_at=utcnow())
         session.add(dataset)
+    else:
+        before = dataset_snapshot(dataset)
     for column in DATASET_COLUMNS:
         setattr(dataset, column, record.get(column))
     dataset.format = fmt
@@ -105,8 +111,18 @@ def upsert_dataset(
     dataset.status = "active"
     dataset.content_hash = digest
     dataset.updated_at = utcnow()
-    dataset.fields = [Field(**{c: f.get(c) for c in FIELD_COLUMNS}) for f in record["fields"]]
     session.flush()
+    if not created:
+        session.execute(delete(Field).where(Field.dataset_id == dataset.id))
+    rows = [
+        {"dataset_id": dataset.id, **{c: f.get(c) for c in FIELD_COLUMNS}}
+        for f in record["fields"]
+    ]
+    if rows:
+        session.execute(insert(Field), rows)
+    session.expire(dataset, ["fields"])
+    after = {c: record.get(c) for c in DATASET_COLUMNS}
+    after["fields"] = [{c: f.get(c) for c in FIELD_COLUMNS} for f in record["fields"]]
     session.add(
         Change(
             entity_type="dataset",
@@ -115,7 +131,7 @@ def upsert_dataset(
             action="create" if created else "update",
             actor=actor,
             before=before,
-            after=json.loads(json.dumps(dataset_snapshot(dataset), default=str)),
+            after=after,
         )
     )
     return UpsertOutcome(dataset, "created" if created else "updated")

@@ -123,19 +123,32 @@ def words(text: str | None) -> list[str]:
 
 def analyse(text: str | None, *, expand: bool = False) -> list[str]:
     """Index tokens of a text: words, optionally expanded, stemmed; stopwords dropped."""
+    if not text:
+        return []
+    return list(_analyse(text, expand))
+
+
+@lru_cache(maxsize=100_000)
+def _analyse(text: str, expand: bool) -> tuple[str, ...]:
+    # Catalogs repeat the same labels and titles across thousands of fields: cache them.
     tokens = words(text)
     if expand:
         tokens = tokens + [w for w in expand_words(tokens) if w not in tokens]
-    return [stem(t) for t in tokens if t not in STOPWORDS]
+    return tuple(stem(t) for t in tokens if t not in STOPWORDS)
 
 
 def analyse_name(name: str) -> list[str]:
     """Index tokens of a field name: the name whole, its parts and their expansions."""
+    return list(_analyse_name(name))
+
+
+@lru_cache(maxsize=100_000)
+def _analyse_name(name: str) -> tuple[str, ...]:
     parts = split_identifier(name)
     whole = "".join(parts)
     tokens = [whole] if len(parts) > 1 else []
     tokens += parts + [w for w in expand_words(parts) if w not in parts]
-    return [stem(t) for t in tokens if t not in STOPWORDS]
+    return tuple(stem(t) for t in tokens if t not in STOPWORDS)
 
 
 # Abbreviations that are also everyday English words: in a query they are expanded only

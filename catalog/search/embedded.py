@@ -13,11 +13,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from catalog.embeddings import DIMENSIONS
 from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
@@ -28,6 +30,7 @@ from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
 from catalog.text import query_terms
 
 SEMANTIC_FLOOR = 0.2
+INDEX_FORMAT = "2"  # bump when the file layout changes; older files are rebuilt
 _HAS_WORD = re.compile(r"\w")
 
 _SCHEMA = f"""
@@ -48,9 +51,11 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE INDEX IF NOT EXISTS ix_docs_dataset ON docs (dataset_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
-    {", ".join(LEXICAL_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 2'
+    {", ".join(LEXICAL_COLUMNS)}, tags,
+    tokenize = "unicode61 remove_diacritics 2 tokenchars '_'"
 );
 INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('format', '{INDEX_FORMAT}');
 """
 
 
@@ -85,8 +90,24 @@ class EmbeddedEngine(SearchEngine):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._vectors: _Vectors | None = None
+        # numpy's OpenBLAS threads spin after each product and then fight the embedding
+        # model's threads for the two cores: one BLAS thread keeps query latency steady.
+        threadpool_limits(1, user_api="blas")
+        self.stale = False
+        if self.path.exists() and self._format() != INDEX_FORMAT:
+            # An index written by another version: set it aside; the catalog rebuilds it.
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.old-format"))
+            self.stale = True
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
+
+    def _format(self) -> str | None:
+        try:
+            with closing(sqlite3.connect(self.path)) as conn:
+                row = conn.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        return row[0] if row else None
 
     # ------------------------------------------------------------------ connections
 
@@ -136,9 +157,13 @@ class EmbeddedEngine(SearchEngine):
                 ),
             )
             conn.execute(
-                f"INSERT INTO docs_fts (rowid, {', '.join(LEXICAL_COLUMNS)})"
-                f" VALUES (?{', ?' * len(LEXICAL_COLUMNS)})",
-                (cur.lastrowid, *(doc.lexical.get(c, "") for c in LEXICAL_COLUMNS)),
+                f"INSERT INTO docs_fts (rowid, {', '.join(LEXICAL_COLUMNS)}, tags)"
+                f" VALUES (?{', ?' * len(LEXICAL_COLUMNS)}, ?)",
+                (
+                    cur.lastrowid,
+                    *(doc.lexical.get(c, "") for c in LEXICAL_COLUMNS),
+                    " ".join(_tag(k, v) for k, v in doc.attributes().items() if v),
+                ),
             )
 
     @staticmethod
@@ -272,15 +297,20 @@ class EmbeddedEngine(SearchEngine):
     def _lexical(
         self, conn: sqlite3.Connection, terms: list[str], query: SearchQuery
     ) -> list[int]:
-        match = " OR ".join(f'"{t}"' for t in terms)
-        where, params = self._where(query.filters())
+        # Filters are tokens of the ``tags`` column, so FTS5 intersects them with the
+        # terms inside its own index: no join, and no match outside the filters is scored.
+        filters = query.filters()
+        if any(not allowed for allowed in filters.values()):
+            return []
+        match = "(" + " OR ".join(f'"{t}"' for t in terms) + ")"
+        for attr, allowed in filters.items():
+            match += " AND tags:(" + " OR ".join(f'"{_tag(attr, v)}"' for v in allowed) + ")"
         weights = ", ".join(str(LEXICAL_WEIGHTS[c]) for c in LEXICAL_COLUMNS)
         sql = (
-            f"SELECT d.rowid FROM docs_fts JOIN docs d ON d.rowid = docs_fts.rowid"
-            f" WHERE docs_fts MATCH ? AND {where}"
-            f" ORDER BY bm25(docs_fts, {weights}), d.rowid LIMIT ?"
+            "SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?"
+            f" ORDER BY bm25(docs_fts, {weights}, 0.0), rowid LIMIT ?"
         )
-        return [r[0] for r in conn.execute(sql, [match, *params, query.candidates])]
+        return [r[0] for r in conn.execute(sql, [match, query.candidates])]
 
     def _semantic(
         self, vectors: _Vectors, vector: np.ndarray, query: SearchQuery
@@ -425,6 +455,11 @@ class EmbeddedEngine(SearchEngine):
                 for r, j in zip(rowids, order, strict=True)
                 if r in payloads
             ]
+
+
+def _tag(attribute: str, value: str) -> str:
+    """The token that marks a document's attribute value in the ``tags`` column."""
+    return f"{attribute}_{re.sub(r'[^0-9a-z]', '_', value.lower())}"
 
 
 def _sorted(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
