@@ -71,3 +71,14 @@ def test_a_file_that_cannot_be_loaded_fails_the_command(runner: CliRunner, tmp_p
     result = runner.invoke(main, ["load", str(bad)])
     assert result.exit_code == 1
     assert "broken.json" in result.output
+
+
+def test_demo_loads_the_fixtures_into_a_fresh_catalog(runner: CliRunner, tmp_path) -> None:
+    stale = tmp_path / "var" / "demo"
+    stale.mkdir(parents=True)
+    (stale / "leftover.txt").write_text("from an earlier demo")
+    result = runner.invoke(main, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "33 loaded" in result.output and "0 failed" in result.output
+    assert not (stale / "leftover.txt").exists()
+    assert (stale / "catalog.sqlite").exists() and (stale / "search.sqlite").exists()

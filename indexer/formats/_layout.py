@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import file_identifier
+from indexer.formats.base import blank_dataset, file_identifier
 
 # SAS informats / formats: ``$CHAR4.``, ``4.2``, ``$8.``, ``COMMA10.2``, ``N3PF.`` (no width).
 _SAS_WIDTH = re.compile(r"^\$?[A-Za-z_]*?(\d+)\.(\d*)$")
@@ -150,23 +150,10 @@ def make_dataset(
     **values: Any,
 ) -> dict[str, Any]:
     """A raw dataset record; identifier defaults to the file name without extension."""
-    ident = identifier or file_identifier(path)
-    dataset: dict[str, Any] = {
-        "identifier": ident,
-        "title": title or ident,
-        "description": description,
-        "agency": None,
-        "agency_abbreviation": None,
-        "keywords": [],
-        "update_frequency": None,
-        "last_modified": None,
-        "access_level": "public",
-        "landing_page": None,
-        "layout": layout,
-        "extra": {},
-        "fields": fields,
-    }
-    dataset.update(values)
+    dataset = blank_dataset(
+        identifier or file_identifier(path), title, description=description, layout=layout,
+        fields=fields, **values,
+    )
     length = record_length(fields)
     if layout and length is not None:
         dataset["extra"].setdefault("record_length", length)

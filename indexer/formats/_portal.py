@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, normalise_type, read_text
+from indexer.formats.base import FormatError, blank_dataset, normalise_type, read_text
 
 FOUR_BY_FOUR = re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}$")
 
@@ -280,22 +280,7 @@ def new_field(
 
 def new_dataset(identifier: str, title: str | None = None, **values: Any) -> dict[str, Any]:
     """A raw dataset record with every key present; ``values`` override the defaults."""
-    record: dict[str, Any] = {
-        "identifier": identifier,
-        "title": title or identifier,
-        "description": None,
-        "agency": None,
-        "agency_abbreviation": None,
-        "keywords": [],
-        "update_frequency": None,
-        "last_modified": None,
-        "access_level": "public",
-        "landing_page": None,
-        "layout": False,
-        "extra": {},
-        "fields": [],
-    }
-    record.update(values)
+    record = blank_dataset(identifier, title, **values)
     record["agency"] = text(record["agency"], limit=MAX_AGENCY)
     record["extra"] = {k: v for k, v in record["extra"].items() if v not in (None, "", [], {})}
     return record
