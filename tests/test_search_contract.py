@@ -204,3 +204,20 @@ def test_reindex_rebuilds_the_same_index_from_the_database(catalog: Catalog) -> 
     assert catalog.reindex() == count
     after = [(h.doc_id, round(h.score, 9)) for h in catalog.search(query).hits]
     assert after == before
+
+
+def test_long_queries_prefer_documents_matching_two_terms(catalog: Catalog) -> None:
+    # "county" alone names CNTY_CD (weight of a field name); "patient zip" match two terms.
+    result = catalog.search(SearchQuery(text="patient zip county", mode="lexical",
+                                        kind="field"))
+    assert _fields(result)[:2] == ["PAT_ZIP", "CNTY_CD"]
+
+
+def test_lexical_expressions_ask_for_two_terms_then_any() -> None:
+    from catalog.search.embedded import lexical_expressions
+
+    assert lexical_expressions(["a", "b"]) == ['"a" OR "b"']
+    pairs, anyone = lexical_expressions(["a", "b", "c"])
+    assert pairs == '("a" AND "b") OR ("a" AND "c") OR ("b" AND "c")'
+    assert anyone == '"a" OR "b" OR "c"'
+    assert lexical_expressions([f"t{i}" for i in range(30)])[0].count("AND") == 45

@@ -30,6 +30,8 @@ from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
 from catalog.text import query_terms
 
 SEMANTIC_FLOOR = 0.2
+MIN_MATCH_FROM = 3  # queries with this many terms first require two of them to match
+MAX_PAIR_TERMS = 10  # pairs are formed from the first ten terms (45 pairs at most)
 INDEX_FORMAT = "2"  # bump when the file layout changes; older files are rebuilt
 _HAS_WORD = re.compile(r"\w")
 
@@ -302,15 +304,23 @@ class EmbeddedEngine(SearchEngine):
         filters = query.filters()
         if any(not allowed for allowed in filters.values()):
             return []
-        match = "(" + " OR ".join(f'"{t}"' for t in terms) + ")"
-        for attr, allowed in filters.items():
-            match += " AND tags:(" + " OR ".join(f'"{_tag(attr, v)}"' for v in allowed) + ")"
+        tags = "".join(
+            " AND tags:(" + " OR ".join(f'"{_tag(attr, v)}"' for v in allowed) + ")"
+            for attr, allowed in filters.items()
+        )
         weights = ", ".join(str(LEXICAL_WEIGHTS[c]) for c in LEXICAL_COLUMNS)
         sql = (
             "SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?"
             f" ORDER BY bm25(docs_fts, {weights}, 0.0), rowid LIMIT ?"
         )
-        return [r[0] for r in conn.execute(sql, [match, query.candidates])]
+        ranked: list[int] = []
+        for expression in lexical_expressions(terms):
+            seen = set(ranked)
+            rows = conn.execute(sql, [f"({expression}){tags}", query.candidates])
+            ranked += [r[0] for r in rows if r[0] not in seen]
+            if len(ranked) >= query.candidates:
+                break
+        return ranked[: query.candidates]
 
     def _semantic(
         self, vectors: _Vectors, vector: np.ndarray, query: SearchQuery
@@ -455,6 +465,25 @@ class EmbeddedEngine(SearchEngine):
                 for r, j in zip(rowids, order, strict=True)
                 if r in payloads
             ]
+
+
+def lexical_expressions(terms: list[str]) -> list[str]:
+    """FTS5 expressions tried in turn: at least two terms matched, then any term.
+
+    A query of three or more terms first asks for documents matching two of them
+    (``minimum_should_match: 2`` in Elasticsearch's words), so that a long question does
+    not rank fields that share one common word with it; documents matching one term
+    follow when too few match two.
+    """
+    quoted = [f'"{t}"' for t in terms]
+    any_term = " OR ".join(quoted)
+    if len(quoted) < MIN_MATCH_FROM:
+        return [any_term]
+    head = quoted[:MAX_PAIR_TERMS]
+    pairs = " OR ".join(
+        f"({a} AND {b})" for i, a in enumerate(head) for b in head[i + 1 :]
+    )
+    return [pairs, any_term]
 
 
 def _tag(attribute: str, value: str) -> str:
