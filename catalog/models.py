@@ -94,6 +94,9 @@ class Dataset(Base):
     content_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the search index last received this dataset; behind updated_at (or empty)
+    # means the index still has to catch up, e.g. after the engine was down.
+    indexed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     agency: Mapped[Agency] = relationship(back_populates="datasets")
     fields: Mapped[list[Field]] = relationship(

@@ -12,13 +12,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.config import Settings, load_settings
 from catalog.db import make_engine, migrate, session_factory, transaction
 from catalog.embeddings import Embedder, cached_embeddings
-from catalog.models import Dataset
+from catalog.models import Dataset, utcnow
 from catalog.search.documents import SearchDocument, documents_for
 from catalog.search.embedded import EmbeddedEngine
 from catalog.search.engine import SearchEngine
@@ -96,8 +96,27 @@ class Catalog:
                 vectors = self._vectors(session, docs)
             self.search_engine.delete_datasets(chunk)
             self.search_engine.index(docs, vectors)
+            self._mark_indexed(chunk)
             total += len(docs)
         return total
+
+    def _mark_indexed(self, dataset_ids: Sequence[int]) -> None:
+        with self.transaction() as session:
+            session.execute(
+                update(Dataset).where(Dataset.id.in_(dataset_ids)).values(indexed_at=utcnow())
+            )
+
+    def pending_index(self) -> list[int]:
+        """Datasets changed since the index last received them (say, while it was down)."""
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Dataset.id).where(
+                        or_(Dataset.indexed_at.is_(None),
+                            Dataset.indexed_at < Dataset.updated_at)
+                    )
+                )
+            )
 
     def _batches(self) -> Iterator[tuple[list[SearchDocument], np.ndarray]]:
         with self.session() as session:
@@ -110,7 +129,13 @@ class Catalog:
 
     def reindex(self) -> int:
         """Rebuild the whole search index from the database; returns documents indexed."""
-        return self.search_engine.rebuild(self._batches())
+        started = utcnow()
+        count = self.search_engine.rebuild(self._batches())
+        with self.transaction() as session:  # what changed during the rebuild stays pending
+            session.execute(
+                update(Dataset).where(Dataset.updated_at <= started).values(indexed_at=started)
+            )
+        return count
 
     # ------------------------------------------------------------------ searching
 

@@ -234,6 +234,9 @@ def load_paths(
         changed.extend(ids)
         if on_file is not None:
             on_file(file_report)
+    if index:
+        # Also what an earlier load stored while the index could not take it.
+        changed = list(dict.fromkeys([*changed, *catalog.pending_index()]))
     if index and changed:
         try:
             report.indexed_documents = catalog.index_datasets(changed)

@@ -124,11 +124,13 @@ def _hit_json(hit: Any) -> dict[str, Any]:
 @main.command()
 @click.argument("query", required=False)
 @click.option("--queries", "queries_file", type=click.File("r"),
-              help="Run one query per line of this file ('-' for stdin); JSON Lines out.")
+              help="Run one query per line of this file ('-' for stdin), in one process; "
+                   "with --json, one JSON object per line.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--kind", type=click.Choice(["dataset", "field"]), help="Only datasets or fields.")
 @click.option("--agency", multiple=True, help="Only this agency (slug); repeatable.")
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Hits per query.")
 @click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid",
               show_default=True, help="Ranking: fused, BM25 only, or embeddings only.")
 @click.option("--access", multiple=True, type=click.Choice(ACCESS_CHOICES),
