@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 
 import numpy as np
 from sqlalchemy import or_, select, update
@@ -172,7 +171,3 @@ class Catalog:
         self.search_engine.close()
         self.db.dispose()
 
-
-def with_page(query: SearchQuery, page: int) -> SearchQuery:
-    """The same query on another page."""
-    return replace(query, page=page)

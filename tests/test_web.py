@@ -238,6 +238,8 @@ def test_dataset_page_shows_metadata_and_layout(client, web_catalog) -> None:
     assert "<code>BDATE</code>" in html and "<td class=\"num\">11</td>" in html
     assert "<details class=\"codes-details\">" in html and "Reduced" in html
     assert "Annual" in html and "enrollment-layout" in html
+    history = html[html.index("Change history"):]
+    assert "Added to the catalog" in history
 
     html = client.get(f"/datasets/{web_catalog.datasets['foster-care-placements']}"
                       ).get_data(as_text=True)

@@ -8,7 +8,14 @@ from flask import Blueprint, abort, render_template
 
 from catalog.models import Agency, Dataset, Field
 from catalog.search.query import Hit
-from catalog.store import agencies_with_counts, agency_datasets, get_agency, get_dataset, get_field
+from catalog.store import (
+    agencies_with_counts,
+    agency_datasets,
+    dataset_history,
+    get_agency,
+    get_dataset,
+    get_field,
+)
 from web.access import allowed_access
 from web.current import catalog, db
 from web.present import ACCESS_HELP, SENSITIVITY_HELP, safe_href
@@ -81,6 +88,7 @@ def dataset(dataset_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "dataset.html",
         dataset=found,
+        history=dataset_history(db(), found.id, limit=20),
         landing_page=safe_href(found.landing_page),
         access_help=ACCESS_HELP,
         sensitivity_help=SENSITIVITY_HELP,
