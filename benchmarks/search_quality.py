@@ -2,9 +2,10 @@
 
 Loads the shared corpus into a catalog (kept in --data-dir between runs; embeddings are
 cached by content), runs every query of the judgments file as BM25-only, vector-only and
-hybrid, and prints one row per mode.
+hybrid, and prints one row per mode. ``--engine elasticsearch`` rebuilds the index on the
+node at ``--elasticsearch-url`` from the same database and measures that engine.
 
-    python benchmarks/search_quality.py [--corpus ../shared/corpus] [--queries FILE] [--fresh]
+    python benchmarks/search_quality.py [--engine embedded|elasticsearch] [--fresh]
 """
 
 from __future__ import annotations
@@ -101,11 +102,19 @@ def main() -> None:
                         "corpus_agencies.csv")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench-quality")
     parser.add_argument("--fresh", action="store_true", help="Reload the corpus from scratch.")
+    parser.add_argument("--engine", choices=("embedded", "elasticsearch"), default="embedded")
+    parser.add_argument("--elasticsearch-url", default=os.environ.get(
+        "CATALOG_ELASTICSEARCH_URL", "http://127.0.0.1:59200"))
     parser.add_argument("--json", action="store_true", help="Print the table as JSON.")
     parser.add_argument("--verbose", action="store_true", help="Per-query hybrid scores.")
     args = parser.parse_args()
 
-    catalog = Catalog(load_settings(data_dir=args.data_dir, database_url=None))
+    engine = None
+    if args.engine == "elasticsearch":
+        from catalog.search.elasticsearch import ElasticsearchEngine
+
+        engine = ElasticsearchEngine(args.elasticsearch_url, index="catalog-bench-quality")
+    catalog = Catalog(load_settings(data_dir=args.data_dir, database_url=None), engine=engine)
     if args.fresh:  # start over, but keep the embedding cache: unchanged text is not re-embedded
         with catalog.db.begin() as conn:
             for table in ("changes", "fields", "datasets", "harvest_runs", "sources", "agencies"):
@@ -119,6 +128,11 @@ def main() -> None:
           f"{totals['created']} new, {totals['updated']} updated, {totals['unchanged']} "
           f"unchanged; {totals['fields']} fields; {time.perf_counter() - started:.1f}s",
           file=sys.stderr)
+    if engine is not None:  # the database may have been loaded for the other engine
+        started = time.perf_counter()
+        count = catalog.reindex()
+        print(f"elasticsearch: {count} documents indexed in "
+              f"{time.perf_counter() - started:.1f}s", file=sys.stderr)
     judgments = read_judgments(args.queries)
     table = evaluate(catalog, judgments, verbose=args.verbose)
     if args.json:

@@ -21,6 +21,12 @@ class Settings:
     elasticsearch_url: str | None = field(
         default_factory=lambda: _env("CATALOG_ELASTICSEARCH_URL")
     )
+    elasticsearch_index: str = field(
+        default_factory=lambda: _env("CATALOG_ELASTICSEARCH_INDEX", "catalog") or "catalog"
+    )
+    elasticsearch_replicas: int = field(
+        default_factory=lambda: int(_env("CATALOG_ELASTICSEARCH_REPLICAS", "0") or 0)
+    )
     redis_url: str | None = field(default_factory=lambda: _env("CATALOG_REDIS_URL"))
     model_path: str | None = field(default_factory=lambda: _env("CATALOG_MODEL_PATH"))
     secret_key: str | None = field(default_factory=lambda: _env("CATALOG_SECRET_KEY"))

@@ -7,7 +7,6 @@ the system of record and can always rebuild the index from the database.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -22,19 +21,22 @@ from catalog.search.documents import SearchDocument, documents_for
 from catalog.search.embedded import EmbeddedEngine
 from catalog.search.engine import SearchEngine
 from catalog.search.query import Hit, SearchQuery, SearchResult
+from catalog.search.ranking import HAS_WORD
 from catalog.text import query_for_embedding
 
 log = logging.getLogger(__name__)
 REINDEX_BATCH = 200
-_HAS_WORD = re.compile(r"\w")
 
 
 def make_search_engine(settings: Settings) -> SearchEngine:
     """The configured engine: Elasticsearch when a URL is set, else the embedded one."""
     if settings.elasticsearch_url:
-        raise NotImplementedError(
-            "CATALOG_ELASTICSEARCH_URL is set but the Elasticsearch engine is not available "
-            "in this version; unset it to use the embedded engine"
+        from catalog.search.elasticsearch import ElasticsearchEngine
+
+        return ElasticsearchEngine(
+            settings.elasticsearch_url,
+            index=settings.elasticsearch_index,
+            replicas=settings.elasticsearch_replicas,
         )
     return EmbeddedEngine(settings.search_index_path)
 
@@ -140,7 +142,7 @@ class Catalog:
 
     def query_vector(self, query: SearchQuery) -> np.ndarray | None:
         """The query's embedding when the mode needs one and the text has words."""
-        if query.mode == "lexical" or not _HAS_WORD.search(query.text):
+        if query.mode == "lexical" or not HAS_WORD.search(query.text):
             return None
         return self.embedder.embed_query(query_for_embedding(query.text[:2000]))
 
@@ -154,7 +156,7 @@ class Catalog:
         vectors = self.embedder.embed(texts) if texts else np.zeros((0, 0))
         out = []
         for query, vector in zip(queries, vectors, strict=True):
-            use = None if query.mode == "lexical" or not _HAS_WORD.search(query.text) else vector
+            use = None if query.mode == "lexical" or not HAS_WORD.search(query.text) else vector
             out.append(self.search_engine.search(query, use))
         return out
 

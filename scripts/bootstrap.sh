@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything the catalog needs on this machine; safe to run again and again.
 #
-#   1. Debian packages for the services and browser tests (only those missing;
+#   1. Debian packages for the services (PostgreSQL, Redis; curl, unzip and Maven for
+#      Elasticsearch), browser tests and docker-compose (only those missing;
 #      `apt-get update` only when something is missing).
 #   2. uv, in a small tool venv under ~/.cache/metadata-catalog/tools.
 #   3. .venv in the repo with the project installed editable with its dev extras,
@@ -18,7 +19,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 cd "$CATALOG_ROOT"
 
 UV_VERSION="0.13.9"
-APT_PACKAGES=(postgresql redis-server chromium chromium-driver)
+# curl and unzip drive the Elasticsearch test node; docker-compose validates
+# docker/compose.yaml (no Docker engine needed); Maven fetches Elasticsearch.
+APT_PACKAGES=(postgresql redis-server chromium chromium-driver curl unzip docker-compose)
+# Maven comes with these machines; Debian's package only when `mvn` is missing. The JDKs
+# for Elasticsearch (Java 17 for 8.x) come with them too; Debian's is the fallback.
+command -v mvn >/dev/null 2>&1 || APT_PACKAGES+=(maven)
+compgen -G '/usr/lib/jvm/*17*/bin/java' >/dev/null || APT_PACKAGES+=(openjdk-17-jre-headless)
 did=()
 t_start="$(catalog_now)"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything and run the whole test suite: the one command CI runs.
 #
-#   ./scripts/test.sh                       bootstrap, PostgreSQL, ruff, all tests
+#   ./scripts/test.sh                       bootstrap, PostgreSQL, Elasticsearch, ruff, all tests
 #   ./scripts/test.sh tests/test_x.py -k y  the same, passing arguments to pytest
 #
 # With CATALOG_REQUIRE_SERVICES=1 (CI) a test whose service is missing fails instead
@@ -19,7 +19,7 @@ timings=()
 started=()
 t_all="$(catalog_now)"
 
-phase_done() { timings+=("$(printf '%-12s %s' "$1" "$(catalog_elapsed "$2")")"); }
+phase_done() { timings+=("$(printf '%-13s %s' "$1" "$(catalog_elapsed "$2")")"); }
 
 cleanup() {
     local svc
@@ -27,7 +27,7 @@ cleanup() {
     if ((${#timings[@]})); then
         catalog_log "timings:"
         for line in "${timings[@]}"; do catalog_log "  $line"; done
-        catalog_log "  $(printf '%-12s %s' total "$(catalog_elapsed "$t_all")")"
+        catalog_log "  $(printf '%-13s %s' total "$(catalog_elapsed "$t_all")")"
     fi
 }
 trap cleanup EXIT
@@ -59,7 +59,18 @@ else
     # Without CATALOG_REQUIRE_SERVICES the PostgreSQL tests then skip; with it they fail.
     catalog_log "postgres: could not start; its tests will skip (or fail in CI)"
 fi
-phase_done services "$t"
+phase_done postgres "$t"
+
+# The first run fetches the Elasticsearch distribution with Maven into the cache
+# (~/.cache/metadata-catalog/elasticsearch); later runs only start the node (12–25 s).
+t="$(catalog_now)"
+if start_service elasticsearch && "$SERVICES_SH" reset elasticsearch; then
+    catalog_log "CATALOG_TEST_ELASTICSEARCH_URL=$CATALOG_TEST_ELASTICSEARCH_URL"
+else
+    unset CATALOG_TEST_ELASTICSEARCH_URL
+    catalog_log "elasticsearch: could not start; its tests will skip (or fail in CI)"
+fi
+phase_done elasticsearch "$t"
 
 t="$(catalog_now)"
 ruff_status=0

@@ -1,15 +1,18 @@
-"""Shared test plumbing: offline model flags, service requirements, PostgreSQL, Chromium.
+"""Shared test plumbing: offline model flags, service requirements, PostgreSQL,
+Elasticsearch, Chromium.
 
-A test that needs a service asks for its fixture (``postgres_url``, ``browser``,
-``page``) or calls :func:`require_service`. When the service is missing the test skips
-with the reason, or fails when ``CATALOG_REQUIRE_SERVICES=1`` (CI sets it).
+A test that needs a service asks for its fixture (``postgres_url``, ``elasticsearch_url``,
+``browser``, ``page``) or calls :func:`require_service`. When the service is missing the
+test skips with the reason, or fails when ``CATALOG_REQUIRE_SERVICES=1`` (CI sets it).
 ``scripts/test.sh`` starts the services and exports their variables.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -67,6 +70,29 @@ def postgres_url() -> str:
             engine.dispose()
     except Exception as exc:  # any driver or connection error means "not reachable"
         require_service("postgres", f"cannot connect to {url}: {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url() -> str:
+    """Base URL of the test Elasticsearch node, checked with a real GET /_cluster/health.
+
+    The minimal distribution the tests run has no ``GET /``; health is the readiness check.
+    """
+    url = os.environ.get("CATALOG_TEST_ELASTICSEARCH_URL", "").rstrip("/")
+    if not url:
+        require_service(
+            "elasticsearch",
+            "CATALOG_TEST_ELASTICSEARCH_URL is not set "
+            '(eval "$(./scripts/services.sh start elasticsearch)")',
+        )
+    try:
+        with urllib.request.urlopen(f"{url}/_cluster/health", timeout=10) as response:
+            status = json.load(response).get("status")
+    except Exception as exc:  # refused, timed out, HTTP error or not JSON: "not reachable"
+        require_service("elasticsearch", f"cannot GET {url}/_cluster/health: {exc}")
+    if status not in ("green", "yellow"):
+        require_service("elasticsearch", f"cluster health at {url} is {status!r}")
     return url
 
 

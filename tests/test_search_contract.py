@@ -6,6 +6,7 @@ exists. The catalog is built with the real embedding model.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -59,7 +60,7 @@ DATASETS = [
                     "data_type": "date"}]}),
 ]
 
-ENGINES = ["embedded"]
+ENGINES = ["embedded", "elasticsearch"]
 
 
 def _build(catalog: Catalog) -> None:
@@ -73,12 +74,32 @@ def _build(catalog: Catalog) -> None:
     catalog.index_datasets(ids)
 
 
+def make_engine(request, name: str):  # type: ignore[no-untyped-def]
+    """A fresh engine of the given kind; Elasticsearch gets its own test index."""
+    if name == "embedded":
+        return None  # the catalog's default
+    from catalog.search.elasticsearch import ElasticsearchEngine
+
+    url = request.getfixturevalue("elasticsearch_url")
+    return ElasticsearchEngine(url, index=f"catalog-test-{uuid.uuid4().hex[:12]}")
+
+
+def drop_engine(engine) -> None:  # type: ignore[no-untyped-def]
+    """Delete an Elasticsearch test index and its alias."""
+    if engine is not None:
+        for index in engine._indices():
+            engine.es.indices.delete(index=index, ignore_unavailable=True)
+
+
 @pytest.fixture(scope="module", params=ENGINES)
 def catalog(request, tmp_path_factory, embedder: Embedder) -> Iterator[Catalog]:
+    engine = make_engine(request, request.param)
     data_dir = tmp_path_factory.mktemp(f"contract-{request.param}")
-    cat = Catalog(load_settings(data_dir=data_dir, database_url=None), embedder=embedder)
+    cat = Catalog(load_settings(data_dir=data_dir, database_url=None), embedder=embedder,
+                  engine=engine)
     _build(cat)
     yield cat
+    drop_engine(engine)
     cat.close()
 
 
@@ -213,6 +234,10 @@ def test_long_queries_prefer_documents_matching_two_terms(catalog: Catalog) -> N
     assert _fields(result)[:2] == ["PAT_ZIP", "CNTY_CD"]
 
 
+def test_the_catalog_uses_the_engine_under_test(catalog: Catalog, request) -> None:
+    assert catalog.search_engine.name == request.node.callspec.params["catalog"]
+
+
 def test_lexical_expressions_ask_for_two_terms_then_any() -> None:
     from catalog.search.embedded import lexical_expressions
 
@@ -221,3 +246,51 @@ def test_lexical_expressions_ask_for_two_terms_then_any() -> None:
     assert pairs == '("a" AND "b") OR ("a" AND "c") OR ("b" AND "c")'
     assert anyone == '"a" OR "b" OR "c"'
     assert lexical_expressions([f"t{i}" for i in range(30)])[0].count("AND") == 45
+
+
+def test_a_failed_rebuild_leaves_the_old_index_serving(catalog: Catalog) -> None:
+    query = SearchQuery(text="date of birth", per_page=10)
+    before = [h.doc_id for h in catalog.search(query).hits]
+    count = catalog.search_engine.count()
+
+    def batches():  # type: ignore[no-untyped-def]
+        yield from catalog._batches()
+        raise RuntimeError("the database went away in the middle of the rebuild")
+
+    with pytest.raises(RuntimeError):
+        catalog.search_engine.rebuild(batches())
+    assert catalog.search_engine.count() == count
+    assert [h.doc_id for h in catalog.search(query).hits] == before
+    assert catalog.reindex() == count  # and the next rebuild succeeds
+
+
+def test_a_changed_dataset_is_updated_in_place_without_a_rebuild(catalog: Catalog) -> None:
+    raw = {"identifier": "incremental", "title": "Wage records",
+           "fields": [{"position": 1, "name": "QTR_WAGES", "label": "Quarterly wages paid"}]}
+    with catalog.transaction() as session:
+        agency = find_or_create_agency(session, "Department of Labor", "DOL")
+        dataset_id = upsert_dataset(session, DatasetInSchema().load(raw), agency=agency,
+                                    fmt="test", provenance={}, actor="test").dataset.id
+    catalog.index_datasets([dataset_id])
+    found = catalog.search(SearchQuery(text="quarterly wages", mode="lexical", kind="field"))
+    assert _fields(found)[0] == "QTR_WAGES"
+
+    raw["fields"] = [{"position": 1, "name": "UI_BENEFIT_AMT",
+                      "label": "Unemployment benefit amount"}]
+    with catalog.transaction() as session:
+        agency = find_or_create_agency(session, "Department of Labor", "DOL")
+        upsert_dataset(session, DatasetInSchema().load(raw), agency=agency, fmt="test",
+                       provenance={}, actor="test")
+    catalog.index_datasets([dataset_id])
+    gone = catalog.search(SearchQuery(text="quarterly wages", mode="lexical", kind="field"))
+    assert "QTR_WAGES" not in _fields(gone)
+    new = catalog.search(SearchQuery(text="unemployment benefit", mode="lexical", kind="field"))
+    assert _fields(new)[0] == "UI_BENEFIT_AMT"
+
+    # leave the shared catalog as the other tests expect it
+    catalog.search_engine.delete_datasets([dataset_id])
+    with catalog.transaction() as session:
+        from catalog.models import Dataset
+
+        session.delete(session.get(Dataset, dataset_id))
+    assert catalog.search(SearchQuery(text="", per_page=100)).total == 2 + 4 + 28

@@ -14,14 +14,16 @@ from typing import Any
 from catalog.models import Dataset, Field
 from catalog.text import analyse, analyse_name, clip, expand_name, split_identifier
 
-# Per-column BM25 weights, shared by both engines.
+# Per-column BM25 weights, shared by both engines. Both score BM25F-style: a term's
+# frequency is the weighted sum of its frequencies in the columns (FTS5's bm25() with
+# weights; Elasticsearch's combined_fields, which requires every weight to be at least 1).
 LEXICAL_COLUMNS: tuple[str, ...] = ("name", "label", "description", "context", "codes")
 LEXICAL_WEIGHTS: dict[str, float] = {
-    "name": 4.0,
-    "label": 3.0,
-    "description": 1.0,
-    "context": 0.6,
-    "codes": 0.4,
+    "name": 10.0,
+    "label": 7.5,
+    "description": 2.5,
+    "context": 1.5,
+    "codes": 1.0,
 }
 EMBED_CHARS = 1000
 MAX_CODES = 40

@@ -25,15 +25,18 @@ from catalog.embeddings import DIMENSIONS
 from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
 from catalog.search.engine import SearchEngine
 from catalog.search.fusion import reciprocal_rank_fusion
-from catalog.search.highlight import highlight
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
+from catalog.search.ranking import (
+    HAS_WORD,
+    SEMANTIC_FLOOR,
+    lexical_stages,
+    make_hit,
+    sort_key,
+    sorted_facets,
+)
 from catalog.text import query_terms
 
-SEMANTIC_FLOOR = 0.2
-MIN_MATCH_FROM = 3  # queries with this many terms first require two of them to match
-MAX_PAIR_TERMS = 10  # pairs are formed from the first ten terms (45 pairs at most)
 INDEX_FORMAT = "2"  # bump when the file layout changes; older files are rebuilt
-_HAS_WORD = re.compile(r"\w")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -145,15 +148,14 @@ class EmbeddedEngine(SearchEngine):
         if len(docs) != len(vectors):
             raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors")
         for doc, vector in zip(docs, vectors, strict=True):
-            sort_key = f"{0 if doc.kind == 'dataset' else 1}|{doc.payload.get('dataset_title', '')}"
-            sort_key += f"|{doc.payload.get('position') or 0:08d}"
             cur = conn.execute(
                 "INSERT INTO docs (doc_id, kind, dataset_id, field_id, agency, data_type,"
                 " access_level, sensitivity, sort_key, payload, vector)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     doc.doc_id, doc.kind, doc.dataset_id, doc.field_id, doc.agency,
-                    doc.data_type, doc.access_level, doc.sensitivity, sort_key.lower(),
+                    doc.data_type, doc.access_level, doc.sensitivity,
+                    sort_key(doc.kind, doc.payload),
                     json.dumps(doc.payload, default=str),
                     np.asarray(vector, dtype=np.float32).tobytes(),
                 ),
@@ -368,7 +370,7 @@ class EmbeddedEngine(SearchEngine):
                 payload=payloads[r[0]][2])
             for r in rows
         ]
-        return SearchResult(hits, total, query.page, query.per_page, _sorted(facets))
+        return SearchResult(hits, total, query.page, query.per_page, sorted_facets(facets))
 
     def search(self, query: SearchQuery, vector: np.ndarray | None) -> SearchResult:
         """Hybrid (or lexical-only / semantic-only) search with filters, facets and a page."""
@@ -379,7 +381,7 @@ class EmbeddedEngine(SearchEngine):
                 result = self._browse(conn, query)
                 result.took_ms = (time.perf_counter() - started) * 1000
                 return result
-            if not _HAS_WORD.search(text):
+            if not HAS_WORD.search(text):
                 return SearchResult([], 0, query.page, query.per_page, {})
             terms = query_terms(text)
             rankings: list[list[int]] = []
@@ -428,12 +430,9 @@ class EmbeddedEngine(SearchEngine):
             if rowid not in payloads:
                 continue
             doc_id, kind, payload = payloads[rowid]
-            snippet = highlight(payload.get("description"), terms) or highlight(
-                payload.get("title"), terms
-            )
-            hits.append(Hit(doc_id, kind, score, payload, lex_rank.get(rowid),
-                            sem_rank.get(rowid), snippet))
-        return SearchResult(hits, len(fused), query.page, query.per_page, _sorted(facets))
+            hits.append(make_hit(doc_id, kind, score, payload, terms, lex_rank.get(rowid),
+                                 sem_rank.get(rowid)))
+        return SearchResult(hits, len(fused), query.page, query.per_page, sorted_facets(facets))
 
     def similar_fields(
         self, field_id: int, *, allowed_access: tuple[str, ...], limit: int = 10
@@ -468,31 +467,19 @@ class EmbeddedEngine(SearchEngine):
 
 
 def lexical_expressions(terms: list[str]) -> list[str]:
-    """FTS5 expressions tried in turn: at least two terms matched, then any term.
-
-    A query of three or more terms first asks for documents matching two of them
-    (``minimum_should_match: 2`` in Elasticsearch's words), so that a long question does
-    not rank fields that share one common word with it; documents matching one term
-    follow when too few match two.
-    """
-    quoted = [f'"{t}"' for t in terms]
-    any_term = " OR ".join(quoted)
-    if len(quoted) < MIN_MATCH_FROM:
-        return [any_term]
-    head = quoted[:MAX_PAIR_TERMS]
-    pairs = " OR ".join(
-        f"({a} AND {b})" for i, a in enumerate(head) for b in head[i + 1 :]
-    )
-    return [pairs, any_term]
+    """FTS5 expressions for the BM25 stages (see :func:`ranking.lexical_stages`)."""
+    out = []
+    for stage_terms, must in lexical_stages(terms):
+        quoted = [f'"{t}"' for t in stage_terms]
+        if must == 1:
+            out.append(" OR ".join(quoted))
+        else:
+            out.append(" OR ".join(
+                f"({a} AND {b})" for i, a in enumerate(quoted) for b in quoted[i + 1 :]
+            ))
+    return out
 
 
 def _tag(attribute: str, value: str) -> str:
     """The token that marks a document's attribute value in the ``tags`` column."""
     return f"{attribute}_{re.sub(r'[^0-9a-z]', '_', value.lower())}"
-
-
-def _sorted(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
-    return {
-        name: dict(sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
-        for name, values in facets.items()
-    }

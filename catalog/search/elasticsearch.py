@@ -1,0 +1,406 @@
+"""The Elasticsearch engine: the same hybrid search on a cluster, for catalogs that outgrow one
+machine.
+
+It needs nothing beyond the server's core: text fields hold the tokens that
+:mod:`catalog.text` already analysed (split, expanded, stemmed), indexed with the
+``whitespace`` analyzer, so the minimal distribution (no ``analysis-common``) ranks with the
+very same terms as the embedded engine. One ``_msearch`` runs the BM25 stages and the kNN
+query with the filters inside each; the fusion (reciprocal rank fusion), facets, snippets
+and pagination are the shared ones of :mod:`catalog.search.ranking`.
+
+The index is reached through an alias. ``rebuild`` fills a new index with fast settings
+(no refresh, no replicas), restores them, swaps the alias in one atomic call and only then
+deletes the old index: if anything fails on the way, the alias still serves the old one.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from elasticsearch import Elasticsearch, NotFoundError, helpers
+
+from catalog.embeddings import DIMENSIONS
+from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
+from catalog.search.engine import SearchEngine
+from catalog.search.fusion import reciprocal_rank_fusion
+from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
+from catalog.search.ranking import (
+    HAS_WORD,
+    SEMANTIC_FLOOR,
+    lexical_stages,
+    make_hit,
+    merge_stages,
+    sort_key,
+    sorted_facets,
+)
+from catalog.text import query_terms
+
+log = logging.getLogger(__name__)
+BULK_CHUNK = 500
+MAX_DELETE_PAGE = 5000
+
+
+def mappings() -> dict[str, Any]:
+    """Index mappings: pre-analysed text, keywords for filters and facets, the vectors."""
+    properties: dict[str, Any] = {
+        column: {"type": "text", "analyzer": "whitespace"} for column in LEXICAL_COLUMNS
+    }
+    properties.update({attr: {"type": "keyword"} for attr in FACETS})
+    properties.update(
+        {
+            "doc_id": {"type": "keyword"},
+            "dataset_id": {"type": "long"},
+            "field_id": {"type": "long"},
+            "sort_key": {"type": "keyword"},
+            "payload": {"type": "object", "enabled": False},
+            "vector_b64": {"type": "binary"},
+            "vector": {
+                "type": "dense_vector",
+                "dims": DIMENSIONS,
+                "index": True,
+                "similarity": "dot_product",
+                # Set explicitly: the default for 384 dimensions changed between versions.
+                "index_options": {"type": "int8_hnsw"},
+            },
+        }
+    )
+    return {"dynamic": "strict", "properties": properties}
+
+
+def _source(doc: SearchDocument, vector: np.ndarray) -> dict[str, Any]:
+    vec = np.asarray(vector, dtype=np.float32)
+    body: dict[str, Any] = {column: doc.lexical.get(column, "") for column in LEXICAL_COLUMNS}
+    body.update(doc.attributes())
+    body.update(
+        doc_id=doc.doc_id,
+        dataset_id=doc.dataset_id,
+        field_id=doc.field_id,
+        sort_key=sort_key(doc.kind, doc.payload),
+        payload=doc.payload,
+        vector=vec.tolist(),
+        vector_b64=base64.b64encode(vec.tobytes()).decode("ascii"),
+    )
+    return body
+
+
+def _filters(filters: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
+    return [{"terms": {attr: list(allowed)}} for attr, allowed in filters.items()]
+
+
+class ElasticsearchEngine(SearchEngine):
+    """Hybrid search on Elasticsearch: BM25 and kNN in one ``_msearch``, fused by RRF."""
+
+    name = "elasticsearch"
+    stale = False
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        index: str = "catalog",
+        replicas: int = 0,
+        client: Elasticsearch | None = None,
+    ) -> None:
+        self.url = url
+        self.alias = index
+        self.replicas = replicas
+        self.es = client or Elasticsearch(
+            url, request_timeout=30, max_retries=2, retry_on_timeout=True
+        )
+        self._ready = False
+
+    # ------------------------------------------------------------------ the index
+
+    def _new_index(self, *, building: bool) -> str:
+        name = f"{self.alias}__{time.time_ns()}"
+        settings: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": self.replicas}
+        if building:
+            settings.update(number_of_replicas=0, refresh_interval="-1")
+        self.es.indices.create(index=name, mappings=mappings(), settings=settings)
+        return name
+
+    def _indices(self) -> list[str]:
+        try:
+            return sorted(self.es.indices.get_alias(name=self.alias))
+        except NotFoundError:
+            return []
+
+    def _ensure(self) -> None:
+        if self._ready:
+            return
+        if not self._indices():
+            name = self._new_index(building=False)
+            self.es.indices.update_aliases(
+                actions=[{"add": {"index": name, "alias": self.alias}}]
+            )
+        self._ready = True
+
+    def _bulk(self, index: str, actions: Iterable[dict[str, Any]]) -> int:
+        done = 0
+        for ok, item in helpers.streaming_bulk(
+            self.es, actions, index=index, chunk_size=BULK_CHUNK, max_retries=3,
+            raise_on_error=False,
+        ):
+            if not ok:
+                raise RuntimeError(f"Elasticsearch refused a document: {item}")
+            done += 1
+        return done
+
+    @staticmethod
+    def _index_actions(
+        docs: Sequence[SearchDocument], vectors: np.ndarray
+    ) -> Iterator[dict[str, Any]]:
+        if len(docs) != len(vectors):
+            raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors")
+        for doc, vector in zip(docs, vectors, strict=True):
+            yield {"_id": doc.doc_id, "_source": _source(doc, vector)}
+
+    def index(self, docs: Sequence[SearchDocument], vectors: np.ndarray) -> None:
+        """Add or replace documents (matched by ``doc_id``); visible to the next search."""
+        if not docs:
+            return
+        self._ensure()
+        self._bulk(self.alias, self._index_actions(docs, vectors))
+        self.es.indices.refresh(index=self.alias)
+
+    def delete_datasets(self, dataset_ids: Iterable[int]) -> None:
+        """Remove every document of these datasets (found by search, deleted in bulk)."""
+        ids = list(dataset_ids)
+        if not ids:
+            return
+        self._ensure()
+        doomed: list[str] = []
+        after: list[Any] | None = None
+        while True:
+            page = self.es.search(
+                index=self.alias,
+                query={"terms": {"dataset_id": ids}},
+                sort=[{"doc_id": "asc"}],
+                size=MAX_DELETE_PAGE,
+                source=False,
+                search_after=after,
+            )["hits"]["hits"]
+            doomed.extend(hit["_id"] for hit in page)
+            if len(page) < MAX_DELETE_PAGE:
+                break
+            after = page[-1]["sort"]
+        if doomed:
+            self._bulk(self.alias, ({"_op_type": "delete", "_id": d} for d in doomed))
+            self.es.indices.refresh(index=self.alias)
+
+    def rebuild(self, batches: Iterable[tuple[Sequence[SearchDocument], np.ndarray]]) -> int:
+        """Fill a new index, swap the alias to it atomically, then drop the old one."""
+        new = self._new_index(building=True)
+        total = 0
+        try:
+            for docs, vectors in batches:
+                total += self._bulk(new, self._index_actions(docs, vectors))
+            self.es.indices.put_settings(
+                index=new,
+                settings={"refresh_interval": "1s", "number_of_replicas": self.replicas},
+            )
+            self.es.indices.refresh(index=new)
+            old = self._indices()
+            actions: list[dict[str, Any]] = [
+                {"remove": {"index": name, "alias": self.alias}} for name in old
+            ]
+            actions.append({"add": {"index": new, "alias": self.alias}})
+            self.es.indices.update_aliases(actions=actions)
+        except BaseException:
+            try:  # the alias never moved: the old index still serves
+                self.es.indices.delete(index=new, ignore_unavailable=True)
+            except Exception:  # the node may be the thing that failed
+                log.warning("could not delete the half-built index %s", new)
+            raise
+        # The old index, and any half-built one an earlier failed rebuild left behind.
+        leftovers = set(old) | set(self.es.indices.get(index=f"{self.alias}__*"))
+        for name in sorted(leftovers - {new}):
+            try:
+                self.es.indices.delete(index=name, ignore_unavailable=True)
+            except Exception:  # an orphan index is harmless: log it and go on
+                log.warning("could not delete the old index %s", name)
+        self._ready = True
+        return total
+
+    def count(self) -> int:
+        """Number of documents in the index."""
+        self._ensure()
+        return int(self.es.count(index=self.alias)["count"])
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.es.close()
+
+    # ------------------------------------------------------------------ searching
+
+    def _lexical_body(
+        self, terms: list[str], must: int, filters: list[dict[str, Any]], size: int
+    ) -> dict[str, Any]:
+        # combined_fields is BM25F: one IDF and one length norm over the weighted columns,
+        # as FTS5's bm25() computes them.
+        match = {
+            "combined_fields": {
+                "query": " ".join(terms),
+                "fields": [f"{c}^{LEXICAL_WEIGHTS[c]}" for c in LEXICAL_COLUMNS],
+                "operator": "or",
+                "minimum_should_match": must,
+            }
+        }
+        return {
+            "query": {"bool": {"must": [match], "filter": filters}},
+            "sort": ["_score", {"doc_id": "asc"}],
+            "track_scores": True,
+            "size": size,
+            "_source": list(FACETS),
+        }
+
+    def _knn_body(
+        self, vector: np.ndarray, filters: list[dict[str, Any]], size: int
+    ) -> dict[str, Any]:
+        return {
+            "knn": {
+                "field": "vector",
+                "query_vector": np.asarray(vector, dtype=np.float32).tolist(),
+                "k": size,
+                "num_candidates": min(10_000, max(size * 5, 500)),
+                "filter": filters,
+                "similarity": SEMANTIC_FLOOR,
+            },
+            "size": size,
+            "_source": list(FACETS),
+        }
+
+    def search(self, query: SearchQuery, vector: np.ndarray | None) -> SearchResult:
+        """Hybrid (or lexical-only / semantic-only) search with filters, facets and a page."""
+        started = time.perf_counter()
+        self._ensure()
+        text = query.text.strip()
+        if not text:
+            result = self._browse(query)
+        elif not HAS_WORD.search(text) or any(not v for v in query.filters().values()):
+            result = SearchResult([], 0, query.page, query.per_page, {})
+        else:
+            result = self._hybrid(query, vector, query_terms(text))
+        result.took_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def _hybrid(
+        self, query: SearchQuery, vector: np.ndarray | None, terms: list[str]
+    ) -> SearchResult:
+        filters = _filters(query.filters())
+        searches: list[dict[str, Any]] = []
+        stages = lexical_stages(terms) if query.mode in ("hybrid", "lexical") and terms else []
+        for stage_terms, must in stages:
+            searches += [{}, self._lexical_body(stage_terms, must, filters, query.candidates)]
+        use_vector = query.mode in ("hybrid", "semantic") and vector is not None
+        if use_vector:
+            searches += [{}, self._knn_body(vector, filters, query.candidates)]
+        if not searches:
+            return SearchResult([], 0, query.page, query.per_page, {})
+        responses = self.es.msearch(index=self.alias, searches=searches)["responses"]
+        for response in responses:
+            if "error" in response:
+                raise RuntimeError(f"Elasticsearch search failed: {response['error']}")
+        hits = [r["hits"]["hits"] for r in responses]
+        attributes = {h["_id"]: h["_source"] for group in hits for h in group}
+        lexical = merge_stages([[h["_id"] for h in g] for g in hits[: len(stages)]],
+                               query.candidates)
+        semantic = [h["_id"] for h in hits[-1]] if use_vector else []
+        rankings = [r for r, on in ((lexical, bool(stages)), (semantic, use_vector)) if on]
+        fused = reciprocal_rank_fusion(rankings)
+        facets: dict[str, dict[str, int]] = {f: {} for f in FACETS}
+        for doc_id, _ in fused:
+            for facet in FACETS:
+                value = attributes[doc_id].get(facet)
+                if value:
+                    facets[facet][value] = facets[facet].get(value, 0) + 1
+        start = (query.page - 1) * query.per_page
+        page = fused[start : start + query.per_page]
+        payloads = self._payloads([doc_id for doc_id, _ in page])
+        lex_rank = {d: i + 1 for i, d in enumerate(lexical)}
+        sem_rank = {d: i + 1 for i, d in enumerate(semantic)}
+        term_set = set(terms)
+        page_hits = [
+            make_hit(doc_id, attributes[doc_id]["kind"], score, payloads[doc_id], term_set,
+                     lex_rank.get(doc_id), sem_rank.get(doc_id))
+            for doc_id, score in page
+            if doc_id in payloads
+        ]
+        return SearchResult(page_hits, len(fused), query.page, query.per_page,
+                            sorted_facets(facets))
+
+    def _payloads(self, doc_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not doc_ids:
+            return {}
+        docs = self.es.mget(index=self.alias, ids=doc_ids, source=["payload"])["docs"]
+        return {d["_id"]: d["_source"]["payload"] for d in docs if d.get("found")}
+
+    def _browse(self, query: SearchQuery) -> SearchResult:
+        filters = query.filters()
+        if any(not v for v in filters.values()):
+            return SearchResult([], 0, query.page, query.per_page, {})
+        response = self.es.search(
+            index=self.alias,
+            query={"bool": {"filter": _filters(filters)}},
+            sort=[{"sort_key": "asc"}, {"doc_id": "asc"}],
+            from_=(query.page - 1) * query.per_page,
+            size=query.per_page,
+            track_total_hits=True,
+            source=["payload", "kind"],
+            aggs={f: {"terms": {"field": f, "size": 1000}} for f in FACETS},
+        )
+        facets = {
+            f: {b["key"]: b["doc_count"] for b in response["aggregations"][f]["buckets"]
+                if b["key"]}
+            for f in FACETS
+        }
+        hits = [
+            Hit(h["_id"], h["_source"]["kind"], 0.0, h["_source"]["payload"])
+            for h in response["hits"]["hits"]
+        ]
+        total = int(response["hits"]["total"]["value"])
+        return SearchResult(hits, total, query.page, query.per_page, sorted_facets(facets))
+
+    def similar_fields(
+        self, field_id: int, *, allowed_access: tuple[str, ...], limit: int = 10
+    ) -> list[Hit]:
+        """Nearest fields by meaning in other datasets, visible at the given access levels."""
+        self._ensure()
+        try:
+            doc = self.es.get(index=self.alias, id=f"field:{field_id}",
+                              source=["vector_b64", "dataset_id"])
+        except NotFoundError:
+            return []
+        if not allowed_access:
+            return []
+        vector = np.frombuffer(base64.b64decode(doc["_source"]["vector_b64"]), dtype=np.float32)
+        response = self.es.search(
+            index=self.alias,
+            knn={
+                "field": "vector",
+                "query_vector": vector.tolist(),
+                "k": limit,
+                "num_candidates": max(limit * 10, 100),
+                "filter": {
+                    "bool": {
+                        "filter": _filters(
+                            {"kind": ("field",), "access_level": allowed_access}
+                        ),
+                        "must_not": [{"term": {"dataset_id": doc["_source"]["dataset_id"]}}],
+                    }
+                },
+            },
+            size=limit,
+            source=["payload", "kind"],
+        )
+        return [
+            # kNN scores for dot_product are (1 + cosine) / 2: report the cosine itself.
+            Hit(h["_id"], h["_source"]["kind"], 2 * float(h["_score"]) - 1,
+                h["_source"]["payload"])
+            for h in response["hits"]["hits"]
+        ]
