@@ -34,7 +34,6 @@ from catalog.search.ranking import (
     SEMANTIC_FLOOR,
     lexical_stages,
     make_hit,
-    merge_stages,
     sort_key,
     sorted_facets,
 )
@@ -42,6 +41,11 @@ from catalog.text import query_terms
 
 log = logging.getLogger(__name__)
 BULK_CHUNK = 500
+# Candidates carry only doc values: no stored fields, no _id, no _source to decompress.
+CANDIDATE_FIELDS: dict[str, Any] = {
+    "stored_fields": "_none_", "docvalue_fields": ["doc_id", *FACETS],
+}
+STAGE_LIFT = 1e6  # far above any BM25 score: an earlier lexical stage always ranks first
 MAX_DELETE_PAGE = 5000
 
 
@@ -69,7 +73,9 @@ def mappings() -> dict[str, Any]:
             },
         }
     )
-    return {"dynamic": "strict", "properties": properties}
+    # The vector is searched, never read back from _source (``vector_b64`` is, compactly):
+    # leaving it out keeps every fetched hit small.
+    return {"dynamic": "strict", "_source": {"excludes": ["vector"]}, "properties": properties}
 
 
 def _source(doc: SearchDocument, vector: np.ndarray) -> dict[str, Any]:
@@ -239,24 +245,27 @@ class ElasticsearchEngine(SearchEngine):
     # ------------------------------------------------------------------ searching
 
     def _lexical_body(
-        self, terms: list[str], must: int, filters: list[dict[str, Any]], size: int
+        self, terms: list[str], filters: list[dict[str, Any]], size: int
     ) -> dict[str, Any]:
         # combined_fields is BM25F: one IDF and one length norm over the weighted columns,
-        # as FTS5's bm25() computes them.
-        match = {
-            "combined_fields": {
-                "query": " ".join(terms),
-                "fields": [f"{c}^{LEXICAL_WEIGHTS[c]}" for c in LEXICAL_COLUMNS],
-                "operator": "or",
-                "minimum_should_match": must,
-            }
-        }
+        # as FTS5's bm25() computes them. The stages of ranking.lexical_stages become one
+        # query: documents of an earlier stage (say, matching two terms) get a constant
+        # lift above every later one, and BM25 orders them within their stage.
+        fields = [f"{c}^{LEXICAL_WEIGHTS[c]}" for c in LEXICAL_COLUMNS]
+        stages = lexical_stages(terms)
+        should: list[dict[str, Any]] = []
+        for number, (stage_terms, must) in enumerate(stages):
+            match = {"combined_fields": {"query": " ".join(stage_terms), "fields": fields,
+                                         "operator": "or", "minimum_should_match": must}}
+            lift = STAGE_LIFT * (len(stages) - 1 - number)
+            should.append(match if lift == 0 else
+                          {"constant_score": {"filter": match, "boost": lift}})
         return {
-            "query": {"bool": {"must": [match], "filter": filters}},
+            "query": {"bool": {"should": should, "minimum_should_match": 1, "filter": filters}},
             "sort": ["_score", {"doc_id": "asc"}],
             "track_scores": True,
             "size": size,
-            "_source": list(FACETS),
+            **CANDIDATE_FIELDS,
         }
 
     def _knn_body(
@@ -267,12 +276,12 @@ class ElasticsearchEngine(SearchEngine):
                 "field": "vector",
                 "query_vector": np.asarray(vector, dtype=np.float32).tolist(),
                 "k": size,
-                "num_candidates": min(10_000, max(size * 5, 500)),
+                "num_candidates": min(10_000, max(size * 2, 100)),
                 "filter": filters,
                 "similarity": SEMANTIC_FLOOR,
             },
             "size": size,
-            "_source": list(FACETS),
+            **CANDIDATE_FIELDS,
         }
 
     def search(self, query: SearchQuery, vector: np.ndarray | None) -> SearchResult:
@@ -294,9 +303,9 @@ class ElasticsearchEngine(SearchEngine):
     ) -> SearchResult:
         filters = _filters(query.filters())
         searches: list[dict[str, Any]] = []
-        stages = lexical_stages(terms) if query.mode in ("hybrid", "lexical") and terms else []
-        for stage_terms, must in stages:
-            searches += [{}, self._lexical_body(stage_terms, must, filters, query.candidates)]
+        use_lexical = query.mode in ("hybrid", "lexical") and bool(terms)
+        if use_lexical:
+            searches += [{}, self._lexical_body(terms, filters, query.candidates)]
         use_vector = query.mode in ("hybrid", "semantic") and vector is not None
         if use_vector:
             searches += [{}, self._knn_body(vector, filters, query.candidates)]
@@ -307,11 +316,15 @@ class ElasticsearchEngine(SearchEngine):
             if "error" in response:
                 raise RuntimeError(f"Elasticsearch search failed: {response['error']}")
         hits = [r["hits"]["hits"] for r in responses]
-        attributes = {h["_id"]: h["_source"] for group in hits for h in group}
-        lexical = merge_stages([[h["_id"] for h in g] for g in hits[: len(stages)]],
-                               query.candidates)
-        semantic = [h["_id"] for h in hits[-1]] if use_vector else []
-        rankings = [r for r, on in ((lexical, bool(stages)), (semantic, use_vector)) if on]
+        ids = [[h["fields"]["doc_id"][0] for h in group] for group in hits]
+        attributes = {
+            doc_id: {f: values[0] for f, values in h["fields"].items()}
+            for group, group_ids in zip(hits, ids, strict=True)
+            for doc_id, h in zip(group_ids, group, strict=True)
+        }
+        lexical = ids[0] if use_lexical else []
+        semantic = ids[-1] if use_vector else []
+        rankings = [r for r, on in ((lexical, use_lexical), (semantic, use_vector)) if on]
         fused = reciprocal_rank_fusion(rankings)
         facets: dict[str, dict[str, int]] = {f: {} for f in FACETS}
         for doc_id, _ in fused:

@@ -27,20 +27,6 @@ def lexical_stages(terms: list[str]) -> list[tuple[list[str], int]]:
     return [(terms[:MAX_PAIR_TERMS], 2), (terms, 1)]
 
 
-def merge_stages(stages: list[list[Any]], limit: int) -> list[Any]:
-    """Concatenate stage rankings, each id once, at most ``limit`` ids."""
-    seen: set[Any] = set()
-    out: list[Any] = []
-    for ranking in stages:
-        for item in ranking:
-            if item not in seen:
-                seen.add(item)
-                out.append(item)
-                if len(out) >= limit:
-                    return out
-    return out
-
-
 def sorted_facets(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     """Facet values by count (descending), then by name."""
     return {
