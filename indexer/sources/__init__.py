@@ -1,0 +1,51 @@
+"""Harvesters: one module per kind of live source, each fetching over :mod:`indexer.http`.
+
+Every harvester module exposes ``NAME`` and::
+
+    harvest(url, *, fetcher, options) -> Iterator[HarvestItem]
+
+It yields one :class:`HarvestItem` per dataset (a raw dataset record, see
+:mod:`indexer.formats.base`) or per record that could not be read (``error`` set, with the
+record's ``identifier`` when known). Every item carries ``total``, the number of datasets the
+source announced, when the source says so (for a progress bar).
+
+A problem with the source as a whole (a page that cannot be fetched after retries, a body that
+is not JSON, a paging loop) is raised as :class:`indexer.http.FetchError` after the items
+already read have been yielded. A run that raised is INCOMPLETE: datasets it did not yield must
+not be treated as gone from the source. A per-record error item names a dataset that IS still
+in the source but could not be read this time: keep its last good copy.
+
+``options`` is a plain dict (from the source record / ``sources.toml``); each module documents
+the keys it reads, and unknown keys are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+HARVESTER_MODULES = ("ckan", "socrata", "dcat")
+
+
+@dataclass
+class HarvestItem:
+    """One dataset record read from a source, or one record that could not be read."""
+
+    dataset: dict[str, Any] | None = None
+    error: str | None = None
+    identifier: str | None = None
+    total: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the item carries a dataset record."""
+        return self.dataset is not None
+
+
+def harvester(kind: str) -> Any:
+    """The harvester module for a source type (``ckan``, ``socrata``, ``dcat``)."""
+    if kind not in HARVESTER_MODULES:
+        raise ValueError(f"unknown source type {kind!r}; expected one of {HARVESTER_MODULES}")
+    from importlib import import_module
+
+    return import_module(f"indexer.sources.{kind}")
