@@ -21,6 +21,7 @@ the keys it reads, and unknown keys are ignored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,22 @@ class HarvestItem:
     def ok(self) -> bool:
         """True when the item carries a dataset record."""
         return self.dataset is not None
+
+
+def record_item(
+    what: str, identifier: str, total: int | None, build: Callable[[], dict[str, Any]]
+) -> HarvestItem:
+    """The item for one record: the dataset ``build`` returns, or the error it raised.
+
+    ``what`` names the record in the error ("package", "dataset", "result"): one malformed
+    record must not end the run.
+    """
+    try:
+        record = build()
+    except Exception as exc:  # any parser failure is this record's error, not the run's
+        return HarvestItem(error=f"{what} {identifier!r}: {exc}", identifier=identifier,
+                           total=total)
+    return HarvestItem(dataset=record, identifier=identifier, total=total)
 
 
 def harvester(kind: str) -> Any:

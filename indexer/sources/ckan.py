@@ -33,7 +33,7 @@ from ckanapi.errors import CKANAPIError, ServerIncompatibleError
 from indexer.formats import _portal as p
 from indexer.formats import ckan_package
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem
+from indexer.sources import HarvestItem, record_item
 
 NAME = "ckan"
 DEFAULT_ROWS = 100
@@ -111,13 +111,8 @@ def _package_item(
                     identifier=identifier, total=total,
                 )
                 return
-    try:
-        record = ckan_package.package_record(identifier, package, portal)
-    except Exception as exc:  # a malformed package must not end the run
-        yield HarvestItem(error=f"package {identifier!r}: {exc}", identifier=identifier,
-                          total=total)
-        return
-    yield HarvestItem(dataset=record, identifier=identifier, total=total)
+    yield record_item("package", identifier, total,
+                      lambda: ckan_package.package_record(identifier, package, portal))
 
 
 def _dictionary(remote: ckanapi.RemoteCKAN, portal: str, resource_id: str) -> list[Any]:

@@ -19,7 +19,7 @@ from typing import Any
 from indexer.formats import _portal as p
 from indexer.formats import dcat_json
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem
+from indexer.sources import HarvestItem, record_item
 
 NAME = "dcat"
 
@@ -59,10 +59,5 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
                                     "the first one is kept", total=total)
             continue
         seen.add(identifier)
-        try:
-            record = dcat_json.dataset_record(identifier, entry, catalog)
-        except Exception as exc:  # one malformed dataset must not end the run
-            yield HarvestItem(error=f"dataset {identifier!r}: {exc}", identifier=identifier,
-                              total=total)
-            continue
-        yield HarvestItem(dataset=record, identifier=identifier, total=total)
+        yield record_item("dataset", identifier, total,
+                          lambda e=entry, i=identifier: dcat_json.dataset_record(i, e, catalog))

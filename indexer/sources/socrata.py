@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from indexer.formats import _portal as p
 from indexer.formats import socrata_discovery
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem
+from indexer.sources import HarvestItem, record_item
 
 NAME = "socrata"
 DEFAULT_LIMIT = 100
@@ -82,9 +82,5 @@ def _result_item(result: Any, index: int, total: int | None) -> HarvestItem:
             + ": no resource.id, skipped",
             total=total,
         )
-    try:
-        record = socrata_discovery.result_record(identifier, result)
-    except Exception as exc:  # one malformed result must not end the run
-        return HarvestItem(error=f"result {identifier!r}: {exc}", identifier=identifier,
-                           total=total)
-    return HarvestItem(dataset=record, identifier=identifier, total=total)
+    return record_item("result", identifier, total,
+                       lambda: socrata_discovery.result_record(identifier, result))
