@@ -59,6 +59,14 @@ def record_item(
     return HarvestItem(dataset=record, identifier=identifier, total=total)
 
 
+def unnamed_item(
+    what: str, index: int, title: str | None, missing: str, total: int | None
+) -> HarvestItem:
+    """The error item for a record that lacks its identifier: ``dataset #3 ('X'): no ...``."""
+    named = f"{what} #{index}" + (f" ({title!r})" if title else "")
+    return HarvestItem(error=f"{named}: no {missing}, skipped", total=total)
+
+
 def harvester(kind: str) -> Any:
     """The harvester module for a source type (``ckan``, ``socrata``, ``dcat``)."""
     if kind not in HARVESTER_MODULES:

@@ -19,7 +19,7 @@ from typing import Any
 from indexer.formats import _portal as p
 from indexer.formats import dcat_json
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem, record_item
+from indexer.sources import HarvestItem, record_item, unnamed_item
 
 NAME = "dcat"
 
@@ -47,12 +47,8 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
             continue
         identifier = p.text(entry.get("identifier"))
         if identifier is None:
-            title = p.text(entry.get("title"))
-            yield HarvestItem(
-                error=f"dataset #{index}" + (f" ({title!r})" if title else "")
-                + ": no 'identifier', skipped",
-                total=total,
-            )
+            yield unnamed_item("dataset", index, p.text(entry.get("title")), "'identifier'",
+                               total)
             continue
         if identifier in seen:
             yield HarvestItem(error=f"dataset #{index}: identifier {identifier!r} repeated, "

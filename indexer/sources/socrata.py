@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from indexer.formats import _portal as p
 from indexer.formats import socrata_discovery
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem, record_item
+from indexer.sources import HarvestItem, record_item, unnamed_item
 
 NAME = "socrata"
 DEFAULT_LIMIT = 100
@@ -76,11 +76,7 @@ def _result_item(result: Any, index: int, total: int | None) -> HarvestItem:
     resource = p.obj(result.get("resource")) if isinstance(result, dict) else {}
     identifier = p.text(resource.get("id"))
     if identifier is None:
-        title = p.text(resource.get("name"))
-        return HarvestItem(
-            error=f"result #{index}" + (f" ({title!r})" if title else "")
-            + ": no resource.id, skipped",
-            total=total,
-        )
+        return unnamed_item("result", index, p.text(resource.get("name")), "resource.id",
+                            total)
     return record_item("result", identifier, total,
                        lambda: socrata_discovery.result_record(identifier, result))
