@@ -67,13 +67,19 @@ class Source(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    agency: Mapped[Agency | None] = relationship()
 
 
 class Dataset(Base):
     """A dataset, data dictionary or record layout as its source describes it."""
 
     __tablename__ = "datasets"
-    __table_args__ = (UniqueConstraint("agency_id", "identifier", name="uq_dataset_identity"),)
+    __table_args__ = (
+        UniqueConstraint("agency_id", "identifier", name="uq_dataset_identity"),
+        Index("ix_datasets_source_identifier", "source_id", "identifier"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
@@ -92,6 +98,9 @@ class Dataset(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="active")
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    # Columns a steward edited in the catalog: {column: {"by", "at", "source", ...}}, where
+    # "source" is the source's own text, kept beside the steward's (see catalog.store).
+    steward_edits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # When the search index last received this dataset; behind updated_at (or empty)
@@ -99,6 +108,7 @@ class Dataset(Base):
     indexed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     agency: Mapped[Agency] = relationship(back_populates="datasets")
+    source: Mapped[Source | None] = relationship()
     fields: Mapped[list[Field]] = relationship(
         back_populates="dataset",
         order_by="Field.position",
@@ -129,6 +139,7 @@ class Field(Base):
     sensitivity: Mapped[str] = mapped_column(String(20), default="public")
     pii: Mapped[list[str]] = mapped_column(JSON, default=list)
     steward_notes: Mapped[str | None] = mapped_column(Text)
+    steward_edits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     dataset: Mapped[Dataset] = relationship(back_populates="fields")
 
@@ -161,6 +172,12 @@ class HarvestRun(Base):
     status: Mapped[str] = mapped_column(String(20), default="running")
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Who ran it ("cli", "web", "worker") and where ("host:pid"): a run still "running"
+    # whose process is gone is reported as abandoned.
+    actor: Mapped[str | None] = mapped_column(String(200))
+    worker: Mapped[str | None] = mapped_column(String(200))
+
+    source: Mapped[Source | None] = relationship()
 
 
 class EmbeddingCache(Base):

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -49,6 +50,16 @@ class UpsertOutcome:
 
     dataset: Dataset
     action: str  # created | updated | unchanged
+    warnings: list[str] = dc_field(default_factory=list)
+
+
+class IdentityConflict(ValueError):
+    """A record names a dataset that another source (or a file load) already owns."""
+
+
+# What a steward may edit in the catalog; the harvest never overwrites these silently.
+STEWARD_DATASET_COLUMNS = ("title", "description")
+STEWARD_FIELD_COLUMNS = ("label", "description")
 
 
 def find_or_create_agency(
@@ -75,6 +86,65 @@ def find_or_create_agency(
     return agency
 
 
+def _existing_dataset(
+    session: Session, identifier: str, agency: Agency, source_id: int | None
+) -> Dataset | None:
+    """The dataset a record updates: a source owns its identifiers, files go by agency.
+
+    A harvested record is matched within its source first, so that a publisher renamed on the
+    portal updates the dataset instead of duplicating it. It may adopt a dataset that a file
+    load created (no source), but never one another source owns.
+    """
+    if source_id is not None:
+        owned = session.scalar(
+            select(Dataset).where(Dataset.source_id == source_id,
+                                  Dataset.identifier == identifier)
+        )
+        if owned is not None:
+            if owned.agency_id != agency.id and session.scalar(
+                select(Dataset.id).where(Dataset.agency_id == agency.id,
+                                         Dataset.identifier == identifier)
+            ) is not None:
+                raise IdentityConflict(
+                    f"dataset {identifier!r} moved to {agency.name}, which already has a "
+                    "dataset with that identifier; this copy was skipped"
+                )
+            return owned
+    same = session.scalar(
+        select(Dataset).where(Dataset.agency_id == agency.id, Dataset.identifier == identifier)
+    )
+    if same is not None and same.source_id is not None and same.source_id != source_id:
+        owner = same.source.name if same.source is not None else f"#{same.source_id}"
+        raise IdentityConflict(
+            f"dataset {identifier!r} of {agency.name} is already harvested from source "
+            f"{owner!r}; this copy was skipped"
+        )
+    return same
+
+
+def _keep_steward_text(
+    edits: dict[str, Any] | None, values: dict[str, Any], now: str
+) -> dict[str, Any] | None:
+    """Put the steward's text back over the source's, recording the source's new text.
+
+    ``values`` (the incoming source values, changed in place) get the steward's text; each
+    edit remembers the source's latest text under "source" and, when that text changed since
+    the steward's edit, when it did under "source_changed_at".
+    """
+    if not edits:
+        return None
+    kept: dict[str, Any] = {}
+    for column, edit in edits.items():
+        edit = dict(edit)
+        incoming = values.get(column)
+        if incoming != edit.get("source"):
+            edit["source"] = incoming
+            edit["source_changed_at"] = now
+        values[column] = edit.get("value")
+        kept[column] = edit
+    return kept
+
+
 def upsert_dataset(
     session: Session,
     record: dict[str, Any],
@@ -83,46 +153,79 @@ def upsert_dataset(
     fmt: str | None,
     provenance: dict[str, Any],
     actor: str,
+    source_id: int | None = None,
 ) -> UpsertOutcome:
     """Create or update a dataset from a validated record; unchanged records are not touched.
 
+    ``record`` is the source's version. Text a steward edited in the catalog is kept: the
+    steward's value stays in place and the source's new value is recorded beside it in
+    ``steward_edits`` (the history shows both). Fields are matched to their edits by name.
     Fields are written with one bulk insert (a layout can have thousands); the change
     history keeps the dataset as it was before and as it is after.
+
+    Raises :class:`IdentityConflict` when another source owns the (agency, identifier).
     """
     digest = content_hash(record)
-    dataset = session.scalar(
-        select(Dataset).where(
-            Dataset.agency_id == agency.id, Dataset.identifier == record["identifier"]
-        )
-    )
-    if dataset is not None and dataset.content_hash == digest and dataset.status == "active":
+    dataset = _existing_dataset(session, record["identifier"], agency, source_id)
+    if (
+        dataset is not None
+        and dataset.content_hash == digest
+        and dataset.status == "active"
+        and dataset.agency_id == agency.id
+        and (source_id is None or dataset.source_id == source_id)
+    ):
         return UpsertOutcome(dataset, "unchanged")
     created = dataset is None
     before = None
+    warnings: list[str] = []
+    now = utcnow()
+    stamp = now.isoformat()
     if dataset is None:
-        dataset = Dataset(agency=agency, identifier=record["identifier"], created_at=utcnow())
+        dataset = Dataset(agency=agency, identifier=record["identifier"], created_at=now)
         session.add(dataset)
     else:
         before = dataset_snapshot(dataset)
-    for column in DATASET_COLUMNS:
-        setattr(dataset, column, record.get(column))
+    values = {c: record.get(c) for c in DATASET_COLUMNS}
+    dataset.steward_edits = _keep_steward_text(dataset.steward_edits, values, stamp)
+    for column, value in values.items():
+        setattr(dataset, column, value)
+    dataset.agency = agency
+    if source_id is not None:
+        dataset.source_id = source_id
     dataset.format = fmt
     dataset.provenance = provenance
     dataset.status = "active"
     dataset.content_hash = digest
-    dataset.updated_at = utcnow()
+    dataset.updated_at = now
+    rows = [
+        {"dataset_id": None, **{c: f.get(c) for c in FIELD_COLUMNS},
+         "steward_edits": None, "steward_notes": None}
+        for f in record["fields"]
+    ]
+    if not created:
+        kept = {
+            f.name: f for f in dataset.fields if f.steward_edits or f.steward_notes
+        }
+        for row in rows:
+            old = kept.pop(row["name"], None)
+            if old is not None:
+                row["steward_edits"] = _keep_steward_text(old.steward_edits, row, stamp)
+                row["steward_notes"] = old.steward_notes
+        for name in kept:
+            warnings.append(
+                f"field {name!r} of dataset {record['identifier']!r} has steward edits but is "
+                "gone from the source; the edits are kept in the dataset's history"
+            )
     session.flush()
     if not created:
         session.execute(delete(Field).where(Field.dataset_id == dataset.id))
-    rows = [
-        {"dataset_id": dataset.id, **{c: f.get(c) for c in FIELD_COLUMNS}}
-        for f in record["fields"]
-    ]
+    for row in rows:
+        row["dataset_id"] = dataset.id
     if rows:
         session.execute(insert(Field), rows)
     session.expire(dataset, ["fields"])
-    after = {c: record.get(c) for c in DATASET_COLUMNS}
-    after["fields"] = [{c: f.get(c) for c in FIELD_COLUMNS} for f in record["fields"]]
+    after = dict(values)
+    after["fields"] = [{c: row.get(c) for c in FIELD_COLUMNS} for row in rows]
     session.add(
         Change(
             entity_type="dataset",
@@ -134,7 +237,78 @@ def upsert_dataset(
             after=after,
         )
     )
-    return UpsertOutcome(dataset, "created" if created else "updated")
+    return UpsertOutcome(dataset, "created" if created else "updated", warnings)
+
+
+def withdraw_dataset(session: Session, dataset: Dataset, *, actor: str, reason: str) -> None:
+    """Mark a dataset withdrawn (gone from its source); nothing of it is deleted."""
+    if dataset.status == "withdrawn":
+        return
+    dataset.status = "withdrawn"
+    dataset.updated_at = utcnow()
+    session.add(
+        Change(
+            entity_type="dataset",
+            entity_id=dataset.id,
+            dataset_id=dataset.id,
+            action="withdraw",
+            actor=actor,
+            before={"status": "active"},
+            after={"status": "withdrawn", "reason": reason},
+        )
+    )
+
+
+def steward_edit(
+    session: Session,
+    dataset: Dataset,
+    changes: dict[str, str | None],
+    *,
+    actor: str,
+    field: Field | None = None,
+) -> dict[str, Any]:
+    """A steward's edit of a dataset's or a field's text, kept through later harvests.
+
+    ``changes`` maps a column (title/description of a dataset, label/description of a field)
+    to the steward's text, or to None to drop the edit and restore the source's text. The
+    source's own text is remembered beside the edit. Returns the entity's edits afterwards.
+    """
+    target: Dataset | Field = field if field is not None else dataset
+    allowed = STEWARD_FIELD_COLUMNS if field is not None else STEWARD_DATASET_COLUMNS
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise ValueError(f"cannot edit {', '.join(unknown)}; editable: {', '.join(allowed)}")
+    edits = dict(target.steward_edits or {})
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    stamp = utcnow().isoformat()
+    for column, value in changes.items():
+        current = getattr(target, column)
+        before[column] = current
+        if value is None:
+            if column in edits:
+                value = edits.pop(column).get("source")
+            else:
+                value = current
+        else:
+            source_text = edits[column]["source"] if column in edits else current
+            edits[column] = {"value": value, "by": actor, "at": stamp, "source": source_text}
+        setattr(target, column, value)
+        after[column] = value
+    target.steward_edits = edits or None
+    dataset.updated_at = utcnow()
+    session.add(
+        Change(
+            entity_type="field" if field is not None else "dataset",
+            entity_id=target.id,
+            dataset_id=dataset.id,
+            action="steward-edit",
+            actor=actor,
+            before={**before, **({"field": field.name} if field is not None else {})},
+            after={**after, **({"field": field.name} if field is not None else {})},
+        )
+    )
+    return edits
 
 
 def visible_datasets(allowed_access: tuple[str, ...] = PUBLIC_ONLY):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from catalog.config import Settings, load_settings
 from catalog.service import Catalog
-from web import api, browse, search
+from web import api, browse, search, sources
 from web.access import allowed_access
 from web.current import close_db
 from web.errors import register_error_handlers
@@ -38,6 +38,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(search.bp)
     app.register_blueprint(browse.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(sources.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 

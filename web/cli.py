@@ -190,6 +190,360 @@ def reindex() -> None:
     click.echo(f"indexed {count} documents in {time.perf_counter() - started:.1f}s")
 
 
+# ---------------------------------------------------------------------------- sources
+
+
+def _table(rows: list[list[Any]], headers: list[str]) -> str:
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else "—"
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r}: expected KEY=VALUE", param_hint="--option")
+        try:  # numbers, booleans and lists as JSON; anything else is text
+            options[key.strip()] = json.loads(value)
+        except ValueError:
+            options[key.strip()] = value
+    return options
+
+
+@main.group()
+def source() -> None:
+    """Manage the sources the catalog harvests (portals, data.json files, folders)."""
+
+
+@source.command("add")
+@click.argument("name")
+@click.option("--type", "kind", required=True,
+              type=click.Choice(["ckan", "socrata", "dcat", "frictionless", "web"]),
+              help="The kind of source (which harvester reads it).")
+@click.option("--url", required=True, help="Portal root, data.json URL, page or folder.")
+@click.option("--agency", help="Agency of datasets that name no publisher.")
+@click.option("--option", "option_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Harvester option, repeatable (e.g. organization=health, "
+                   "app_token='${SOCRATA_APP_TOKEN}').")
+@click.option("--schedule", help="Cron expression for scheduled runs, e.g. '0 3 * * *'.")
+@click.option("--disabled", is_flag=True, help="Add it switched off.")
+def source_add(name: str, kind: str, url: str, agency: str | None,
+               option_pairs: tuple[str, ...], schedule: str | None, disabled: bool) -> None:
+    """Add a source named NAME."""
+    from catalog.sources import SourceError, save_source, validate_source
+
+    catalog = _catalog()
+    try:
+        data = validate_source({"name": name, "type": kind, "url": url, "agency": agency,
+                                "options": _parse_options(option_pairs), "schedule": schedule,
+                                "enabled": not disabled})
+        with catalog.transaction() as session:
+            save_source(session, data)
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"added source {name!r} ({kind}, {url}); harvest it with `catalog harvest {name}`")
+
+
+@source.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def source_list(as_json: bool) -> None:
+    """List the sources with their last run."""
+    from sqlalchemy import func, select
+
+    from catalog.models import Dataset
+    from catalog.sources import list_sources, source_as_dict
+
+    catalog = _catalog()
+    with catalog.session() as session:
+        counts = dict(session.execute(
+            select(Dataset.source_id, func.count(Dataset.id)).where(Dataset.status == "active")
+            .group_by(Dataset.source_id)).all())
+        sources = list_sources(session)
+        if as_json:
+            click.echo(json.dumps([
+                {**source_as_dict(s), "status": s.status,
+                 "last_run_at": s.last_run_at.isoformat() if s.last_run_at else None,
+                 "datasets": counts.get(s.id, 0)} for s in sources], indent=2))
+            return
+        if not sources:
+            click.echo("no sources yet; add one with `catalog source add` or "
+                       "`catalog source sync sources.toml`")
+            return
+        rows = [[s.name, s.type, s.location[:60], "yes" if s.enabled else "no",
+                 s.schedule or "—", _when(s.last_run_at), s.status or "never run",
+                 counts.get(s.id, 0)] for s in sources]
+    click.echo(_table(rows, ["name", "type", "url", "enabled", "schedule", "last run",
+                             "status", "datasets"]))
+
+
+@source.command("show")
+@click.argument("name")
+@click.option("--runs", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="How many recent runs to list.")
+@click.option("--errors", "error_limit", default=20, show_default=True,
+              type=click.IntRange(0, 100000), help="Errors of the last run to print.")
+def source_show(name: str, runs: int, error_limit: int) -> None:
+    """Show a source, its recent harvest runs and the errors of the last one."""
+    from catalog.models import ACCESS_LEVELS
+    from catalog.sources import get_source, recent_runs, source_as_dict, source_dataset_counts
+
+    catalog = _catalog()
+    with catalog.session() as session:
+        found = get_source(session, name)
+        if found is None:
+            raise click.ClickException(f"no source named {name!r} (see `catalog source list`)")
+        info = source_as_dict(found)
+        for key in ("name", "type", "url", "agency", "schedule", "enabled"):
+            click.echo(f"{key + ':':10} {info[key] if info[key] is not None else '—'}")
+        click.echo(f"{'options:':10} {json.dumps(info['options']) if info['options'] else '—'}")
+        held = source_dataset_counts(session, found, ACCESS_LEVELS)
+        click.echo(f"{'datasets:':10} {held.get('active', 0)} active, "
+                   f"{held.get('withdrawn', 0)} withdrawn")
+        history = recent_runs(session, found, runs)
+        if not history:
+            click.echo("\nnever harvested; run `catalog harvest " + name + "`")
+            return
+        rows = []
+        for run in history:
+            c = run.counts or {}
+            took = (run.finished_at - run.started_at).total_seconds() \
+                if run.finished_at and run.started_at else None
+            rows.append([run.id, _when(run.started_at),
+                         f"{took:.1f}s" if took is not None else "—", run.status,
+                         c.get("created", 0), c.get("updated", 0), c.get("unchanged", 0),
+                         c.get("withdrawn", 0), c.get("fields", 0), c.get("errors", 0)])
+        click.echo("\n" + _table(rows, ["run", "started", "took", "status", "added", "changed",
+                                        "unchanged", "withdrawn", "fields", "errors"]))
+        last = history[0]
+        if last.errors and error_limit:
+            click.echo(f"\nerrors of run {last.id}:")
+            for entry in last.errors[:error_limit]:
+                click.echo(f"  {entry.get('message', '')[:500]}")
+            if len(last.errors) > error_limit:
+                click.echo(f"  … and {len(last.errors) - error_limit} more (--errors N)")
+
+
+@source.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def source_remove(name: str, yes: bool) -> None:
+    """Remove a source; its datasets stay in the catalog, marked withdrawn."""
+    from catalog.sources import get_source, remove_source
+
+    catalog = _catalog()
+    with catalog.transaction() as session:
+        found = get_source(session, name)
+        if found is None:
+            raise click.ClickException(f"no source named {name!r} (see `catalog source list`)")
+        if not yes:
+            click.confirm(f"Remove source {name!r}? Its datasets are kept, marked withdrawn.",
+                          abort=True)
+        count = remove_source(session, found, actor=_actor())
+    catalog.index_datasets(catalog.pending_index())
+    click.echo(f"removed source {name!r}; {count} dataset(s) kept, marked withdrawn")
+
+
+@source.command("sync")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--prune", is_flag=True,
+              help="Also remove sources that the file does not name (their datasets are kept, "
+                   "marked withdrawn).")
+def source_sync(path: Path, prune: bool) -> None:
+    """Make the catalog's sources match a sources.toml file."""
+    from catalog.sources import SourceError, read_sources_file, sync_sources
+
+    catalog = _catalog()
+    try:
+        entries = read_sources_file(path)
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from None
+    with catalog.transaction() as session:
+        result = sync_sources(session, entries, prune=prune, actor=_actor())
+    for label, names in (("added", result.added), ("updated", result.updated),
+                         ("unchanged", result.unchanged), ("removed", result.removed)):
+        if names:
+            click.echo(f"{label}: {', '.join(names)}")
+    if result.not_in_file:
+        click.echo(f"not in {path.name} (kept; --prune removes them): "
+                   f"{', '.join(result.not_in_file)}")
+    if prune and result.removed:
+        catalog.index_datasets(catalog.pending_index())
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (default: standard output).")
+def dump(output: Path | None) -> None:
+    """Write the catalog's content (agencies, sources, datasets, fields, history) as JSON.
+
+    Sorted and canonical: two catalogs hold the same metadata when their dumps are identical.
+    Run bookkeeping (harvest runs, last-run status, index timestamps) is left out.
+    """
+    from catalog.dump import dump_json
+
+    catalog = _catalog()
+    with catalog.session() as session:
+        text = dump_json(session)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--no-index", is_flag=True, help="Store only; do not update the search index.")
+@click.option("--verbose", "show_all", is_flag=True, help="List every error and warning.")
+def harvest(names: tuple[str, ...], no_index: bool, show_all: bool) -> None:
+    """Harvest sources (default: every enabled source), then show a summary table.
+
+    A run reads the whole source before it changes anything: a source that fails or is
+    interrupted leaves the catalog as it was. Unchanged datasets are not rewritten or
+    re-embedded; datasets the source no longer lists are marked withdrawn, not deleted.
+    """
+    import signal
+
+    from tqdm import tqdm
+
+    from catalog.sources import SourceError, get_source, list_sources
+    from indexer.harvest import SourceBusy, harvest_source
+
+    catalog = _catalog()
+    with catalog.session() as session:
+        if names:
+            for name in names:
+                if get_source(session, name) is None:
+                    raise click.ClickException(
+                        f"no source named {name!r} (see `catalog source list`)")
+            todo = list(names)
+        else:
+            todo = [s.name for s in list_sources(session) if s.enabled]
+    if not todo:
+        raise click.ClickException("no enabled sources; add one with `catalog source add`")
+
+    def _terminate(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _terminate)  # stop cleanly: the run is marked failed
+    reports = []
+    for name in todo:
+        with tqdm(desc=name, unit="dataset", disable=not sys.stderr.isatty(),
+                  leave=False) as bar:
+            def progress(done: int, total: int | None, bar: Any = bar) -> None:
+                if total is not None and bar.total != total:
+                    bar.total = total
+                bar.update(done - bar.n)
+
+            try:
+                reports.append(harvest_source(catalog, name, actor=_actor(), index=not no_index,
+                                              on_progress=progress))
+            except (SourceBusy, SourceError) as exc:
+                click.echo(f"{name}: {exc}", err=True)
+                continue
+    _print_harvest_summary(reports, verbose=show_all)
+    if any(r.status == "failed" for r in reports) or len(reports) < len(todo):
+        sys.exit(1)
+
+
+def _print_harvest_summary(reports: list[Any], *, verbose: bool) -> None:
+    rows = []
+    for r in reports:
+        c = r.counts
+        rows.append([r.source, r.status, c["created"], c["updated"], c["unchanged"],
+                     c["withdrawn"], c["fields"], c["errors"], r.embedded, f"{r.seconds:.1f}s"])
+    if rows:
+        click.echo(_table(rows, ["source", "status", "added", "changed", "unchanged",
+                                 "withdrawn", "fields", "errors", "embedded", "took"]))
+    for r in reports:
+        if r.failure:
+            click.echo(f"\n{r.source}: FAILED, nothing in the catalog was changed: {r.failure}",
+                       err=True)
+        shown = r.errors if verbose else r.errors[:10]
+        if shown:
+            click.echo(f"\n{r.source}: {r.counts['errors']} record error(s); the last good "
+                       "copy of each is kept:", err=True)
+            for entry in shown:
+                click.echo(f"  {entry['message'][:500]}", err=True)
+            if len(r.errors) > len(shown):
+                click.echo(f"  … and {len(r.errors) - len(shown)} more "
+                           f"(--verbose, or `catalog source show {r.source}`)", err=True)
+        for warning in r.warnings if verbose else r.warnings[:5]:
+            click.echo(f"{r.source}: warning: {warning}", err=True)
+        if r.index_error:
+            click.echo(f"{r.source}: warning: the search index could not be updated "
+                       f"({r.index_error}); the data is stored — run `catalog reindex`",
+                       err=True)
+
+
+@main.command()
+@click.argument("dataset_id", type=int)
+@click.argument("field_name", required=False)
+@click.option("--title", help="New dataset title.")
+@click.option("--label", help="New field label.")
+@click.option("--description", help="New description.")
+@click.option("--revert", "reverts", multiple=True,
+              type=click.Choice(["title", "label", "description"]),
+              help="Drop the steward's edit of this column and restore the source's text.")
+@click.option("--by", "by", help="Who edits (default: cli:<user>).")
+def edit(dataset_id: int, field_name: str | None, title: str | None, label: str | None,
+         description: str | None, reverts: tuple[str, ...], by: str | None) -> None:
+    """A steward's edit of a dataset's (or one field's) title, label or description.
+
+    The edit is kept through later harvests; the source's own text is recorded beside it and
+    shown on the page when the source changes it.
+    """
+    from sqlalchemy import select
+
+    from catalog.models import Dataset, Field
+    from catalog.store import steward_edit
+
+    changes: dict[str, str | None] = {}
+    for column, value in (("title", title), ("label", label), ("description", description)):
+        if value is not None:
+            changes[column] = value
+    for column in reverts:
+        changes[column] = None
+    if not changes:
+        raise click.UsageError("nothing to edit: give --title, --label, --description or "
+                               "--revert")
+    catalog = _catalog()
+    with catalog.transaction() as session:
+        dataset = session.get(Dataset, dataset_id)
+        if dataset is None:
+            raise click.ClickException(f"no dataset with id {dataset_id}")
+        target = None
+        if field_name is not None:
+            target = session.scalar(select(Field).where(Field.dataset_id == dataset_id,
+                                                        Field.name == field_name))
+            if target is None:
+                raise click.ClickException(
+                    f"dataset {dataset_id} has no field named {field_name!r}")
+        try:
+            steward_edit(session, dataset, changes, actor=by or _actor(), field=target)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    catalog.index_datasets([dataset_id])
+    what = f"field {field_name!r} of dataset {dataset_id}" if field_name else \
+        f"dataset {dataset_id}"
+    click.echo(f"edited {what}: {', '.join(sorted(changes))}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-HARVESTER_MODULES = ("ckan", "socrata", "dcat")
+HARVESTER_MODULES = ("ckan", "socrata", "dcat", "frictionless", "web")
 
 
 @dataclass
