@@ -228,6 +228,7 @@ class FieldOutSchema(Schema):
     sensitivity = fields.String()
     pii = fields.List(fields.String())
     steward_notes = fields.String(allow_none=True)
+    steward_edits = fields.Dict(allow_none=True)
     url = fields.String()
 
 
@@ -247,6 +248,8 @@ class DatasetOutSchema(Schema):
     layout = fields.Boolean()
     format = fields.String(allow_none=True)
     status = fields.String()
+    source = fields.String(attribute="source_name", allow_none=True)
+    steward_edits = fields.Dict(allow_none=True)
     provenance = fields.Dict()
     field_count = fields.Integer()
     fields_ = fields.List(fields.Nested(FieldOutSchema), data_key="fields")
@@ -316,4 +319,35 @@ class SearchHitSchema(Schema):
     lexical_rank = fields.Integer(allow_none=True)
     semantic_rank = fields.Integer(allow_none=True)
     highlight = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
     url = fields.String()
+
+
+class HarvestRunOutSchema(Schema):
+    """A harvest run as the API shows it (counts and errors the asker may see)."""
+
+    id = fields.Integer()
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    seconds = fields.Float(allow_none=True)
+    status = fields.String()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    errors = fields.List(fields.String())
+    hidden_errors = fields.Integer()
+
+
+class SourceOutSchema(Schema):
+    """A source as the API shows it (secret options masked)."""
+
+    name = fields.String()
+    type = fields.String()
+    url = fields.String()
+    agency = fields.String(allow_none=True)
+    options = fields.Dict()
+    schedule = fields.String(allow_none=True)
+    enabled = fields.Boolean()
+    status = fields.String(allow_none=True)
+    last_run_at = fields.DateTime(allow_none=True)
+    datasets = fields.Integer()
+    runs = fields.List(fields.Nested(HarvestRunOutSchema))
+    page = fields.String()

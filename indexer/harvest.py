@@ -130,7 +130,10 @@ def mark_abandoned(session: Session, source: Source) -> list[int]:
                 f"source {source.name!r} is being harvested already (run {run.id} by "
                 f"{run.worker}, started {run.started_at:%Y-%m-%d %H:%M:%S})")
         run.status = "abandoned"
-        run.finished_at = run.finished_at or utcnow()
+        run.errors = [*(run.errors or []), {
+            "identifier": None, "access": "public", "run": True,
+            "message": f"abandoned: the process that ran it ({run.worker}) is gone; found "
+                       f"{utcnow():%Y-%m-%d %H:%M:%S} UTC. Nothing of it was applied."}]
         ids.append(run.id)
     return ids
 

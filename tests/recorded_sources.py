@@ -108,6 +108,16 @@ class RecordedPortals:
         content_type, body = self.files[request.path]
         return 200, {"Content-Type": content_type}, body
 
+    def serve_json(self, path: str, document: Any) -> None:
+        """Serve a data.json (or any JSON document) at ``path``, faults applying."""
+        self.dcat[path] = document
+        self.server.routes[path] = self._route(self._dcat)
+
+    def serve_file(self, path: str, content_type: str, body: bytes) -> None:
+        """Serve a document (a page, a dictionary, a data package) at ``path``."""
+        self.files[path] = (content_type, body)
+        self.server.routes[path] = self._route(self._file)
+
     # ----------------------------------------------------------------------- sources
 
     @property

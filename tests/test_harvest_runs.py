@@ -441,7 +441,17 @@ def test_source_pages_count_and_quote_only_what_the_visitor_may_see(
     assert ">6</td>" in page and ">7</td>" not in page
     listing = client.get("/sources").get_data(as_text=True)
     assert "cftc" in listing
-    assert public_title  # (its dataset stays, with its last good copy)
+    api = client.get("/api/v1/sources/cftc")
+    assert api.status_code == 200 and "SECRETTITLE" not in api.get_data(as_text=True)
+    runs = api.get_json()["runs"]
+    assert [r["counts"]["created"] for r in runs] == [0, 6]
+    assert runs[0]["hidden_errors"] == 1 and len(runs[0]["errors"]) == 1
+    assert api.get_json()["datasets"] == 6
+    assert client.get("/api/v1/sources").get_json()["sources"][0]["datasets"] == 6
+    # The dataset whose new copy was rejected keeps its last good one.
+    with new_catalog.session() as session:
+        kept = session.scalar(select(Dataset).where(Dataset.title == public_title))
+        assert kept is not None and kept.status == "active"
 
 
 def test_a_source_with_only_hidden_datasets_is_not_shown(
@@ -453,6 +463,8 @@ def test_a_source_with_only_hidden_datasets_is_not_shown(
     assert run(new_catalog, "sonyma").status == "complete"
     client = create_app(new_catalog).test_client()
     assert client.get("/sources/sonyma").status_code == 404
+    assert client.get("/api/v1/sources/sonyma").status_code == 404
+    assert client.get("/api/v1/sources").get_json() == {"total": 0, "sources": []}
     assert "sonyma" not in client.get("/sources").get_data(as_text=True)
 
 
@@ -563,3 +575,10 @@ def test_bad_sources_file_names_the_entry(tmp_path: Path) -> None:
 def test_harvest_of_an_unknown_source_fails_clearly(cli: Any) -> None:
     result = cli("harvest", "nowhere")
     assert result.exit_code != 0 and "no source named 'nowhere'" in result.output
+
+
+def test_the_example_sources_file_is_valid() -> None:
+    from catalog.sources import SOURCE_TYPES, read_sources_file
+
+    entries = read_sources_file(REPO / "sources.example.toml")
+    assert {e["type"] for e in entries} == set(SOURCE_TYPES)

@@ -91,6 +91,7 @@ def dataset_dict(
         agency=dataset.agency,
         keywords=dataset.keywords or [],
         provenance=dataset.provenance or {},
+        source_name=dataset.source.name if dataset.source is not None else None,
         url=url_for("browse.dataset", dataset_id=dataset.id, _external=True),
     )
     if with_fields:
