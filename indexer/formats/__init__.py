@@ -21,6 +21,8 @@ FORMAT_MODULES = [
     "sas_program",
     "stata_dictionary",
     "stata_labels",
+    "cobol_copybook",
+    "spss_syntax",
     "socrata_markdown",
     "html_tables",
     "dictionary_table",
