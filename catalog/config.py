@@ -30,6 +30,16 @@ class Settings:
     redis_url: str | None = field(default_factory=lambda: _env("CATALOG_REDIS_URL"))
     model_path: str | None = field(default_factory=lambda: _env("CATALOG_MODEL_PATH"))
     secret_key: str | None = field(default_factory=lambda: _env("CATALOG_SECRET_KEY"))
+    # Admin actions in the web app (harvest now, rebuild index, retry a job) need this token;
+    # without it they are off and only the CLI can start work.
+    admin_token: str | None = field(default_factory=lambda: _env("CATALOG_ADMIN_TOKEN"))
+    queue_name: str = field(default_factory=lambda: _env("CATALOG_QUEUE", "catalog") or "catalog")
+    # Queued jobs that fail for a transient reason (a portal down) are retried this many
+    # times, after job_backoff seconds, then 4x, 16x that.
+    job_retries: int = field(default_factory=lambda: int(_env("CATALOG_JOB_RETRIES", "2") or 2))
+    job_backoff: float = field(
+        default_factory=lambda: float(_env("CATALOG_JOB_BACKOFF", "60") or 60)
+    )
 
     @property
     def db_url(self) -> str:

@@ -22,38 +22,54 @@ SKIP_DATASET = {"indexed_at"}
 SKIP_SOURCE = {"last_run_at", "status"}
 
 
-def _row(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+TIME_COLUMNS = {"created_at", "updated_at", "at", "acquired_at"}
+
+
+def _row(obj: Any, skip: frozenset[str] | set[str] = frozenset(),
+         times: bool = True) -> dict[str, Any]:
     out = {}
     for column in obj.__table__.columns:
-        if column.key in skip:
+        if column.key in skip or (not times and column.key in TIME_COLUMNS):
             continue
         value = getattr(obj, column.key)
         out[column.key] = value.isoformat() if isinstance(value, datetime) else value
     return out
 
 
-def dump(session: Session) -> dict[str, Any]:
-    """The catalog's content as plain, deterministically ordered data."""
+def dump(session: Session, *, times: bool = True) -> dict[str, Any]:
+    """The catalog's content as plain, deterministically ordered data.
+
+    ``times=False`` leaves out when things happened (created, updated, when a change was
+    made), to compare two catalogs that did the same work at different moments.
+    """
     datasets = []
     for dataset in session.scalars(
         select(Dataset).order_by(Dataset.id).options(selectinload(Dataset.fields))
     ):
-        row = _row(dataset, SKIP_DATASET)
-        row["fields"] = [_row(f) for f in sorted(dataset.fields, key=lambda f: f.id)]
+        row = _row(dataset, SKIP_DATASET, times)
+        row["fields"] = [_row(f, times=times) for f in sorted(dataset.fields, key=lambda f: f.id)]
+        if not times:
+            for entity in [row, *row["fields"]]:
+                for edit in (entity.get("steward_edits") or {}).values():
+                    for key in ("at", "source_changed_at"):
+                        edit.pop(key, None)
         datasets.append(row)
     return {
-        "agencies": [_row(a) for a in session.scalars(select(Agency).order_by(Agency.id))],
-        "sources": [_row(s, SKIP_SOURCE)
+        "agencies": [_row(a, times=times)
+                     for a in session.scalars(select(Agency).order_by(Agency.id))],
+        "sources": [_row(s, SKIP_SOURCE, times)
                     for s in session.scalars(select(Source).order_by(Source.id))],
         "datasets": datasets,
         "fields_total": sum(len(d["fields"]) for d in datasets),
-        "changes": [_row(c) for c in session.scalars(select(Change).order_by(Change.id))],
+        "changes": [_row(c, times=times)
+                    for c in session.scalars(select(Change).order_by(Change.id))],
     }
 
 
-def dump_json(session: Session) -> str:
+def dump_json(session: Session, *, times: bool = True) -> str:
     """:func:`dump` as sorted, indented JSON text."""
-    return json.dumps(dump(session), sort_keys=True, indent=1, ensure_ascii=False, default=str)
+    return json.dumps(dump(session, times=times), sort_keys=True, indent=1, ensure_ascii=False,
+                      default=str)
 
 
 __all__ = ["dump", "dump_json"]

@@ -180,6 +180,62 @@ class HarvestRun(Base):
     source: Mapped[Source | None] = relationship()
 
 
+JOB_STATUSES = ("queued", "running", "retrying", "finished", "failed", "abandoned")
+
+
+class Job(Base):
+    """A unit of background work (harvest, reindex, re-embed): the record of what ran.
+
+    The database is the record; rq on Redis only carries the work to a worker. A job runs
+    the same code inline when no Redis is configured.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    target: Mapped[str | None] = mapped_column(String(200), index=True)  # "source:<name>"
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    via: Mapped[str] = mapped_column(String(20), default="inline")  # inline | rq
+    actor: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=1)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int | None] = mapped_column(Integer)
+    stage: Mapped[str | None] = mapped_column(String(200))
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worker: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    retry_of: Mapped[str | None] = mapped_column(String(36))
+
+
+class JobLock(Base):
+    """Held by the one job that may work on a target (a source) at a time."""
+
+    __tablename__ = "job_locks"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(36))
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ScheduleClaim(Base):
+    """A scheduled slot of a source, claimed by the one scheduler that starts it."""
+
+    __tablename__ = "schedule_claims"
+
+    source_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class EmbeddingCache(Base):
     """Embedding vectors keyed by model and a hash of the exact text embedded."""
 

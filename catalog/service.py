@@ -7,7 +7,7 @@ the system of record and can always rebuild the index from the database.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from sqlalchemy import or_, select, update
@@ -119,19 +119,27 @@ class Catalog:
                 )
             )
 
-    def _batches(self) -> Iterator[tuple[list[SearchDocument], np.ndarray]]:
+    def _batches(
+        self, on_progress: Callable[[int, int], None] | None = None
+    ) -> Iterator[tuple[list[SearchDocument], np.ndarray]]:
         with self.session() as session:
             ids = list(session.scalars(select(Dataset.id).order_by(Dataset.id)))
         for start in range(0, len(ids), REINDEX_BATCH):
+            chunk = ids[start : start + REINDEX_BATCH]
             with self.transaction() as session:
-                docs = self._documents(session, ids[start : start + REINDEX_BATCH])
+                docs = self._documents(session, chunk)
                 vectors = self._vectors(session, docs)
             yield docs, vectors
+            if on_progress is not None:
+                on_progress(start + len(chunk), len(ids))
 
-    def reindex(self) -> int:
-        """Rebuild the whole search index from the database; returns documents indexed."""
+    def reindex(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild the whole search index from the database; returns documents indexed.
+
+        ``on_progress(datasets done, datasets in all)`` is called after every batch.
+        """
         started = utcnow()
-        count = self.search_engine.rebuild(self._batches())
+        count = self.search_engine.rebuild(self._batches(on_progress))
         with self.transaction() as session:  # what changed during the rebuild stays pending
             session.execute(
                 update(Dataset).where(Dataset.updated_at <= started).values(indexed_at=started)

@@ -45,7 +45,7 @@ from catalog.service import Catalog
 from catalog.sources import SourceError, expand_options, get_source
 from catalog.store import IdentityConflict, find_or_create_agency, upsert_dataset, withdraw_dataset
 from indexer.agencies import UNKNOWN_AGENCY
-from indexer.http import Fetcher, FetchError
+from indexer.http import Fetcher, FetchError, PagingError
 from indexer.load import validate_dataset
 from indexer.sources import HarvestItem, harvester
 
@@ -75,6 +75,9 @@ class RunReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     failure: str | None = None
+    # True when the failure may pass by itself (the source was down, slow or garbled):
+    # a queued job retries it later. False for a refused run or a bad source definition.
+    transient: bool = False
     seconds: float = 0.0
     embedded: int = 0
     indexed: int = 0
@@ -152,8 +155,17 @@ def harvest_source(
     actor: str = "harvest",
     index: bool = True,
     on_progress: Callable[[int, int | None], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> RunReport:
-    """Harvest one source by name; see the module docstring for the guarantees."""
+    """Harvest one source by name; see the module docstring for the guarantees.
+
+    ``on_progress(records read, records announced)`` is called while the source is read;
+    ``on_stage`` with "fetching", "applying" and "indexing" as the run moves on.
+    """
+    def stage(name: str) -> None:
+        if on_stage is not None:
+            on_stage(name)
+
     started = time.perf_counter()
     embedded_before = catalog.embedder.texts_embedded
     with catalog.transaction() as session:
@@ -175,14 +187,18 @@ def harvest_source(
     try:
         with _spool() as spool:
             try:
+                stage("fetching")
                 options = expand_options(options)
                 fetcher = fetcher or _fetcher_for(options)
                 seen = _fetch(kind, url, options, fetcher, spool, report, default_agency,
                               on_progress)
             except Exception as exc:
                 report.failure = _describe(exc)
+                report.transient = isinstance(exc, FetchError) and not isinstance(
+                    exc, PagingError)
             else:
                 if report.failure is None:
+                    stage("applying")
                     _apply(catalog, source_id, spool, seen, options, report, actor)
     except BaseException:
         # Killed (Ctrl+C, SIGTERM) mid-run: nothing was applied; say so on the run's record.
@@ -196,6 +212,7 @@ def harvest_source(
         _finish_failed(catalog, run_id, source_id, report, started)
         return report
     if index:
+        stage("indexing")
         _index(catalog, report)
     report.embedded = catalog.embedder.texts_embedded - embedded_before
     report.seconds = time.perf_counter() - started

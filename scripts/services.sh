@@ -13,14 +13,14 @@
 #   eval "$(scripts/services.sh start postgres)"
 # sets the variables the tests read. State lives in $CATALOG_RUN_DIR/<service>/.
 #
-# Services: postgres, elasticsearch. Adding one (redis) means writing the functions
+# Services: postgres, elasticsearch, redis. Adding one means writing the functions
 # <name>_start, <name>_stop, <name>_status, <name>_env (and optionally <name>_reset,
 # <name>_clean) and adding <name> to SERVICES below.
 set -euo pipefail
 # shellcheck source=scripts/_env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 
-SERVICES=(postgres elasticsearch)
+SERVICES=(postgres elasticsearch redis)
 
 die() { catalog_log "error: $*"; exit 1; }
 is_root() { [[ "$(id -u)" == 0 ]]; }
@@ -532,6 +532,86 @@ elasticsearch_clean() {
 }
 
 # ---------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------
+# Redis: Debian's redis-server, a private throwaway instance on loopback (no persistence,
+# no password), for rq. Started as the invoking user; runs daemonized with a pid file.
+REDIS_DIR="$CATALOG_RUN_DIR/redis"
+REDIS_PID_FILE="$REDIS_DIR/redis.pid"
+REDIS_PORT_FILE="$REDIS_DIR/port"
+REDIS_LOG="$REDIS_DIR/redis.log"
+
+redis_port() { cat "$REDIS_PORT_FILE" 2>/dev/null || true; }
+redis_url() { echo "redis://127.0.0.1:$(redis_port)/0"; }
+redis_running() { pidfile_alive "$REDIS_PID_FILE" redis-server && [[ -n "$(redis_port)" ]]; }
+
+redis_start() {
+    command -v redis-server >/dev/null || die "redis: redis-server not found (scripts/bootstrap.sh installs it)"
+    if redis_running; then
+        catalog_log "redis: already running on 127.0.0.1:$(redis_port)"
+    else
+        mkdir -p "$REDIS_DIR"
+        local port
+        port="$(free_port_from "${CATALOG_REDIS_PORT:-56379}")"
+        echo "$port" >"$REDIS_PORT_FILE"
+        catalog_log "redis: starting on 127.0.0.1:$port (log: $REDIS_LOG)"
+        redis-server --bind 127.0.0.1 --port "$port" --daemonize yes \
+            --pidfile "$REDIS_PID_FILE" --logfile "$REDIS_LOG" --dir "$REDIS_DIR" \
+            --save "" --appendonly no --protected-mode yes >/dev/null \
+            || die "redis: failed to start"
+        local i
+        for ((i = 0; i < 100; i++)); do
+            redis_running && port_in_use "$port" && break
+            sleep 0.1
+        done
+        redis_running || { tail -n 20 "$REDIS_LOG" >&2; die "redis: failed to start"; }
+    fi
+    redis_env
+}
+
+redis_stop() {
+    if ! redis_running; then
+        catalog_log "redis: not running"
+        return 0
+    fi
+    local pid
+    pid="$(head -n1 "$REDIS_PID_FILE")"
+    kill "$pid" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$REDIS_PID_FILE"
+    catalog_log "redis: stopped"
+}
+
+redis_status() {
+    if redis_running; then
+        echo "redis: running on 127.0.0.1:$(redis_port), pid $(head -n1 "$REDIS_PID_FILE"), url $(redis_url)"
+    else
+        echo "redis: stopped"
+        return 3
+    fi
+}
+
+redis_env() {
+    redis_running || return 0
+    echo "export CATALOG_TEST_REDIS_URL='$(redis_url)'"
+}
+
+redis_reset() {
+    redis_running || die "redis: not running"
+    redis-cli -p "$(redis_port)" flushall >/dev/null
+    catalog_log "redis: flushed"
+}
+
+redis_clean() {
+    redis_stop
+    rm -rf "$REDIS_DIR"
+    catalog_log "redis: removed $REDIS_DIR"
+}
+
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" >&2; exit 2; }
 
 known_service() {

@@ -73,6 +73,15 @@ fi
 phase_done elasticsearch "$t"
 
 t="$(catalog_now)"
+if start_service redis && "$SERVICES_SH" reset redis; then
+    catalog_log "CATALOG_TEST_REDIS_URL=$CATALOG_TEST_REDIS_URL"
+else
+    unset CATALOG_TEST_REDIS_URL
+    catalog_log "redis: could not start; its tests will skip (or fail in CI)"
+fi
+phase_done redis "$t"
+
+t="$(catalog_now)"
 ruff_status=0
 catalog_log "ruff check ."
 "$CATALOG_VENV/bin/ruff" check . || ruff_status=$?

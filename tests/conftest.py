@@ -97,6 +97,33 @@ def elasticsearch_url() -> str:
 
 
 @pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of the test Redis server, checked with a real PING."""
+    url = os.environ.get("CATALOG_TEST_REDIS_URL", "")
+    if not url:
+        require_service(
+            "redis",
+            'CATALOG_TEST_REDIS_URL is not set (eval "$(./scripts/services.sh start redis)")',
+        )
+    try:
+        from redis import Redis
+
+        Redis.from_url(url, socket_connect_timeout=3).ping()
+    except Exception as exc:
+        require_service("redis", f"cannot PING {url}: {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_server_binary() -> str:
+    """Debian's redis-server, for tests that start (and stop) a private server."""
+    found = shutil.which("redis-server")
+    if found is None:
+        require_service("redis", "no redis-server executable (apt-get install redis-server)")
+    return found
+
+
+@pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Path of the Chromium executable: $CATALOG_CHROMIUM or Debian's /usr/bin/chromium."""
     path = os.environ.get("CATALOG_CHROMIUM") or "/usr/bin/chromium"

@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from catalog.config import Settings, load_settings
 from catalog.service import Catalog
-from web import api, browse, search, sources
+from web import admin, api, browse, jobs, search, sources
 from web.access import allowed_access
 from web.current import close_db
 from web.errors import register_error_handlers
@@ -39,6 +39,8 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(browse.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(sources.bp)
+    app.register_blueprint(jobs.bp)
+    app.register_blueprint(admin.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 
@@ -51,6 +53,9 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
             "facet_label": facet_label,
             "facet_titles": FACET_TITLES,
             "current_endpoint": request.endpoint or "",
+            "admin_enabled": admin.admin_enabled(),
+            "is_admin": admin.is_admin(),
+            "csrf_token": admin.csrf_token,
         }
 
     @app.template_filter("thousands")

@@ -181,15 +181,6 @@ def serve(host: str, port: int, debug: bool) -> None:
     app.run(host=host, port=port, debug=debug, use_reloader=False, threaded=True)
 
 
-@main.command()
-def reindex() -> None:
-    """Rebuild the search index from the database (the system of record)."""
-    catalog = _catalog()
-    started = time.perf_counter()
-    count = catalog.reindex()
-    click.echo(f"indexed {count} documents in {time.perf_counter() - started:.1f}s")
-
-
 # ---------------------------------------------------------------------------- sources
 
 
@@ -386,9 +377,176 @@ def _actor() -> str:
 
 
 @main.command()
+@click.option("--no-wait", is_flag=True,
+              help="With a job queue (CATALOG_REDIS_URL): enqueue and return at once.")
+def reindex(no_wait: bool) -> None:
+    """Rebuild the search index from the database (the system of record).
+
+    The old index keeps serving until the new one is complete. Queued for `catalog worker`
+    when CATALOG_REDIS_URL is set.
+    """
+    _index_job("reindex", no_wait)
+
+
+@main.command()
+@click.option("--no-wait", is_flag=True,
+              help="With a job queue (CATALOG_REDIS_URL): enqueue and return at once.")
+def reembed(no_wait: bool) -> None:
+    """After a model change: embed everything with the current model, rebuild the index,
+    and drop the cached vectors of other models."""
+    _index_job("reembed", no_wait)
+
+
+def _index_job(kind: str, no_wait: bool) -> None:
+    from catalog import jobs
+
+    try:
+        job = _submit(kind, {}, wait=not no_wait, desc=kind, unit="dataset")
+    except jobs.JobBusy as exc:
+        raise click.ClickException(
+            f"the index is busy: job {exc.job.id} ({exc.job.kind}, {exc.job.status})") from None
+    if job.status in ("queued", "retrying"):
+        click.echo(f"queued as job {job.id}")
+        return
+    if job.status != "finished":
+        raise click.ClickException(f"{kind} failed: {job.error}")
+    r = job.result or {}
+    click.echo(f"indexed {r.get('documents', 0)} documents in {r.get('seconds', 0):.1f}s "
+               f"({r.get('embedded', 0)} texts embedded)")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def jobs(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """List recent jobs (harvests, reindexes): status, progress, duration, error."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from catalog import jobs as job_module
+
+    catalog = _catalog()
+    job_module.reap(catalog)
+    found = job_module.recent_jobs(catalog, limit=limit)
+    if as_json:
+        click.echo(json.dumps([_job_json(j) for j in found], indent=2))
+        return
+    if not found:
+        click.echo("no jobs yet")
+        return
+    rows = [[j.id[:8], j.kind, j.args.get("source", ""), j.status, _progress_text(j),
+             _when(j.enqueued_at), _took(j), (j.error or "")[:60]] for j in found]
+    click.echo(_table(rows, ["job", "kind", "source", "status", "progress", "queued",
+                             "took", "error"]))
+
+
+def _progress_text(job: Any) -> str:
+    if job.progress_total:
+        return f"{job.progress_done}/{job.progress_total}"
+    return str(job.progress_done or "")
+
+
+def _took(job: Any) -> str:
+    if job.started_at and job.finished_at:
+        return f"{(job.finished_at - job.started_at).total_seconds():.1f}s"
+    return "—"
+
+
+def _job_json(job: Any) -> dict[str, Any]:
+    out = {c: getattr(job, c) for c in ("id", "kind", "args", "target", "status", "via",
+                                        "actor", "attempts", "max_attempts", "progress_done",
+                                        "progress_total", "stage", "worker", "error",
+                                        "result", "retry_of")}
+    for c in ("enqueued_at", "started_at", "finished_at"):
+        value = getattr(job, c)
+        out[c] = value.isoformat() if value else None
+    return out
+
+
+@jobs.command("show")
+@click.argument("job_id")
+def jobs_show(job_id: str) -> None:
+    """Show one job (an id or its first 8 characters), with its traceback if it failed."""
+    from catalog import jobs as job_module
+
+    catalog = _catalog()
+    job_module.reap(catalog)
+    job = job_module.get_job(catalog, job_id)
+    if job is None:
+        raise click.ClickException(f"no job {job_id!r} (see `catalog jobs`)")
+    data = _job_json(job)
+    for key in ("id", "kind", "args", "status", "via", "actor", "attempts", "progress_done",
+                "progress_total", "stage", "worker", "enqueued_at", "started_at",
+                "finished_at", "retry_of", "error"):
+        value = data[key]
+        if value not in (None, "", {}):
+            click.echo(f"{key + ':':16} {json.dumps(value) if isinstance(value, dict) else value}")
+    if job.result:
+        click.echo("result:\n" + json.dumps(job.result, indent=2)[:5000])
+    if job.traceback:
+        click.echo("traceback:\n" + job.traceback)
+
+
+@jobs.command("retry")
+@click.argument("job_id")
+@click.option("--no-wait", is_flag=True, help="Enqueue and return at once.")
+def jobs_retry(job_id: str, no_wait: bool) -> None:
+    """Run a failed or abandoned job again (as a new job)."""
+    from catalog import jobs as job_module
+
+    catalog = _catalog()
+    job_module.reap(catalog)
+    try:
+        job = job_module.retry(catalog, job_id, actor=_actor())
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    except job_module.JobBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    except job_module.JobsUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    if job.via == "rq" and not no_wait:
+        job = job_module.wait(catalog, job.id)
+    click.echo(f"job {job.id}: {job.status}" + (f" ({job.error})" if job.error else ""))
+    if job.status not in ("finished", "queued"):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+@click.option("--no-scheduler", is_flag=True, help="Do not start scheduled harvests.")
+@click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds between scheduler passes.")
+@click.option("--once", is_flag=True, help="Without Redis: one scheduler pass, then exit.")
+@click.option("--name", help="rq worker name (default: generated).")
+def worker(burst: bool, no_scheduler: bool, interval: float, once: bool,
+           name: str | None) -> None:
+    """Run background jobs: an rq worker plus the scheduler of source harvests.
+
+    With CATALOG_REDIS_URL it takes jobs from the queue (several workers may run). Without
+    it, it only schedules: each due harvest runs here, one after the other.
+    """
+    from catalog.config import load_settings
+    from catalog.worker import run_inline_scheduler, run_worker
+
+    settings = load_settings()
+    if settings.redis_url:
+        click.echo(f"worker on {settings.redis_url} (queue {settings.queue_name!r}); "
+                   "Ctrl+C to stop")
+        run_worker(burst=burst, scheduler=not no_scheduler, interval=interval, name=name)
+    else:
+        if burst:
+            raise click.UsageError("--burst needs a job queue (CATALOG_REDIS_URL)")
+        click.echo("no CATALOG_REDIS_URL: scheduling harvests and running them here")
+        run_inline_scheduler(interval=interval, once=once)
+
+
+@main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (default: standard output).")
-def dump(output: Path | None) -> None:
+@click.option("--without-times", is_flag=True,
+              help="Leave out when things happened, to compare two catalogs that did the "
+                   "same work at different moments.")
+def dump(output: Path | None, without_times: bool) -> None:
     """Write the catalog's content (agencies, sources, datasets, fields, history) as JSON.
 
     Sorted and canonical: two catalogs hold the same metadata when their dumps are identical.
@@ -398,7 +556,7 @@ def dump(output: Path | None) -> None:
 
     catalog = _catalog()
     with catalog.session() as session:
-        text = dump_json(session)
+        text = dump_json(session, times=not without_times)
     if output is None:
         click.echo(text)
     else:
@@ -406,23 +564,67 @@ def dump(output: Path | None) -> None:
         click.echo(f"wrote {output}")
 
 
+def _job_bar(desc: str, unit: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(desc=desc, unit=unit, disable=not sys.stderr.isatty(), leave=False)
+
+
+def _show_progress(bar: Any) -> Any:
+    def update(job: Any) -> None:
+        if job.progress_total is not None and bar.total != job.progress_total:
+            bar.total = job.progress_total
+        if job.progress_done is not None and job.progress_done >= bar.n:
+            bar.update(job.progress_done - bar.n)
+        if job.stage:
+            bar.set_postfix_str(job.stage, refresh=False)
+        bar.refresh()
+    return update
+
+
+def _submit(kind: str, args: dict[str, Any], *, wait: bool, desc: str, unit: str,
+            max_attempts: int | None = None) -> Any:
+    """Submit a job (inline, or on rq and then wait for it) with a progress bar."""
+    from catalog import jobs
+
+    catalog = _catalog()
+    with _job_bar(desc, unit) as bar:
+        update = _show_progress(bar)
+        try:
+            job = jobs.submit(catalog, kind, args, actor=_actor(), max_attempts=max_attempts,
+                              on_progress=update)
+        except jobs.JobsUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
+        if job.via == "rq":
+            if not wait:
+                return job
+            job = jobs.wait(catalog, job.id, on_progress=update)
+    return job
+
+
 @main.command()
 @click.argument("names", nargs=-1)
 @click.option("--no-index", is_flag=True, help="Store only; do not update the search index.")
+@click.option("--no-wait", is_flag=True,
+              help="With a job queue (CATALOG_REDIS_URL): enqueue and return at once.")
+@click.option("--retries", type=click.IntRange(0, 10), default=None,
+              help="Retries of a run that fails for a transient reason (default: none when "
+                   "run here, CATALOG_JOB_RETRIES on the queue).")
 @click.option("--verbose", "show_all", is_flag=True, help="List every error and warning.")
-def harvest(names: tuple[str, ...], no_index: bool, show_all: bool) -> None:
+def harvest(names: tuple[str, ...], no_index: bool, no_wait: bool, retries: int | None,
+            show_all: bool) -> None:
     """Harvest sources (default: every enabled source), then show a summary table.
 
-    A run reads the whole source before it changes anything: a source that fails or is
-    interrupted leaves the catalog as it was. Unchanged datasets are not rewritten or
-    re-embedded; datasets the source no longer lists are marked withdrawn, not deleted.
+    With CATALOG_REDIS_URL set the runs are queued for `catalog worker` (and followed here
+    with a progress bar, unless --no-wait); without it they run here. A run reads the whole
+    source before it changes anything: a source that fails or is interrupted leaves the
+    catalog as it was. Unchanged datasets are not rewritten or re-embedded; datasets the
+    source no longer lists are marked withdrawn, not deleted.
     """
     import signal
 
-    from tqdm import tqdm
-
-    from catalog.sources import SourceError, get_source, list_sources
-    from indexer.harvest import SourceBusy, harvest_source
+    from catalog import jobs
+    from catalog.sources import get_source, list_sources
 
     catalog = _catalog()
     with catalog.session() as session:
@@ -441,53 +643,63 @@ def harvest(names: tuple[str, ...], no_index: bool, show_all: bool) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, _terminate)  # stop cleanly: the run is marked failed
-    reports = []
+    inline = not catalog.settings.redis_url
+    attempts = None if retries is None and not inline else 1 + (retries or 0)
+    finished, problems = [], 0
     for name in todo:
-        with tqdm(desc=name, unit="dataset", disable=not sys.stderr.isatty(),
-                  leave=False) as bar:
-            def progress(done: int, total: int | None, bar: Any = bar) -> None:
-                if total is not None and bar.total != total:
-                    bar.total = total
-                bar.update(done - bar.n)
-
-            try:
-                reports.append(harvest_source(catalog, name, actor=_actor(), index=not no_index,
-                                              on_progress=progress))
-            except (SourceBusy, SourceError) as exc:
-                click.echo(f"{name}: {exc}", err=True)
-                continue
-    _print_harvest_summary(reports, verbose=show_all)
-    if any(r.status == "failed" for r in reports) or len(reports) < len(todo):
+        try:
+            job = _submit("harvest", {"source": name, "index": not no_index},
+                          wait=not no_wait, desc=name, unit="dataset", max_attempts=attempts)
+        except jobs.JobBusy as exc:
+            click.echo(f"{name}: not started, already being harvested: job {exc.job.id} "
+                       f"({exc.job.status}, {exc.job.progress_done}"
+                       f"/{exc.job.progress_total or '?'})", err=True)
+            problems += 1
+            continue
+        if job.status in ("queued", "retrying"):
+            click.echo(f"{name}: queued as job {job.id} (follow it with `catalog jobs show "
+                       f"{job.id[:8]}`)")
+            continue
+        finished.append(job)
+    _print_harvest_summary(finished, verbose=show_all)
+    if problems or any(j.status != "finished" for j in finished):
         sys.exit(1)
 
 
-def _print_harvest_summary(reports: list[Any], *, verbose: bool) -> None:
+def _print_harvest_summary(finished: list[Any], *, verbose: bool) -> None:
     rows = []
-    for r in reports:
-        c = r.counts
-        rows.append([r.source, r.status, c["created"], c["updated"], c["unchanged"],
-                     c["withdrawn"], c["fields"], c["errors"], r.embedded, f"{r.seconds:.1f}s"])
+    for job in finished:
+        r = job.result or {}
+        c = r.get("counts") or {}
+        rows.append([job.args.get("source"), r.get("status") or job.status,
+                     c.get("created", 0), c.get("updated", 0), c.get("unchanged", 0),
+                     c.get("withdrawn", 0), c.get("fields", 0), c.get("errors", 0),
+                     r.get("embedded", 0), f"{r.get('seconds', 0):.1f}s"])
     if rows:
         click.echo(_table(rows, ["source", "status", "added", "changed", "unchanged",
                                  "withdrawn", "fields", "errors", "embedded", "took"]))
-    for r in reports:
-        if r.failure:
-            click.echo(f"\n{r.source}: FAILED, nothing in the catalog was changed: {r.failure}",
-                       err=True)
-        shown = r.errors if verbose else r.errors[:10]
+    for job in finished:
+        r = job.result or {}
+        name = job.args.get("source")
+        if job.status != "finished":
+            click.echo(f"\n{name}: FAILED, nothing in the catalog was changed: "
+                       f"{r.get('failure') or job.error}", err=True)
+        errors = r.get("errors") or []
+        shown = errors if verbose else errors[:10]
         if shown:
-            click.echo(f"\n{r.source}: {r.counts['errors']} record error(s); the last good "
-                       "copy of each is kept:", err=True)
-            for entry in shown:
-                click.echo(f"  {entry['message'][:500]}", err=True)
-            if len(r.errors) > len(shown):
-                click.echo(f"  … and {len(r.errors) - len(shown)} more "
-                           f"(--verbose, or `catalog source show {r.source}`)", err=True)
-        for warning in r.warnings if verbose else r.warnings[:5]:
-            click.echo(f"{r.source}: warning: {warning}", err=True)
-        if r.index_error:
-            click.echo(f"{r.source}: warning: the search index could not be updated "
-                       f"({r.index_error}); the data is stored — run `catalog reindex`",
+            click.echo(f"\n{name}: {r.get('error_count', len(errors))} record error(s); the "
+                       "last good copy of each is kept:", err=True)
+            for message in shown:
+                click.echo(f"  {message[:500]}", err=True)
+            if r.get("error_count", len(errors)) > len(shown):
+                click.echo(f"  … and {r.get('error_count', len(errors)) - len(shown)} more "
+                           f"(--verbose, or `catalog source show {name}`)", err=True)
+        warnings = r.get("warnings") or []
+        for warning in warnings if verbose else warnings[:5]:
+            click.echo(f"{name}: warning: {warning}", err=True)
+        if r.get("index_error"):
+            click.echo(f"{name}: warning: the search index could not be updated "
+                       f"({r['index_error']}); the data is stored — run `catalog reindex`",
                        err=True)
 
 

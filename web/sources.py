@@ -111,9 +111,14 @@ def _source_datasets(source: Source) -> list[Any]:
 def source(name: str):  # type: ignore[no-untyped-def]
     """One source: its settings, its visible datasets and its recent harvest runs."""
     found = visible_source(name)
+    from web.jobs import job_view, queue_state, visible_jobs
+
     runs = [visible_run(run, allowed_access()) for run in recent_runs(db(), found, RUNS_SHOWN)]
+    source_jobs = [job_view(j) for j in visible_jobs(limit=10, target=f"source:{found.name}")]
+    active = any(j["status"] in ("queued", "running", "retrying") for j in source_jobs)
     return render_template("source.html", source=found, info=source_as_dict(found),
-                           datasets=_source_datasets(found), runs=runs)
+                           datasets=_source_datasets(found), runs=runs, jobs=source_jobs,
+                           active=active, queue=queue_state() if source_jobs else None)
 
 
 @bp.get("/api/v1/sources")

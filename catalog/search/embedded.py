@@ -6,6 +6,7 @@ rebuild writes a new file and swaps it in atomically, so searches go on meanwhil
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -219,6 +220,11 @@ class EmbeddedEngine(SearchEngine):
         """Build a new index file from scratch and swap it in; the old file serves until then."""
         tmp = self.path.with_name(f"{self.path.name}.building-{os.getpid()}")
         tmp.unlink(missing_ok=True)
+        # A rebuild killed before its swap (SIGKILL) leaves its file behind; the old index
+        # kept serving, so the leftover is only garbage.
+        for leftover in self.path.parent.glob(f"{self.path.name}.building-*"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
         total = 0
         try:
             with self._connect(tmp) as conn:
