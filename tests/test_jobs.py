@@ -486,3 +486,47 @@ def test_jobs_of_hidden_sources_are_not_listed(
     assert client.get(f"/jobs/{hidden.id}").status_code == 404
     assert client.get(f"/api/v1/jobs/{hidden.id}").status_code == 404
     assert client.get("/api/v1/jobs").get_json()["jobs"] == []
+
+
+def test_a_worker_killed_mid_reindex_leaves_the_old_index_serving(
+    tmp_path: Path, embedder: Embedder, redis_url: str, worker_factory: Any
+) -> None:
+    from catalog.models import EmbeddingCache
+    from indexer.load import load_paths
+    from tests.catalog_fixtures import FIXTURES
+
+    catalog = make_catalog(tmp_path / "data", embedder, **rq_settings(tmp_path, redis_url))
+    layouts = FIXTURES / "record_layouts"  # ~600 fields: a rebuild of some seconds
+    assert load_paths(catalog, [layouts / "sas", layouts / "fixed_width_tables"]
+                      ).index_error is None
+    query = SearchQuery(text="how long the patient stayed in the hospital", kind="field",
+                        per_page=10)
+    answers = [h.doc_id for h in catalog.search(query).hits]
+    assert len(answers) == 10
+    count = catalog.search_engine.count()
+    before = stable_dump(catalog)
+    # Without cached vectors the rebuild must embed every text again: long enough to kill.
+    with catalog.transaction() as session:
+        session.query(EmbeddingCache).delete()
+    worker = worker_factory(catalog.settings)
+    doomed = jobs.submit(catalog, "reindex", {}, actor="test")
+    wait_for(lambda: job(catalog, doomed.id).stage == "rebuilding", 120, "the rebuild", worker)
+    index_file = catalog.settings.search_index_path
+    wait_for(lambda: list(index_file.parent.glob(f"{index_file.name}.building-*")), 60,
+             "the new index file to be written", worker)
+    time.sleep(0.5)
+    assert job(catalog, doomed.id).status == "running"
+    worker.kill()
+    # The old index still answers, the same way; the catalog is as it was.
+    fresh = make_catalog(tmp_path / "data", embedder)
+    assert fresh.search_engine.count() == count
+    assert [h.doc_id for h in fresh.search(query).hits] == answers
+    assert stable_dump(fresh) == before
+    assert jobs.reap(fresh) == [doomed.id]
+    worker = worker_factory(catalog.settings)
+    rerun = jobs.wait(catalog, jobs.retry(catalog, doomed.id, actor="test").id, timeout=300)
+    assert rerun.status == "finished", worker.output()
+    assert rerun.result["documents"] == count
+    assert not list(index_file.parent.glob(f"{index_file.name}.building-*"))
+    again = make_catalog(tmp_path / "data", embedder)
+    assert [h.doc_id for h in again.search(query).hits] == answers
