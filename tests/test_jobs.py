@@ -530,3 +530,34 @@ def test_a_worker_killed_mid_reindex_leaves_the_old_index_serving(
     assert not list(index_file.parent.glob(f"{index_file.name}.building-*"))
     again = make_catalog(tmp_path / "data", embedder)
     assert [h.doc_id for h in again.search(query).hits] == answers
+
+
+def test_worker_without_redis_runs_due_harvests_inline(
+    tmp_path: Path, embedder: Embedder, portals: RecordedPortals,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    catalog = make_catalog(tmp_path / "data", embedder)
+    add_source(catalog, portals, "cftc")
+    add_source(catalog, portals, "sonyma")
+    with catalog.transaction() as session:
+        for source in session.scalars(select(Source)):
+            source.created_at = jobs.utcnow() - timedelta(minutes=10)
+            source.schedule = "* * * * *" if source.name == "cftc" else None
+    monkeypatch.setenv("CATALOG_DATA_DIR", str(tmp_path / "data"))
+    for name in ("CATALOG_REDIS_URL", "CATALOG_DATABASE_URL", "CATALOG_ELASTICSEARCH_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(jobs, "_WORKER_CATALOG", catalog)
+    result = CliRunner().invoke(main, ["worker", "--once"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    done = jobs.recent_jobs(catalog)
+    assert [(j.args["source"], j.status, j.actor) for j in done] == [
+        ("cftc", "finished", "scheduler")]
+    again = CliRunner().invoke(main, ["worker", "--once"], catch_exceptions=False)
+    assert again.exit_code == 0 and len(jobs.recent_jobs(catalog)) in (1, 2)  # next minute
+    assert CliRunner().invoke(main, ["worker", "--burst"]).exit_code != 0  # needs a queue
