@@ -45,6 +45,7 @@ from catalog.service import Catalog
 from catalog.sources import SourceError, expand_options, get_source
 from catalog.store import IdentityConflict, find_or_create_agency, upsert_dataset, withdraw_dataset
 from indexer.agencies import UNKNOWN_AGENCY
+from indexer.formats._layout import check_layout
 from indexer.http import Fetcher, FetchError, PagingError
 from indexer.load import validate_dataset
 from indexer.sources import HarvestItem, harvester
@@ -263,6 +264,8 @@ def _fetch(
 
 def _spool_item(item: HarvestItem, position: int, spool: Any, report: RunReport,
                 default_agency: str | None, options: dict[str, Any], listed: set[str]) -> None:
+    if isinstance(item.dataset, dict):  # record length, gaps and overlaps, as a load does
+        report.warnings.extend(check_layout(item.dataset))
     record, errors = validate_dataset(item.dataset, position)
     access = record.get("access_level") if record else None
     for message in errors:

@@ -18,11 +18,12 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from catalog.schemas import DatasetInSchema, FieldInSchema, describe_errors
+from catalog.schemas import MAX_FIELDS, DatasetInSchema, FieldInSchema, describe_errors
 from catalog.service import Catalog
 from catalog.store import find_or_create_agency, upsert_dataset
 from indexer import formats
 from indexer.agencies import AGENCIES_FILE, UNKNOWN_AGENCY, agency_for
+from indexer.formats._layout import check_layout
 from indexer.formats.base import FormatError, ParsedFile
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,11 @@ def validate_dataset(raw: Any, index: int) -> tuple[dict[str, Any] | None, list[
         return None, [f"{name}: expected an object, got {type(raw).__name__}"]
     errors: list[str] = []
     good_fields: list[dict[str, Any]] = []
-    for i, raw_field in enumerate(raw.get("fields") or []):
+    raw_fields = raw.get("fields") or []
+    if isinstance(raw_fields, list) and len(raw_fields) > MAX_FIELDS:
+        return None, [f"{name} rejected: {len(raw_fields):,} fields; the limit is "
+                      f"{MAX_FIELDS:,} per dataset"]
+    for i, raw_field in enumerate(raw_fields):
         try:
             good_fields.append(FieldInSchema().load(raw_field))
         except ValidationError as exc:
@@ -171,6 +176,8 @@ def load_file(
     report.format = parsed.format
     report.errors.extend(parsed.errors)
     report.warnings.extend(parsed.warnings)
+    for raw in parsed.datasets:  # record length into extra; gaps and overlaps as warnings
+        report.warnings.extend(check_layout(raw))
     rule = agency_for(path, agencies_file)
     changed: list[int] = []
     seen: set[str] = set()

@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from catalog.config import Settings, load_settings
 from catalog.service import Catalog
-from web import admin, api, browse, jobs, search, sources
+from web import admin, api, browse, exports, jobs, search, sources
 from web.access import allowed_access
 from web.current import close_db
 from web.errors import register_error_handlers
@@ -41,6 +41,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(sources.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(exports.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 

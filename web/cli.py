@@ -60,6 +60,14 @@ def _print_load_report(report: Any, *, verbose: bool) -> None:
             click.echo(f"  {f.path}")
         if not verbose and len(skipped) > 10:
             click.echo(f"  … and {len(skipped) - 10} more (use --verbose)")
+    warnings = [f"{f.path}: {w}" for f in report.files if f.status != "skipped"
+                for w in f.warnings]
+    if warnings:
+        click.echo(f"warnings: {len(warnings)}", err=True)
+        for message in warnings if verbose else warnings[:25]:
+            click.echo(f"  {message[:500]}", err=True)
+        if not verbose and len(warnings) > 25:
+            click.echo(f"  … and {len(warnings) - 25} more (use --verbose)", err=True)
     errors = list(report.errors())
     if errors:
         click.echo(f"errors: {len(errors)}", err=True)

@@ -45,7 +45,9 @@ What is read:
 * **REDEFINES**: the redefining item starts where the item it redefines starts and does not
   lengthen the record (a longer redefinition extends it, with a warning); its fields carry
   ``redefines X`` in their description. A redefining 01 record is a layout of its own.
-* **FILLER** (named, or no name at all) is not listed as a field but its bytes are counted.
+* **FILLER** (named, or no name at all) is not listed as a field but its bytes are counted;
+  its columns go into ``extra["filler"]`` (``[[start, end], ...]``) so that the layout check
+  does not report them as gaps. Fields under a REDEFINES are marked as deliberate overlays.
 * **VALUE** on a data item is noted in the description (``initial value 'X'``).
 * Comment lines between two entries describe the entry after them (the ones before an 01
   describe the record).
@@ -63,7 +65,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats._layout import clean_comment, make_dataset, make_field, read_text_mixed
+from indexer.formats._layout import (
+    OVERLAY,
+    clean_comment,
+    make_dataset,
+    make_field,
+    merge_ranges,
+    read_text_mixed,
+)
 from indexer.formats.base import FormatError, ParsedFile, file_identifier
 
 NAME = "cobol-copybook"
@@ -815,6 +824,9 @@ class _Context:
     fields: list[dict[str, Any]] = field(default_factory=list)
     variable: list[Item] = field(default_factory=list)
     usages: set[str] = field(default_factory=set)
+    filler: list[tuple[int, int]] = field(default_factory=list)  # 1-based FILLER columns
+    unlisted: list[tuple[int, int]] = field(default_factory=list)  # occurrences not listed
+    overlay: int = 0  # how many REDEFINES (below the 01 level) enclose the item being emitted
 
 
 def build_records(items: list[Item], warnings: list[str]) -> list[Record]:
@@ -1030,7 +1042,7 @@ def _add_field(item: Item, start: int, width: int, subscripts: tuple[int, ...],
         for condition, values in item.conditions
         for value in values
     ]
-    ctx.fields.append(make_field(
+    record = make_field(
         len(ctx.fields) + 1,
         name,
         description="; ".join(parts) or None,
@@ -1042,12 +1054,25 @@ def _add_field(item: Item, start: int, width: int, subscripts: tuple[int, ...],
         format=pic.text if pic is not None and item.kind not in ("FLOAT",) else None,
         decimals=decimals,
         value_labels=codes,
-    ))
+    )
+    if ctx.overlay:
+        record[OVERLAY] = True  # shares its bytes with the item it redefines, on purpose
+    ctx.fields.append(record)
 
 
 def emit(item: Item, start: int, subscripts: tuple[int, ...], path: list[str],
          notes: list[str], ctx: _Context) -> None:
     """Make the fields of ``item`` placed at byte ``start`` (0-based) of the record."""
+    overlaid = bool(item.redefines) and item.level > 1
+    ctx.overlay += overlaid
+    try:
+        _emit(item, start, subscripts, path, notes, ctx)
+    finally:
+        ctx.overlay -= overlaid
+
+
+def _emit(item: Item, start: int, subscripts: tuple[int, ...], path: list[str],
+          notes: list[str], ctx: _Context) -> None:
     notes = list(notes)
     if item.redefines:
         notes.append(f"redefines {item.redefines}")
@@ -1057,6 +1082,8 @@ def emit(item: Item, start: int, subscripts: tuple[int, ...], path: list[str],
         notes.append(_occurs_note(item))
     if not item.children:
         if item.name is None:
+            if not item.redefines:
+                ctx.filler.append((start + 1, start + item.size * count))
             return
         if table and item.expand:
             for index in range(count):
@@ -1081,6 +1108,8 @@ def emit(item: Item, start: int, subscripts: tuple[int, ...], path: list[str],
             f"occurrence 1 of {count} of {item.label} ({item.size} bytes each, to column "
             f"{start + item.size * count}); the others are not listed"
         )
+        if count > 1:
+            ctx.unlisted.append((start + item.size + 1, start + item.size * count))
     for index in range(repeats):
         where = (*subscripts, index + 1) if table else subscripts
         for child in item.children:
@@ -1171,6 +1200,10 @@ def _dataset(path: Path, record: Record, identifier: str, ctx: _Context,
     }
     if ctx.usages:
         extra["usages"] = sorted(ctx.usages)
+    if ctx.filler:
+        extra["filler"] = merge_ranges(ctx.filler)
+    if ctx.unlisted:
+        extra["unlisted"] = merge_ranges(ctx.unlisted)
     if root.redefines:
         extra["redefines"] = root.redefines
     if ctx.variable:

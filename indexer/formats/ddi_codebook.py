@@ -1,7 +1,16 @@
 """DDI Codebook 2.x XML (``codeBook``), e.g. IPUMS extract codebooks.
 
 Elements are matched on local names, so files with or without the ``ddi:codebook:2_5``
-namespace read the same. The parser never fetches DTDs or expands external entities.
+namespace read the same. The parser never fetches DTDs and never expands entities: an
+undefined entity is a FormatError naming its line; a declared one is dropped with a warning.
+
+Each ``<var>`` becomes a field: ``location`` (``StartPos``/``EndPos``/``width``) gives its
+columns, ``labl`` its label, ``txt`` and the question text (``qstn``) its description,
+``catgry`` (``catValu`` + ``labl``) its value labels, ``varFormat`` its type and format,
+``dcml`` its decimals. In hierarchical files (``rectype``, or ``RecSegNo`` for cases that
+span several lines) the field is marked with its record types for the layout checks. The
+totals the file states in ``fileDscr`` (``dimensns``: ``varQnty``, ``logRecL``) are kept in
+``extra`` as ``stated_variables`` and ``stated_record_length``.
 """
 
 from __future__ import annotations
@@ -12,7 +21,14 @@ from typing import Any
 
 from lxml import etree
 
-from indexer.formats._layout import complete_columns, make_dataset, make_field, tidy, value_label
+from indexer.formats._layout import (
+    RECORD,
+    complete_columns,
+    make_dataset,
+    make_field,
+    tidy,
+    value_label,
+)
 from indexer.formats.base import FormatError, ParsedFile, file_identifier
 
 NAME = "ddi-codebook"
@@ -81,6 +97,10 @@ def read_tree(path: Path) -> Any:
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or (exc.position[0] if exc.position else None)
         message = re.sub(r",? line \d+, column \d+.*$", "", str(exc.msg or exc)).strip()
+        entity = re.search(r"Entity '([^']+)' not defined", message)
+        if entity:
+            message += (f" (undefined entity &{entity.group(1)};: entities are never expanded;"
+                        " expected plain text or a character reference such as &#233;)")
         raise FormatError(f"line {line}: malformed XML: {message}", line=line) from None
     root = tree.getroot()
     if _local(root) != "codeBook":
@@ -104,6 +124,30 @@ def drop_entities(root: Any) -> list[str]:
     return warnings
 
 
+_CATEGORY_TYPES = {"date": "date", "time": "time", "currency": "number"}
+
+
+def _question(var: Any) -> str | None:
+    """``<qstn>`` as text: pre-question text, the question itself, post-question text."""
+    qstn = _child(var, "qstn")
+    if qstn is None:
+        return None
+    parts = [_text(_child(qstn, name)) for name in ("preQTxt", "qstnLit", "postQTxt")]
+    text = " ".join(p for p in parts if p) or _text(qstn)
+    return f"Question: {text}" if text else None
+
+
+def _format(fmt: Any | None) -> str | None:
+    """The display format a ``<varFormat>`` names (``formatname``, else a named schema)."""
+    if fmt is None:
+        return None
+    name = fmt.get("formatname") or _text(fmt)
+    if name:
+        return name
+    schema = fmt.get("schema")
+    return schema if schema and schema != "other" else None
+
+
 def _field(var: Any, position: int) -> dict[str, Any]:
     """One raw field from a ``<var>``."""
     location = _child(var, "location")
@@ -114,19 +158,28 @@ def _field(var: Any, position: int) -> dict[str, Any]:
     fmt = _child(var, "varFormat")
     ftype = fmt.get("type") if fmt is not None else None
     data_type = {"numeric": "number", "character": "string"}.get((ftype or "").lower())
+    category = (fmt.get("category") or "").lower() if fmt is not None else ""
+    data_type = _CATEGORY_TYPES.get(category, data_type)
     codes = []
-    for category in _children(var, "catgry"):
-        code = _text(_child(category, "catValu"))
+    for category_element in _children(var, "catgry"):
+        code = _text(_child(category_element, "catValu"))
         if code is not None:
-            codes.append(value_label(code, _text(_child(category, "labl")) or ""))
+            codes.append(value_label(code, _text(_child(category_element, "labl")) or ""))
     decimals = _int(var.get("dcml"))
-    return make_field(
-        position, var.get("name") or var.get("ID") or f"var{position}",
-        label=_text(_child(var, "labl")), description=_long_text(_child(var, "txt")),
-        data_type=data_type, source_type=ftype, width=width, start_col=start, end_col=end,
-        format=fmt.get("schema") if fmt is not None and fmt.get("schema") != "other" else None,
-        decimals=decimals if data_type != "string" else None, value_labels=codes,
+    description = "\n\n".join(
+        p for p in (_long_text(_child(var, "txt")), _question(var)) if p
     )
+    field = make_field(
+        position, var.get("name") or var.get("ID") or f"var{position}",
+        label=_text(_child(var, "labl")), description=description or None,
+        data_type=data_type, source_type=ftype, width=width, start_col=start, end_col=end,
+        format=_format(fmt), decimals=decimals if data_type != "string" else None,
+        value_labels=codes,
+    )
+    record = var.get("rectype") or attrs.get("RecSegNo")
+    if record:
+        field[RECORD] = record.split()
+    return field
 
 
 def _agency(citation: Any | None) -> tuple[str | None, str | None]:
@@ -163,6 +216,7 @@ def _extra(root: Any, study: Any | None, citation: Any | None) -> dict[str, Any]
         extra["time_period"] = [_text(e) for e in _children(summary, "timePrd")]
         extra["nation"] = [_text(e) for e in _children(summary, "nation")]
     file_txt = _child(root, "fileDscr", "fileTxt")
+    extra.update(_stated_totals(file_txt))
     if file_txt is not None:
         extra["data_file"] = _text(_child(file_txt, "fileName"))
         structure = _child(file_txt, "fileStrc")
@@ -172,6 +226,33 @@ def _extra(root: Any, study: Any | None, citation: Any | None) -> dict[str, Any]
             if groups:
                 extra["record_types"] = groups
     return {k: v for k, v in extra.items() if v not in (None, [], "")}
+
+
+def _stated_totals(file_txt: Any | None) -> dict[str, int]:
+    """What ``fileTxt`` states: variable count and logical record length (``dimensns``).
+
+    The file-level ``dimensns`` counts first; otherwise the per-record-group ``recDimnsn``
+    (record length: the longest group; variables: only when a single group is described).
+    """
+    out: dict[str, int] = {}
+    if file_txt is None:
+        return out
+    dims = _child(file_txt, "dimensns")
+    if dims is not None:
+        for tag, key in (("varQnty", "stated_variables"), ("logRecL", "stated_record_length"),
+                         ("caseQnty", "stated_cases"), ("recPrCas", "stated_records_per_case")):
+            value = _int(_text(_child(dims, tag)))
+            if value is not None:
+                out[key] = value
+    groups = [g for g in file_txt.iter() if _local(g) == "recDimnsn"]
+    lengths = [_int(_text(_child(g, "logRecL"))) for g in groups]
+    lengths = [n for n in lengths if n is not None]
+    if lengths and "stated_record_length" not in out:
+        out["stated_record_length"] = max(lengths)
+    counts = [_int(_text(_child(g, "varQnty"))) for g in groups]
+    if len(counts) == 1 and counts[0] is not None and "stated_variables" not in out:
+        out["stated_variables"] = counts[0]
+    return out
 
 
 def parse(path: Path) -> ParsedFile:

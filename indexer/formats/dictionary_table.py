@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from catalog.schemas import MAX_FIELDS
 from indexer.formats._layout import (
     complete_columns,
     make_dataset,
@@ -38,6 +39,8 @@ _TEXT_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".dat", ""}
 _XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 _DELIMITERS = [",", "\t", ";", "|"]
 _MAX_HEADER_CELL = 80
+# Rows read at most: a table longer than this (blank rows included) cannot be one dataset.
+_MAX_ROWS = 2 * MAX_FIELDS + HEADER_ROWS
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("field name", "variable name", "variable", "var name", "column name", "element name",
@@ -406,6 +409,19 @@ def _dataset(path: Path, table: Table, header: Header, identifier: str) -> dict[
                         layout=has_positions, extra=extra)
 
 
+def _check_size(table: Table, header: Header, cut: bool = False) -> None:
+    """FormatError when the rows under the header are more fields than a dataset may hold."""
+    rows = sum(1 for row in table.rows[header.index + 1 :] if any(str(c).strip() for c in row))
+    if rows > MAX_FIELDS or cut:
+        where = f"sheet {table.name!r}: " if table.name else ""
+        raise FormatError(
+            f"{where}more than {MAX_FIELDS:,} rows under the header row (line "
+            f"{header.index + 1}); a dataset holds at most {MAX_FIELDS:,} fields: expected one "
+            "row per field of one dataset (split the table)",
+            line=header.index + 1,
+        )
+
+
 def _text_table(path: Path) -> tuple[Table, Header]:
     text = read_text_mixed(path)
     if not text.strip():
@@ -414,10 +430,11 @@ def _text_table(path: Path) -> tuple[Table, Header]:
     if chosen is None:
         raise _no_header_error()
     delimiter, _ = chosen
-    table = Table(None, _read_delimited(text, delimiter))
+    table = Table(None, _read_delimited(text, delimiter, limit=_MAX_ROWS))
     header = find_header(table.rows)
     if header is None:
         raise _no_header_error()
+    _check_size(table, header, cut=len(table.rows) >= _MAX_ROWS)
     return table, header
 
 
@@ -434,6 +451,7 @@ def parse(path: Path) -> ParsedFile:
             if header is None:
                 result.warnings.append(f"sheet {table.name!r}: no recognisable header row")
             else:
+                _check_size(table, header)
                 found.append((table, header))
         if not found:
             raise _no_header_error()

@@ -4,6 +4,8 @@ Reads ``INPUT`` statements in both styles found in public load programs -- forma
 (``@pos NAME informat.``, HCUP) and column input (``NAME $ start-end``, CDC NHIS / YRBS) --
 together with ``LABEL``/``ATTRIB`` labels, ``PROC FORMAT`` ``VALUE`` code lists joined to
 variables through ``FORMAT`` statements, and ``INVALUE`` informats that carry the field width.
+``INFILE ... LRECL=n`` (or a comment such as ``record length 400``) is kept as the stated record
+length; fields read from several lines of a case (``#n``, ``/``) are marked with their line.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.formats._layout import (
+    RECORD,
     LineIndex,
     clean_comment,
     complete_columns,
@@ -688,6 +691,7 @@ def _data_type(item: dict[str, Any]) -> str:
 def _fields(step: Step, program: Program) -> list[dict[str, Any]]:
     """Raw field records for the variables a DATA step's INPUT reads."""
     _fill_gaps(step.inputs, step.lrecl)
+    several_lines = len({item["record_line"] for item in step.inputs}) > 1
     fields = []
     for position, item in enumerate(step.inputs, start=1):
         key = item["name"].upper()
@@ -708,6 +712,8 @@ def _fields(step: Step, program: Program) -> list[dict[str, Any]]:
             decimals=item["decimals"],
             value_labels=list(codes or []),
         ))
+        if several_lines:  # ``#n`` or ``/``: columns count from 1 again on each line
+            fields[-1][RECORD] = item["record_line"]
     return fields
 
 
@@ -749,6 +755,21 @@ def _keep_codes(phrase: str, original: str, codes: set[str]) -> str:
     return " ".join(kept)
 
 
+_STATED_LENGTH = re.compile(
+    r"(?i)\b(?:record|line)\s+length\s*(?:is|of|=|:)?\s*(\d{1,3}(?:,\d{3})+|\d{1,7})\b"
+    r"(?![-,.]\d|\s*-)"
+)
+
+
+def _stated_length(program: Program) -> int | None:
+    """A record length the program's comments state (``record length 400``), if any."""
+    for comment in program.comments:
+        match = _STATED_LENGTH.search(clean_comment(comment))
+        if match:
+            return int(match.group(1).replace(",", ""))
+    return None
+
+
 def _dataset(path: Path, step: Step, program: Program, identifier: str) -> dict[str, Any]:
     fields = _fields(step, program)
     unmatched = sorted(set(step.labels) - {f["name"].upper() for f in fields})
@@ -757,6 +778,8 @@ def _dataset(path: Path, step: Step, program: Program, identifier: str) -> dict[
         extra["infile"] = step.infile
     if step.lrecl:
         extra["lrecl"] = step.lrecl
+    elif len(program.steps) == 1 and (stated := _stated_length(program)) is not None:
+        extra["stated_record_length"] = stated
     if program.values:
         extra["value_formats"] = len(program.values)
     if unmatched:

@@ -47,7 +47,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats._layout import clean_comment, make_dataset, make_field, read_text_mixed
+from indexer.formats._layout import (
+    OVERLAPS_REPORTED,
+    RECORD,
+    clean_comment,
+    make_dataset,
+    make_field,
+    read_text_mixed,
+)
 from indexer.formats.base import FormatError, ParsedFile, file_identifier
 
 NAME = "spss-syntax"
@@ -889,10 +896,15 @@ def _dataset(path: Path, data: DataList, syntax: Syntax, identifier: str) -> dic
     summary += f", record length {length})." if fixed and length else ")."
     header = " ".join(c for c in data.comments if c)
     description = f"{header[:2000]} {summary}".strip()
-    return make_dataset(
+    if records > 1:  # columns count from 1 again on each record of a case
+        for record, variable in zip(fields, data.variables, strict=True):
+            record[RECORD] = variable.record
+    dataset = make_dataset(
         path, fields, identifier=identifier, title=syntax.title or identifier,
         description=description, layout=fixed, extra=extra,
     )
+    dataset[OVERLAPS_REPORTED] = True  # parse() warns of them itself, naming the lines
+    return dataset
 
 
 def parse(path: Path) -> ParsedFile:

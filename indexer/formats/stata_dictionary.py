@@ -1,6 +1,9 @@
 """Stata dictionaries (``.dct``).
 
 Entries look like ``infile dictionary [using file] { _column(n) type name %fmt "label" }``.
+An entry without ``_column(n)`` but with a width (``%5f``) starts where the one before it ended;
+``_skip(n)``, ``_column(n)``, ``_line(n)`` and ``_newline`` move that pointer, ``_lines(n)``
+(lines per case) and ``_lrecl(n)`` (the stated record length) are kept in ``extra``.
 
 Each dictionary becomes one record layout. When a label program with the same name sits beside
 it (the NBER convention: ``sip96t1.dct`` read by ``sip96t1.do``), its value labels are attached
@@ -15,6 +18,7 @@ from typing import Any
 
 from indexer.formats import stata_labels
 from indexer.formats._layout import (
+    RECORD,
     LineIndex,
     complete_columns,
     make_dataset,
@@ -48,6 +52,9 @@ _ENTRY = re.compile(
     re.VERBOSE,
 )
 _DIRECTIVE = re.compile(r"^\s*_(?:skip|newline|lines|line|column|lrecl|firstlineoffile)\b")
+_DIRECTIVE_ARGS = re.compile(
+    r"_(skip|newline|lines|line|column|lrecl|firstlineoffile)\b(?:\s*\(\s*(\d*)\s*\))?"
+)
 _READS = re.compile(r"(?i)\b(?:reads|describes|for)\s+the\s+(.+?)(?:\.\s|\.?$)")
 
 
@@ -73,14 +80,39 @@ def _body(text: str) -> tuple[str, int, str | None]:
     )
 
 
+class _Pointer:
+    """Where the next entry starts: line of the case and column (None when not known)."""
+
+    def __init__(self) -> None:
+        self.line = 1
+        self.column: int | None = 1
+        self.settings: dict[str, int] = {}
+
+    def directive(self, name: str, arg: str | None) -> None:
+        """Apply ``_column(n)``, ``_skip(n)``, ``_line(n)``, ``_newline(n)``, ``_lrecl(n)``..."""
+        number = int(arg) if arg else None
+        if name == "column" and number:
+            self.column = number
+        elif name == "skip" and self.column is not None:
+            self.column += number if number is not None else 1
+        elif name == "line" and number:
+            self.line, self.column = number, 1
+        elif name == "newline":
+            self.line, self.column = self.line + (number or 1), 1
+        elif name in ("lrecl", "lines", "firstlineoffile") and number:
+            self.settings[name] = number
+
+
 def _entry_fields(body: str, offset: int, text: str) -> tuple[list[dict[str, Any]], list[str],
-                                                                list[str], dict[str, str]]:
-    """Fields, header comments, per-line problems and value-label names from the block."""
+                                                                list[str], dict[str, str],
+                                                                dict[str, int]]:
+    """Fields, header comments, per-line problems, value-label names and settings."""
     lines = LineIndex(text)
     fields: list[dict[str, Any]] = []
     comments: list[str] = []
     errors: list[str] = []
     vlabels: dict[str, str] = {}
+    pointer = _Pointer()
     pos = offset
     for raw in body.splitlines(keepends=True):
         line_no = lines.line(pos)
@@ -93,32 +125,48 @@ def _entry_fields(body: str, offset: int, text: str) -> tuple[list[dict[str, Any
             continue
         match = _ENTRY.match(line)
         if match is None:
-            if not _DIRECTIVE.match(line):
+            if _DIRECTIVE.match(line):
+                for directive in _DIRECTIVE_ARGS.finditer(line):
+                    pointer.directive(directive.group(1), directive.group(2))
+            else:
                 errors.append(f"line {line_no}: cannot read dictionary entry {line[:80]!r}")
             continue
-        fields.append(_field(match, len(fields) + 1))
+        if match.group("line"):
+            pointer.directive("line", match.group("line"))
+        fields.append(_field(match, len(fields) + 1, pointer))
         if match.group("vlabel"):
             vlabels[match.group("name")] = match.group("vlabel")
-    return fields, comments, errors, vlabels
+    if pointer.settings.get("lines", 1) > 1 or any(f.get(RECORD, 1) > 1 for f in fields):
+        for field in fields:
+            field.setdefault(RECORD, 1)
+    else:
+        for field in fields:
+            field.pop(RECORD, None)
+    return fields, comments, errors, vlabels, pointer.settings
 
 
-def _field(match: re.Match[str], position: int) -> dict[str, Any]:
-    """One raw field from a dictionary entry."""
+def _field(match: re.Match[str], position: int, pointer: _Pointer) -> dict[str, Any]:
+    """One raw field from a dictionary entry; without ``_column`` it starts at the pointer."""
     stype = match.group("type") or "float"
     fmt = match.group("fmt")
     width, decimals = stata_format_width(fmt)
     if width is None and stype.startswith("str") and stype[3:].isdigit():
         width = int(stype[3:])
     start = int(match.group("col")) if match.group("col") else None
+    if start is None and fmt is not None and width is not None:
+        start = pointer.column  # fixed format: read on from where the last entry ended
     start, end, width = complete_columns(start, None, width)
+    pointer.column = end + 1 if end is not None else None
     label = match.group("label")
     if label:
         label = stata_labels.unquote(label if label.endswith(("\"", "'")) else label + '"')
-    return make_field(
+    field = make_field(
         position, match.group("name"), label=tidy(label), data_type=normalise_type(stype),
         source_type=stype, width=width, start_col=start, end_col=end, format=fmt,
         decimals=decimals,
     )
+    field[RECORD] = pointer.line
+    return field
 
 
 def _describe(comments: list[str]) -> tuple[str | None, str | None]:
@@ -160,7 +208,7 @@ def parse(path: Path) -> ParsedFile:
     """Read a Stata dictionary into one record layout."""
     text = read_text_mixed(path)
     body, offset, using = _body(text)
-    fields, comments, errors, vlabels = _entry_fields(body, offset, text)
+    fields, comments, errors, vlabels, settings = _entry_fields(body, offset, text)
     if not fields:
         first = f" ({errors[0]})" if errors else ""
         raise FormatError(f"the dictionary block declares no variables{first}")
@@ -170,6 +218,10 @@ def parse(path: Path) -> ParsedFile:
     extra: dict[str, Any] = {}
     if using:
         extra["data_file"] = using
+    if settings.get("lrecl"):
+        extra["lrecl"] = settings["lrecl"]
+    if settings.get("lines", 1) > 1:
+        extra["records_per_case"] = settings["lines"]
     labels_from = _attach_value_labels(path, fields, vlabels, result)
     if labels_from:
         extra["value_labels_from"] = labels_from
