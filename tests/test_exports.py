@@ -209,3 +209,13 @@ def test_hidden_datasets_answer_404(web_app: Flask, web_catalog, suffix: str) ->
         body = response.get_data(as_text=True).lower()
         assert not any(word in body for word in web_catalog.hidden_words)
     assert client.get(f"/datasets/999999/{suffix}").status_code == 404
+
+
+def test_csv_cells_that_look_like_formulas_are_defused() -> None:
+    from web.exports import _cell
+
+    assert _cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert _cell("+1+cmd") == "'+1+cmd" and _cell("@SUM(A1)") == "'@SUM(A1)"
+    assert _cell("-2+3") == "'-2+3"
+    assert _cell("-5") == "-5" and _cell("Age in years") == "Age in years"
+    assert _cell(None) == "" and _cell(7) == 7

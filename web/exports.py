@@ -83,8 +83,21 @@ def value_labels_text(labels: list[dict[str, str]] | None) -> str:
     return "; ".join(f"{v.get('code', '')}={v.get('label', '')}" for v in labels or [])
 
 
+NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
 def _cell(value: Any) -> Any:
-    return "" if value is None else value
+    """A CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe.
+
+    The metadata comes from outside sources; a description such as ``=HYPERLINK(...)`` must
+    not become a live formula when a requester opens the file (OWASP "CSV injection").
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") \
+            and not NUMBER.match(value):
+        return "'" + value
+    return value
 
 
 @bp.get("/datasets/<int:dataset_id>/fields.csv")
