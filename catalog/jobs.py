@@ -141,6 +141,16 @@ def queue_available(catalog: Any) -> bool | None:
         return False
 
 
+def workers_listening(catalog: Any) -> int:
+    """How many rq workers listen on this catalog's queue (0 when Redis cannot say)."""
+    try:
+        from rq import Worker
+
+        return len(Worker.all(queue=queue_for(catalog)))
+    except Exception:
+        return 0
+
+
 def _rq_id(job: Job) -> str:
     return job.id if job.attempts == 0 else f"{job.id}-r{job.attempts}"
 

@@ -606,6 +606,10 @@ def _submit(kind: str, args: dict[str, Any], *, wait: bool, desc: str, unit: str
         if job.via == "rq":
             if not wait:
                 return job
+            if not jobs.workers_listening(catalog):
+                click.echo(f"note: no worker is listening on queue "
+                           f"{catalog.settings.queue_name!r}; start `catalog worker` (or "
+                           "Ctrl+C: the job stays queued)", err=True)
             job = jobs.wait(catalog, job.id, on_progress=update)
     return job
 
