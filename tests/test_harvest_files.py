@@ -24,10 +24,11 @@ from openpyxl import Workbook
 
 from indexer import formats
 from indexer.formats import datapackage
-from indexer.http import Fetcher, FetchError
+from indexer.http import Fetcher
 from indexer.load import iter_files
 from indexer.sources import HARVESTER_MODULES, HarvestItem, dcat, frictionless, harvester, web
 from tests.replay_server import ReplayServer
+from tests.test_harvest_http import run
 
 RECORDED = Path(__file__).parent / "recorded"
 FILES = RECORDED / "harvest_files"
@@ -58,15 +59,6 @@ def fetcher() -> Iterator[Fetcher]:
         yield client
 
 
-def run(items: Iterator[HarvestItem]) -> tuple[list[HarvestItem], FetchError | None]:
-    """Drain a harvest: (items yielded, the FetchError that ended it, if any)."""
-    got: list[HarvestItem] = []
-    try:
-        for item in items:
-            got.append(item)
-    except FetchError as exc:
-        return got, exc
-    return got, None
 
 
 def datasets(items: list[HarvestItem]) -> dict[str, dict[str, Any]]:

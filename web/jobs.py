@@ -24,6 +24,8 @@ from web.sources import visible_source, visible_sources
 
 bp = Blueprint("jobs", __name__)
 SHOWN = 50
+UNAVAILABLE = ("Background jobs are unavailable right now: the job queue (Redis) cannot be "
+               "reached, so nothing was started. Search and browsing work as usual.")
 
 
 def queue_state() -> str:
@@ -114,8 +116,7 @@ def _start(kind: str, args: dict[str, Any], back: str) -> Any:
               "already working on it.", "error")
         return redirect(url_for("jobs.show", job_id=exc.job.id))
     except jobs.JobsUnavailable:
-        flash("Background jobs are unavailable right now: the job queue (Redis) cannot be "
-              "reached, so nothing was started. Search and browsing work as usual.", "error")
+        flash(UNAVAILABLE, "error")
         return redirect(back)
     flash(f"Started: job {job.id[:8]} ({kind}).", "info")
     return redirect(url_for("jobs.show", job_id=job.id))
@@ -149,8 +150,7 @@ def retry(job_id: str):  # type: ignore[no-untyped-def]
         flash(f"Not started: job {exc.job.id[:8]} is already working on it.", "error")
         return redirect(back)
     except jobs.JobsUnavailable:
-        flash("Background jobs are unavailable right now: the job queue (Redis) cannot be "
-              "reached, so nothing was started.", "error")
+        flash(UNAVAILABLE, "error")
         return redirect(back)
     flash(f"Started again as job {job.id[:8]}.", "info")
     return redirect(url_for("jobs.show", job_id=job.id))

@@ -45,19 +45,16 @@ from indexer.formats import datapackage, dcat_json, dictionary_table
 from indexer.formats.base import FormatError
 from indexer.http import Fetcher, FetchError
 from indexer.sources import HarvestItem, record_item, unnamed_item
-from indexer.sources.web import ACCEPT, parse_bytes, problem, safe_segment
+from indexer.sources.web import ACCEPT, CONTENT_TYPES, parse_bytes, problem, safe_segment
+
+TABLE_FILES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm"})
 
 NAME = "dcat"
 
 SCHEMA = "table-schema"
 # describedByType -> how the dictionary is read: a table file suffix, or SCHEMA.
 DESCRIBED_BY_TYPES = {
-    "text/csv": ".csv",
-    "application/csv": ".csv",
-    "text/comma-separated-values": ".csv",
-    "text/tab-separated-values": ".tsv",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
-    "application/vnd.ms-excel.sheet.macroenabled.12": ".xlsm",
+    **{kind: suffix for kind, suffix in CONTENT_TYPES.items() if suffix in TABLE_FILES},
     "application/schema+json": SCHEMA,
     "application/json": SCHEMA,
     "application/vnd.tableschema+json": SCHEMA,
