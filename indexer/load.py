@@ -195,11 +195,11 @@ def load_file(
                 )
                 continue
             seen.add(record["identifier"])
-            name = record.get("agency") or (rule.name if rule else UNKNOWN_AGENCY)
+            publisher = record.get("agency") or (rule.name if rule else UNKNOWN_AGENCY)
             abbreviation = record.get("agency_abbreviation") or (
-                rule.abbreviation if rule and name == rule.name else None
+                rule.abbreviation if rule and publisher == rule.name else None
             )
-            agency = find_or_create_agency(session, name, abbreviation)
+            agency = find_or_create_agency(session, publisher, abbreviation)
             outcome = upsert_dataset(
                 session,
                 record,

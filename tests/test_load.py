@@ -164,3 +164,17 @@ def test_a_broken_index_does_not_lose_data_and_reindex_repairs(new_catalog, tmp_
     assert new_catalog.search(query).hits[0].payload["dataset"] == (
         "https://data.ny.gov/api/views/22ew-dxez"
     )
+
+
+def test_provenance_names_the_file_relative_to_the_folder_loaded(new_catalog) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from catalog.models import Dataset
+    from indexer.load import load_paths
+    from tests.catalog_fixtures import FIXTURES
+
+    load_paths(new_catalog, [FIXTURES / "record_layouts" / "sas" / "hcup"], index=False)
+    with new_catalog.session() as session:
+        found = session.scalar(select(Dataset).where(Dataset.identifier == "AR_SID_2013_CORE"))
+        assert found.provenance == {"file": "hcup/AR_SID_2013_CORE.sas", "format": "sas-program"}
+        assert found.agency.name == "Agency for Healthcare Research and Quality"
