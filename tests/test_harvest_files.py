@@ -542,3 +542,21 @@ def test_dcat_described_by_failing_is_an_error_item_with_identifier(fetcher: Fet
     assert by_id["cftc-dc2"].dataset["fields"]  # the others are read as before
     assert [n for n, item in by_id.items() if item.dataset] == [
         "cftc-dc2", "cftc-dc3", "cftc-dc5", "cftc-dc6", "cftc-dc7"]
+
+
+def test_web_copybook_and_spss_files_keep_their_names(fetcher: Fetcher) -> None:
+    copybook = ("       01  WAGE-REC.\n           05  WR-SSN      PIC 9(9).\n"
+                "           05  WR-WAGES    PIC S9(7)V99 COMP-3.\n")
+    syntax = ("DATA LIST FIXED /AGE 1-3 SEX 4 (A).\nVARIABLE LABELS AGE 'Age in years'.\n"
+              "EXECUTE.\n")
+    routes = {"/layouts/uiwage.cpy": (200, {"Content-Type": "text/plain"}, copybook),
+              "/layouts/survey.sps": (200, {"Content-Type": "text/plain"}, syntax)}
+    with ReplayServer(routes) as server:
+        items, error = run(web.harvest(server.url, fetcher=fetcher, options={
+            "urls": ["/layouts/uiwage.cpy", "/layouts/survey.sps"]}))
+    assert error is None and [i.error for i in items] == [None, None]
+    found = datasets(items)
+    assert set(found) == {"uiwage", "survey"}
+    assert [f["name"] for f in found["uiwage"]["fields"]] == ["WR-SSN", "WR-WAGES"]
+    assert found["uiwage"]["fields"][1]["width"] == 5
+    assert found["survey"]["fields"][0]["label"] == "Age in years"

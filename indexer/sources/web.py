@@ -60,7 +60,7 @@ PAGE_SUFFIXES = frozenset({".html", ".htm", ".md", ".markdown"})
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 # Suffixes a URL keeps as they are; any other (``.php``, ``.aspx``, none) gets one from the type.
 KNOWN_SUFFIXES = TABLE_SUFFIXES | PAGE_SUFFIXES | WORKBOOK_SUFFIXES | frozenset(
-    {".json", ".xml", ".sas", ".do", ".dct"})
+    {".json", ".xml", ".sas", ".do", ".dct", ".cpy", ".cbl", ".cob", ".sps"})
 # Links an index page is followed to, unless ``link_pattern`` says otherwise.
 LINK_SUFFIXES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm", ".html", ".htm", ".md"})
 CONTENT_TYPES = {
