@@ -561,3 +561,66 @@ def test_worker_without_redis_runs_due_harvests_inline(
     again = CliRunner().invoke(main, ["worker", "--once"], catch_exceptions=False)
     assert again.exit_code == 0 and len(jobs.recent_jobs(catalog)) in (1, 2)  # next minute
     assert CliRunner().invoke(main, ["worker", "--burst"]).exit_code != 0  # needs a queue
+
+
+def test_jobs_locks_and_schedule_claims_on_postgresql(
+    tmp_path: Path, embedder: Embedder, portals: RecordedPortals, redis_url: str,
+    postgres_url: str
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import create_engine, text
+
+    from catalog.models import Base
+
+    with create_engine(postgres_url).begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    inline = make_catalog(tmp_path / "pg", embedder, database_url=postgres_url)
+    add_source(inline, portals, "chicago")
+    done = jobs.submit(inline, "harvest", {"source": "chicago"}, actor="test")
+    assert done.status == "finished" and done.result["counts"]["created"] == 5
+    queued = make_catalog(tmp_path / "pg", embedder, database_url=postgres_url,
+                          **rq_settings(tmp_path, redis_url))
+    barrier = threading.Barrier(2)
+    outcomes: list[Any] = []
+
+    def request() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(jobs.submit(queued, "harvest", {"source": "chicago"},
+                                        actor="test"))
+        except jobs.JobBusy as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(type(o).__name__ for o in outcomes) == ["Job", "JobBusy"]
+    jobs.queue_for(queued).empty()
+    with queued.transaction() as session:  # let the queued one go, as if it had run
+        session.query(JobLock).delete()
+        session.query(Job).filter(Job.status == "queued").update({"status": "failed"})
+        source = session.scalar(select(Source).where(Source.name == "chicago"))
+        source.schedule = "0 * * * *"
+        source.created_at = jobs.utcnow() - timedelta(hours=3)
+    results: list[Any] = []
+    gate = threading.Barrier(3)
+
+    def scheduler() -> None:
+        gate.wait()
+        results.extend(jobs.schedule_due(queued))
+
+    threads = [threading.Thread(target=scheduler) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len([r for r in results if r.job is not None]) == 1
+    with queued.session() as session:
+        assert session.scalar(select(func.count()).select_from(ScheduleClaim)) == 1
+    jobs.queue_for(queued).empty()
+    inline.close()
+    queued.close()
