@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from catalog.models import EmbeddingCache, Job, JobLock, ScheduleClaim, Source, utcnow
@@ -90,7 +90,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _process_gone(worker: str | None) -> bool:
+def process_gone(worker: str | None) -> bool:
     """True when ``worker`` names a process on this host that no longer exists."""
     if not worker or ":" not in worker:
         return False
@@ -321,13 +321,10 @@ def perform(job_id: str, catalog: Any = None,
                 delay = catalog.settings.job_backoff * 4 ** (job.attempts - 1)
                 _retrying(catalog, job, str(exc), delay)
                 if job.via == "rq":
-                    from rq import Queue
-
-                    queue = Queue(catalog.settings.queue_name,
-                                  connection=redis_connection(catalog.settings.redis_url))
-                    queue.enqueue_in(timedelta(seconds=delay), "catalog.jobs.perform", job.id,
-                                     job_id=f"{job.id}-r{job.attempts}", job_timeout=JOB_TIMEOUT,
-                                     result_ttl=RESULT_TTL, failure_ttl=RESULT_TTL)
+                    queue_for(catalog).enqueue_in(
+                        timedelta(seconds=delay), "catalog.jobs.perform", job.id,
+                        job_id=f"{job.id}-r{job.attempts}", job_timeout=JOB_TIMEOUT,
+                        result_ttl=RESULT_TTL, failure_ttl=RESULT_TTL)
                     return {"status": "retrying", "in_seconds": delay}
                 time.sleep(delay)
                 continue
@@ -402,7 +399,7 @@ def reap(catalog: Any) -> list[str]:
     for job in jobs:
         if job.status == "running":
             beat = as_utc(job.heartbeat_at)
-            if job.worker != worker_name() and _process_gone(job.worker):
+            if job.worker != worker_name() and process_gone(job.worker):
                 found.append((job.id, f"abandoned: its worker {job.worker} is gone"))
             elif beat is not None and now - beat > STALE_AFTER:
                 found.append((job.id, f"abandoned: no heartbeat from {job.worker} since "
@@ -609,10 +606,3 @@ def _forget_old_claims(catalog: Any, now: datetime) -> None:
         session.execute(delete(ScheduleClaim).where(
             ScheduleClaim.claimed_at < now - timedelta(days=30)))
 
-
-def active_job_for(catalog: Any, target: str) -> Job | None:
-    """The queued, running or retrying job of a target, if any."""
-    with catalog.session() as session:
-        return session.scalar(select(Job).where(
-            Job.target == target, or_(*[Job.status == s for s in ACTIVE]))
-            .order_by(Job.enqueued_at.desc()))

@@ -250,7 +250,7 @@ def sync_sources(session: Session, entries: list[dict[str, Any]], *, prune: bool
         if existing is None:
             save_source(session, entry)
             report.added.append(entry["name"])
-        elif source_as_dict(existing, mask=False) == {**entry, "options": entry["options"]}:
+        elif source_as_dict(existing, mask=False) == entry:
             report.unchanged.append(entry["name"])
         else:
             save_source(session, entry, replace=True)

@@ -28,18 +28,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.jobs import process_gone, worker_name
 from catalog.models import Dataset, HarvestRun, Source, utcnow
 from catalog.service import Catalog
 from catalog.sources import SourceError, expand_options, get_source
@@ -101,27 +99,6 @@ class RunReport:
         level["fields"] += fields
 
 
-def worker_name() -> str:
-    """``host:pid`` of this process, stored on the runs it starts."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _alive(worker: str | None) -> bool:
-    """Whether the process that started a run is still there (only knowable on this host)."""
-    if not worker or ":" not in worker:
-        return False
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname():
-        return True  # another machine's run: assume it is alive
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def mark_abandoned(session: Session, source: Source) -> list[int]:
     """Runs of ``source`` left ``running`` by a process that is gone become ``abandoned``."""
     ids = []
@@ -129,7 +106,7 @@ def mark_abandoned(session: Session, source: Source) -> list[int]:
         select(HarvestRun).where(HarvestRun.source_id == source.id,
                                  HarvestRun.status == "running")
     ):
-        if _alive(run.worker) and run.worker != worker_name():
+        if run.worker and not process_gone(run.worker) and run.worker != worker_name():
             raise SourceBusy(
                 f"source {source.name!r} is being harvested already (run {run.id} by "
                 f"{run.worker}, started {run.started_at:%Y-%m-%d %H:%M:%S})")
@@ -140,12 +117,6 @@ def mark_abandoned(session: Session, source: Source) -> list[int]:
                        f"{utcnow():%Y-%m-%d %H:%M:%S} UTC. Nothing of it was applied."}]
         ids.append(run.id)
     return ids
-
-
-@contextmanager
-def _spool() -> Iterator[Any]:
-    with tempfile.TemporaryFile("w+", encoding="utf-8", prefix="harvest-") as handle:
-        yield handle
 
 
 def harvest_source(
@@ -186,7 +157,7 @@ def harvest_source(
     report = RunReport(source=name, run_id=run_id)
     own_fetcher = fetcher is None
     try:
-        with _spool() as spool:
+        with tempfile.TemporaryFile("w+", encoding="utf-8", prefix="harvest-") as spool:
             try:
                 stage("fetching")
                 options = expand_options(options)
@@ -398,13 +369,3 @@ def _index(catalog: Catalog, report: RunReport) -> None:
         log.exception("updating the search index after a harvest failed")
         report.index_error = f"{type(exc).__name__}: {exc}"
 
-
-def harvest_many(
-    catalog: Catalog, names: list[str] | None = None, **kwargs: Any
-) -> list[RunReport]:
-    """Harvest the named sources (default: every enabled one), one after the other."""
-    if not names:
-        with catalog.session() as session:
-            names = [s.name for s in session.scalars(
-                select(Source).where(Source.enabled.is_(True)).order_by(Source.name))]
-    return [harvest_source(catalog, name, **kwargs) for name in names]

@@ -17,10 +17,11 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 
 from catalog import jobs
 from catalog.models import Job
+from catalog.sources import get_source
 from web.access import allowed_access
 from web.admin import admin_action, is_admin, safe_next
 from web.current import catalog, db
-from web.sources import visible_source, visible_sources
+from web.sources import source_visible, visible_source, visible_sources
 
 bp = Blueprint("jobs", __name__)
 SHOWN = 50
@@ -43,6 +44,15 @@ def visible_jobs(limit: int = SHOWN, target: str | None = None) -> list[Job]:
         if source is None or source in names:
             out.append(job)
     return out
+
+
+def job_visible(job: Job) -> bool:
+    """One job, by the rule of :func:`visible_jobs`."""
+    name = (job.args or {}).get("source")
+    if name is None:
+        return True
+    source = get_source(db(), name)
+    return source is not None and source_visible(db(), source, allowed_access())
 
 
 def job_view(job: Job) -> dict[str, Any]:
@@ -82,7 +92,7 @@ def index():  # type: ignore[no-untyped-def]
 def show(job_id: str):  # type: ignore[no-untyped-def]
     """One job."""
     job = jobs.get_job(catalog(), job_id)
-    if job is None or job.id not in {j.id for j in visible_jobs(limit=10_000)}:
+    if job is None or not job_visible(job):
         abort(404)
     return render_template("job.html", job=job_view(job),
                            active=job.status in jobs.ACTIVE, queue=queue_state())
@@ -99,7 +109,7 @@ def api_index():  # type: ignore[no-untyped-def]
 def api_show(job_id: str):  # type: ignore[no-untyped-def]
     """One job as JSON (poll it for progress)."""
     job = jobs.get_job(catalog(), job_id)
-    if job is None or job.id not in {j.id for j in visible_jobs(limit=10_000)}:
+    if job is None or not job_visible(job):
         abort(404)
     return jsonify(_json(job_view(job)))
 

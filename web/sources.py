@@ -63,15 +63,22 @@ def visible_sources(session: Session, allowed: tuple[str, ...]) -> list[tuple[So
             if not held.get(s.id) or visible.get(s.id)]
 
 
+def source_visible(session: Session, source: Source, allowed: tuple[str, ...]) -> bool:
+    """Like an agency: a source whose datasets are all hidden from the visitor is hidden."""
+    def count(levels: tuple[str, ...] | None) -> int:
+        query = select(func.count(Dataset.id)).where(Dataset.source_id == source.id)
+        if levels is not None:
+            query = query.where(Dataset.access_level.in_(levels))
+        return int(session.scalar(query) or 0)
+
+    return count(None) == 0 or count(allowed) > 0
+
+
 def visible_source(name: str) -> Source:
     """A source the visitor may know of, else 404."""
-    session = db()
-    found = get_source(session, name)
-    if found is None:
-        abort(404)
-    allowed = allowed_access()
-    if _counts(session, None).get(found.id) and not _counts(session, allowed).get(found.id):
-        abort(404)  # every dataset it gave is hidden: do not reveal the source
+    found = get_source(db(), name)
+    if found is None or not source_visible(db(), found, allowed_access()):
+        abort(404)  # unknown, or every dataset it gave is hidden: do not reveal the source
     return found
 
 
