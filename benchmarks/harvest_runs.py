@@ -45,7 +45,14 @@ from catalog.service import Catalog  # noqa: E402
 from catalog.sources import save_source, validate_source  # noqa: E402
 from indexer.harvest import harvest_source  # noqa: E402
 from indexer.http import Fetcher  # noqa: E402
-from tests.recorded_sources import RecordedPortals  # noqa: E402
+from tests.recorded_sources import (  # noqa: E402
+    RecordedPortals,
+    garbage_after_first_page,
+    html_page,
+    huge_body,
+    stalled,
+    truncated_json,
+)
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 CATALOG_TABLES = ("agencies", "datasets", "fields", "changes", "embedding_cache")
@@ -185,35 +192,16 @@ def _dump(catalog: Catalog) -> str:
         return dump_json(session)
 
 
-def _truncated(request: Any) -> Any:
-    return 200, {}, b'{"help": "x", "success": true, "result": {"count": 2, "results": [{"na'
-
-
-def _huge(request: Any) -> Any:
-    def chunks() -> Any:
-        yield b'{"result": {"results": ["'
-        for _ in range(200):
-            yield b"x" * (1024 * 1024)
-    return 200, {}, chunks()
-
-
-def _slow(request: Any) -> Any:
-    time.sleep(3.0)
-    return 200, {}, {}
-
-
 FAULTS: list[tuple[str, str, Any]] = [
     ("HTTP 500 then success", "search", lambda r: (500, {}, "<h1>Error</h1>")
      if r.hits == 0 else None),
     ("HTTP 500 every time", "search", lambda r: (500, {}, "<h1>Internal Server Error</h1>")),
-    ("timeout (no answer for 3 s, limit 1 s)", "search", _slow),
-    ("truncated JSON", "search", _truncated),
-    ("HTML where JSON was expected", "search",
-     lambda r: (200, {"Content-Type": "text/html"}, "<html><body>Maintenance</body></html>")),
-    ("200 MB response (limit 20 MB)", "search", _huge),
+    ("timeout (no answer for 3 s, limit 1 s)", "search", stalled(3.0)),
+    ("truncated JSON", "search", truncated_json),
+    ("HTML where JSON was expected", "search", html_page),
+    ("200 MB response (limit 20 MB)", "search", huge_body),
     ("paging loop (same page forever)", "search", "loop"),
-    ("garbage from page 2 on", "search", lambda r: (200, {}, b"\x00\xff garbage")
-     if int(r.query.get("start", 0)) > 0 else None),
+    ("garbage from page 2 on", "search", garbage_after_first_page),
     ("source suddenly lists nothing", "search", "empty"),
     ("data dictionary of one package fails (per record)", "datastore",
      lambda r: (500, {}, "<h1>Error</h1>")),

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import copy
 import json
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +156,40 @@ class RecordedPortals:
 
     def __exit__(self, *exc: object) -> None:
         self.server.__exit__(*exc)
+
+
+# ------------------------------------------------------- faults a portal can answer with
+
+
+def truncated_json(request: Request) -> Any:
+    """A JSON body cut off in the middle of a value."""
+    return 200, {}, b'{"help": "x", "success": true, "result": {"count": 2, "results": [{"na'
+
+
+def html_page(request: Request) -> Any:
+    """A maintenance page where JSON was expected."""
+    return 200, {"Content-Type": "text/html"}, "<html><body>Maintenance</body></html>"
+
+
+def garbage_after_first_page(request: Request) -> Any:
+    """Bytes that are not JSON (nor UTF-8) from the second CKAN page on; None: served as is."""
+    if int(request.query.get("start", 0)) == 0:
+        return None
+    return 200, {}, b"\x00\xff garbage \xfe"
+
+
+def huge_body(request: Request) -> Any:
+    """A 200 MB body, generated while it is streamed (never held in memory)."""
+    def chunks() -> Iterator[bytes]:
+        yield b'{"result": {"results": ["'
+        for _ in range(200):
+            yield b"x" * (1024 * 1024)
+    return 200, {}, chunks()
+
+
+def stalled(seconds: float) -> Callable[[Request], Any]:
+    """A server that answers nothing for ``seconds`` (past the client's read timeout)."""
+    def answer(request: Request) -> Any:
+        time.sleep(seconds)
+        return 200, {}, {}
+    return answer

@@ -32,7 +32,14 @@ from catalog.sources import SourceError, save_source, validate_source
 from catalog.store import steward_edit
 from indexer.harvest import harvest_source
 from indexer.http import Fetcher
-from tests.recorded_sources import RecordedPortals
+from tests.recorded_sources import (
+    RecordedPortals,
+    garbage_after_first_page,
+    html_page,
+    huge_body,
+    stalled,
+    truncated_json,
+)
 from web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -235,40 +242,13 @@ def test_a_stewards_description_survives_a_reharvest_that_changed_the_source(
 # ------------------------------------------------------------- whole-run failures: no change
 
 
-def _truncated(request: Any) -> Any:
-    return 200, {}, b'{"help": "x", "success": true, "result": {"count": 2, "results": [{"na'
-
-
-def _html(request: Any) -> Any:
-    return 200, {"Content-Type": "text/html"}, "<html><body>Maintenance</body></html>"
-
-
-def _garbage_after_first_page(request: Any) -> Any:
-    if int(request.query.get("start", 0)) == 0:
-        return None  # served normally
-    return 200, {}, b"\x00\xff garbage \xfe"
-
-
-def _slow(request: Any) -> Any:
-    time.sleep(2.0)
-    return 200, {}, {}
-
-
-def _huge(request: Any) -> Any:
-    def chunks() -> Iterator[bytes]:
-        yield b'{"result": {"results": ["'
-        for _ in range(200):
-            yield b"x" * (1024 * 1024)
-    return 200, {}, chunks()
-
-
 FAULTS = {
     "http 500 forever": lambda r: (500, {}, "<h1>Internal Server Error</h1>"),
-    "timeout": _slow,
-    "truncated json": _truncated,
-    "html instead of json": _html,
-    "200 MB body": _huge,
-    "garbage on page 2": _garbage_after_first_page,
+    "timeout": stalled(2.0),
+    "truncated json": truncated_json,
+    "html instead of json": html_page,
+    "200 MB body": huge_body,
+    "garbage on page 2": garbage_after_first_page,
 }
 
 

@@ -121,6 +121,27 @@ def wait_for(predicate: Any, timeout: float, what: str, worker: Worker | None = 
     raise AssertionError(f"timed out waiting for {what}{detail}")
 
 
+def race(count: int, action: Any) -> list[Any]:
+    """Run ``action`` in ``count`` threads released at the same instant; what each returned
+    (or the JobBusy it raised)."""
+    barrier = threading.Barrier(count)
+    outcomes: list[Any] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(action())
+        except jobs.JobBusy as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def job(catalog: Catalog, job_id: str) -> Job:
     found = jobs.get_job(catalog, job_id)
     assert found is not None
@@ -210,22 +231,8 @@ def test_two_simultaneous_harvest_requests_start_one_job(
 ) -> None:
     catalog = make_catalog(tmp_path / "data", embedder, **rq_settings(tmp_path, redis_url))
     add_source(catalog, portals, "chicago")
-    barrier = threading.Barrier(2)
-    outcomes: list[Any] = []
-
-    def request() -> None:
-        barrier.wait()
-        try:
-            outcomes.append(jobs.submit(catalog, "harvest", {"source": "chicago"},
-                                        actor="test"))
-        except jobs.JobBusy as exc:
-            outcomes.append(exc)
-
-    threads = [threading.Thread(target=request) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = race(2, lambda: jobs.submit(catalog, "harvest", {"source": "chicago"},
+                                           actor="test"))
     started = [o for o in outcomes if isinstance(o, Job)]
     refused = [o for o in outcomes if isinstance(o, jobs.JobBusy)]
     assert len(started) == 1 and len(refused) == 1
@@ -251,18 +258,8 @@ def test_two_schedulers_start_a_slot_once(
     from datetime import timedelta
 
     later = now + timedelta(minutes=5, seconds=30)
-    results: list[Any] = []
-    barrier = threading.Barrier(3)
-
-    def scheduler() -> None:
-        barrier.wait()
-        results.extend(jobs.schedule_due(catalog, later))
-
-    threads = [threading.Thread(target=scheduler) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = [item for batch in race(3, lambda: jobs.schedule_due(catalog, later))
+               for item in batch]
     assert len([r for r in results if r.job is not None]) == 1
     with catalog.session() as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 1
@@ -582,22 +579,8 @@ def test_jobs_locks_and_schedule_claims_on_postgresql(
     assert done.status == "finished" and done.result["counts"]["created"] == 5
     queued = make_catalog(tmp_path / "pg", embedder, database_url=postgres_url,
                           **rq_settings(tmp_path, redis_url))
-    barrier = threading.Barrier(2)
-    outcomes: list[Any] = []
-
-    def request() -> None:
-        barrier.wait()
-        try:
-            outcomes.append(jobs.submit(queued, "harvest", {"source": "chicago"},
-                                        actor="test"))
-        except jobs.JobBusy as exc:
-            outcomes.append(exc)
-
-    threads = [threading.Thread(target=request) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = race(2, lambda: jobs.submit(queued, "harvest", {"source": "chicago"},
+                                           actor="test"))
     assert sorted(type(o).__name__ for o in outcomes) == ["Job", "JobBusy"]
     jobs.queue_for(queued).empty()
     with queued.transaction() as session:  # let the queued one go, as if it had run
@@ -606,18 +589,7 @@ def test_jobs_locks_and_schedule_claims_on_postgresql(
         source = session.scalar(select(Source).where(Source.name == "chicago"))
         source.schedule = "0 * * * *"
         source.created_at = jobs.utcnow() - timedelta(hours=3)
-    results: list[Any] = []
-    gate = threading.Barrier(3)
-
-    def scheduler() -> None:
-        gate.wait()
-        results.extend(jobs.schedule_due(queued))
-
-    threads = [threading.Thread(target=scheduler) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = [item for batch in race(3, lambda: jobs.schedule_due(queued)) for item in batch]
     assert len([r for r in results if r.job is not None]) == 1
     with queued.session() as session:
         assert session.scalar(select(func.count()).select_from(ScheduleClaim)) == 1
