@@ -35,10 +35,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from catalog import jobs  # noqa: E402
 from catalog.config import load_settings  # noqa: E402
 from catalog.service import Catalog  # noqa: E402
 from catalog.sources import save_source, validate_source  # noqa: E402
+from indexer import jobs  # noqa: E402
 from tests.recorded_sources import RecordedPortals  # noqa: E402
 
 

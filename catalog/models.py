@@ -18,18 +18,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-ACCESS_LEVELS = ("public", "restricted", "internal")
-SENSITIVITIES = ("public", "protected", "personal", "private")
-DATA_TYPES = (
-    "string", "integer", "number", "boolean", "date", "datetime", "time", "geometry", "code",
-    "other",
-)
-DATASET_STATUSES = ("active", "withdrawn")
-
 
 def utcnow() -> datetime:
     """Current time in UTC (timezone-aware)."""
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A datetime as aware UTC (SQLite hands back naive ones)."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -172,15 +171,14 @@ class HarvestRun(Base):
     status: Mapped[str] = mapped_column(String(20), default="running")
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    # Who ran it ("cli", "web", "worker") and where ("host:pid"): a run still "running"
-    # whose process is gone is reported as abandoned.
+    # Who ran it ("cli", "web", "worker") and where ("host:pid"), and when that process last
+    # said it was alive: a run still "running" whose process is gone or silent is abandoned
+    # (indexer.liveness decides, for runs and jobs alike).
     actor: Mapped[str | None] = mapped_column(String(200))
     worker: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     source: Mapped[Source | None] = relationship()
-
-
-JOB_STATUSES = ("queued", "running", "retrying", "finished", "failed", "abandoned")
 
 
 class Job(Base):

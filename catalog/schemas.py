@@ -15,7 +15,18 @@ from marshmallow import (
     validates_schema,
 )
 
-from catalog.models import ACCESS_LEVELS, DATA_TYPES, SENSITIVITIES
+from catalog.vocabulary import (
+    AccessLevel,
+    DataType,
+    ResultKind,
+    SearchMode,
+    Sensitivity,
+    values,
+)
+
+ACCESS_LEVELS = values(AccessLevel)
+DATA_TYPES = values(DataType)
+SENSITIVITIES = values(Sensitivity)
 
 MAX_NAME = 500
 MAX_TEXT = 1_000_000  # one megabyte of description is already far beyond any real dictionary
@@ -264,7 +275,7 @@ class SearchArgsSchema(Schema):
 
     q = fields.String(load_default="", validate=validate.Length(max=10_000))
     kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(
-        ("dataset", "field")))
+        values(ResultKind)))
     agency = fields.List(fields.String(validate=validate.Length(max=200)), load_default=list)
     data_type = fields.List(
         fields.String(validate=validate.OneOf(DATA_TYPES, error=ONE_OF)), load_default=list
@@ -275,8 +286,8 @@ class SearchArgsSchema(Schema):
     sensitivity = fields.List(
         fields.String(validate=validate.OneOf(SENSITIVITIES, error=ONE_OF)), load_default=list
     )
-    mode = fields.String(load_default="hybrid", validate=validate.OneOf(
-        ("hybrid", "lexical", "semantic")))
+    mode = fields.String(load_default=SearchMode.HYBRID.value,
+                         validate=validate.OneOf(values(SearchMode)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 

@@ -150,7 +150,7 @@ class Catalog:
 
     def query_vector(self, query: SearchQuery) -> np.ndarray | None:
         """The query's embedding when the mode needs one and the text has words."""
-        if query.mode == "lexical" or not HAS_WORD.search(query.text):
+        if not query.uses_vectors or not HAS_WORD.search(query.text):
             return None
         return self.embedder.embed_query(query_for_embedding(query.text[:2000]))
 
@@ -164,7 +164,7 @@ class Catalog:
         vectors = self.embedder.embed(texts) if texts else np.zeros((0, 0))
         out = []
         for query, vector in zip(queries, vectors, strict=True):
-            use = None if query.mode == "lexical" or not HAS_WORD.search(query.text) else vector
+            use = vector if query.uses_vectors and HAS_WORD.search(query.text) else None
             out.append(self.search_engine.search(query, use))
         return out
 

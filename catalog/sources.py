@@ -36,8 +36,9 @@ from sqlalchemy.orm import Session
 from catalog.models import Change, Dataset, HarvestRun, Source, utcnow
 from catalog.schemas import describe_errors
 from catalog.store import find_or_create_agency
+from catalog.vocabulary import SourceType, values
 
-SOURCE_TYPES = ("ckan", "socrata", "dcat", "frictionless", "web")
+SOURCE_TYPES = values(SourceType)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
 SECRET_OPTION = re.compile(r"key|token|secret|password|auth", re.IGNORECASE)
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

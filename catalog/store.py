@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.models import Agency, Change, Dataset, Field, utcnow
-from catalog.search.query import PUBLIC_ONLY
+from catalog.vocabulary import PUBLIC_ONLY
 
 DATASET_COLUMNS = (
     "title", "description", "keywords", "update_frequency", "last_modified", "access_level",

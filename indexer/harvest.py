@@ -32,12 +32,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from catalog.jobs import process_gone, worker_name
 from catalog.models import Dataset, HarvestRun, Source, utcnow
 from catalog.service import Catalog
 from catalog.sources import SourceError, expand_options, get_source
@@ -45,6 +45,7 @@ from catalog.store import IdentityConflict, find_or_create_agency, upsert_datase
 from indexer.agencies import UNKNOWN_AGENCY
 from indexer.formats._layout import check_layout
 from indexer.http import Fetcher, FetchError, PagingError
+from indexer.liveness import Heartbeat, abandoned_reason, worker_name
 from indexer.load import validate_dataset
 from indexer.sources import HarvestItem, harvester
 
@@ -53,8 +54,8 @@ ACTIONS = ("created", "updated", "unchanged", "withdrawn")
 MAX_STORED_ERRORS = 1000
 
 
-class SourceBusy(RuntimeError):
-    """Another run of the same source is in progress."""
+class SourceBusy(SourceError):
+    """Another process is harvesting the same source right now; nothing was started."""
 
 
 class RunRefused(Exception):
@@ -83,6 +84,23 @@ class RunReport:
     index_error: str | None = None
     changed_ids: list[int] = field(default_factory=list)
 
+    @property
+    def failed(self) -> bool:
+        """True when the run failed (nothing of it was applied)."""
+        return self.status == "failed"
+
+    def summary(self, max_errors: int = 100, max_warnings: int = 50) -> dict[str, Any]:
+        """The run as the plain data a job keeps: counts, the first errors and warnings."""
+        return {
+            "source": self.source, "run_id": self.run_id, "status": self.status,
+            "counts": dict(self.counts), "failure": self.failure,
+            "errors": [e["message"] for e in self.errors[:max_errors]],
+            "error_count": self.counts.get("errors", 0),
+            "warnings": self.warnings[:max_warnings], "embedded": self.embedded,
+            "indexed": self.indexed, "seconds": round(self.seconds, 3),
+            "index_error": self.index_error,
+        }
+
     def error(self, message: str, identifier: str | None = None,
               access: str | None = None) -> None:
         """Record one per-record error (the run goes on)."""
@@ -99,24 +117,49 @@ class RunReport:
         level["fields"] += fields
 
 
-def mark_abandoned(session: Session, source: Source) -> list[int]:
-    """Runs of ``source`` left ``running`` by a process that is gone become ``abandoned``."""
+def reap_runs(session: Session, *, source_id: int | None = None,
+              now: datetime | None = None) -> list[int]:
+    """Runs left ``running`` by a dead process become ``abandoned`` (the liveness rule).
+
+    Returns their ids. Nothing of such a run was applied: a run writes the catalog in one
+    transaction at its very end.
+    """
+    now = now or utcnow()
+    query = select(HarvestRun).where(HarvestRun.status == "running")
+    if source_id is not None:
+        query = query.where(HarvestRun.source_id == source_id)
     ids = []
-    for run in session.scalars(
-        select(HarvestRun).where(HarvestRun.source_id == source.id,
-                                 HarvestRun.status == "running")
-    ):
-        if run.worker and not process_gone(run.worker) and run.worker != worker_name():
-            raise SourceBusy(
-                f"source {source.name!r} is being harvested already (run {run.id} by "
-                f"{run.worker}, started {run.started_at:%Y-%m-%d %H:%M:%S})")
+    for run in session.scalars(query):
+        reason = abandoned_reason(run.worker, run.heartbeat_at, now)
+        if reason is None:
+            continue
         run.status = "abandoned"
+        run.finished_at = run.finished_at or now
         run.errors = [*(run.errors or []), {
             "identifier": None, "access": "public", "run": True,
-            "message": f"abandoned: the process that ran it ({run.worker}) is gone; found "
-                       f"{utcnow():%Y-%m-%d %H:%M:%S} UTC. Nothing of it was applied."}]
+            "message": f"abandoned: {reason}; found {now:%Y-%m-%d %H:%M:%S} UTC. Nothing of "
+                       "it was applied."}]
         ids.append(run.id)
     return ids
+
+
+def _claim_source(session: Session, source: Source) -> None:
+    """Reap the source's dead runs; SourceBusy when a live one remains."""
+    reap_runs(session, source_id=source.id)
+    live = session.scalar(select(HarvestRun).where(
+        HarvestRun.source_id == source.id, HarvestRun.status == "running").limit(1))
+    if live is not None:
+        raise SourceBusy(
+            f"source {source.name!r} is being harvested already (run {live.id} by "
+            f"{live.worker}, started {live.started_at:%Y-%m-%d %H:%M:%S})")
+
+
+def _beat(catalog: Catalog, run_id: int) -> Callable[[], None]:
+    def beat() -> None:
+        with catalog.transaction() as session:
+            session.execute(update(HarvestRun).where(HarvestRun.id == run_id)
+                            .values(heartbeat_at=utcnow()))
+    return beat
 
 
 def harvest_source(
@@ -144,9 +187,9 @@ def harvest_source(
         source = get_source(session, name)
         if source is None:
             raise SourceError(f"no source named {name!r} (see `catalog source list`)")
-        mark_abandoned(session, source)
+        _claim_source(session, source)
         run = HarvestRun(source_id=source.id, status="running", actor=actor,
-                         worker=worker_name(), started_at=utcnow())
+                         worker=worker_name(), started_at=utcnow(), heartbeat_at=utcnow())
         session.add(run)
         source.status = "running"
         session.flush()
@@ -156,6 +199,8 @@ def harvest_source(
         default_agency = source.agency.name if source.agency is not None else None
     report = RunReport(source=name, run_id=run_id)
     own_fetcher = fetcher is None
+    heartbeat = Heartbeat(f"harvest-run-{run_id}", _beat(catalog, run_id))
+    heartbeat.start()
     try:
         with tempfile.TemporaryFile("w+", encoding="utf-8", prefix="harvest-") as spool:
             try:
@@ -178,6 +223,7 @@ def harvest_source(
         _finish_failed(catalog, run_id, source_id, report, started)
         raise
     finally:
+        heartbeat.stop()
         if own_fetcher and fetcher is not None:
             fetcher.close()
     if report.failure is not None:

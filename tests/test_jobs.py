@@ -23,14 +23,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from catalog import jobs
 from catalog.config import Settings, load_settings
 from catalog.dump import dump_json
 from catalog.embeddings import Embedder
-from catalog.models import Job, JobLock, ScheduleClaim, Source
+from catalog.models import Job, JobLock, ScheduleClaim, Source, as_utc, utcnow
 from catalog.search.query import SearchQuery
 from catalog.service import Catalog
 from catalog.sources import save_source, validate_source
+from indexer import jobs
+from indexer.jobs import runner
 from tests.recorded_sources import RecordedPortals
 from web.app import create_app
 
@@ -252,7 +253,7 @@ def test_two_schedulers_start_a_slot_once(
     with catalog.transaction() as session:
         source = session.scalar(select(Source).where(Source.name == "chicago"))
         source.schedule = "*/5 * * * *"
-        created = jobs.as_utc(source.created_at)
+        created = as_utc(source.created_at)
     now = created.replace(second=0, microsecond=0)
     now = now.replace(minute=(now.minute // 5) * 5)
     from datetime import timedelta
@@ -544,12 +545,12 @@ def test_worker_without_redis_runs_due_harvests_inline(
     add_source(catalog, portals, "sonyma")
     with catalog.transaction() as session:
         for source in session.scalars(select(Source)):
-            source.created_at = jobs.utcnow() - timedelta(minutes=10)
+            source.created_at = utcnow() - timedelta(minutes=10)
             source.schedule = "* * * * *" if source.name == "cftc" else None
     monkeypatch.setenv("CATALOG_DATA_DIR", str(tmp_path / "data"))
     for name in ("CATALOG_REDIS_URL", "CATALOG_DATABASE_URL", "CATALOG_ELASTICSEARCH_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(jobs, "_WORKER_CATALOG", catalog)
+    monkeypatch.setattr(runner, "_WORKER_CATALOG", catalog)
     result = CliRunner().invoke(main, ["worker", "--once"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     done = jobs.recent_jobs(catalog)
@@ -588,7 +589,7 @@ def test_jobs_locks_and_schedule_claims_on_postgresql(
         session.query(Job).filter(Job.status == "queued").update({"status": "failed"})
         source = session.scalar(select(Source).where(Source.name == "chicago"))
         source.schedule = "0 * * * *"
-        source.created_at = jobs.utcnow() - timedelta(hours=3)
+        source.created_at = utcnow() - timedelta(hours=3)
     results = [item for batch in race(3, lambda: jobs.schedule_due(queued)) for item in batch]
     assert len([r for r in results if r.job is not None]) == 1
     with queued.session() as session:

@@ -289,7 +289,7 @@ def source_list(as_json: bool) -> None:
               type=click.IntRange(0, 100000), help="Errors of the last run to print.")
 def source_show(name: str, runs: int, error_limit: int) -> None:
     """Show a source, its recent harvest runs and the errors of the last one."""
-    from catalog.models import ACCESS_LEVELS
+    from catalog.schemas import ACCESS_LEVELS
     from catalog.sources import get_source, recent_runs, source_as_dict, source_dataset_counts
 
     catalog = _catalog()
@@ -406,7 +406,7 @@ def reembed(no_wait: bool) -> None:
 
 
 def _index_job(kind: str, no_wait: bool) -> None:
-    from catalog import jobs
+    from indexer import jobs
 
     try:
         job = _submit(kind, {}, wait=not no_wait, desc=kind, unit="dataset")
@@ -431,7 +431,7 @@ def jobs(ctx: click.Context, limit: int, as_json: bool) -> None:
     """List recent jobs (harvests, reindexes): status, progress, duration, error."""
     if ctx.invoked_subcommand is not None:
         return
-    from catalog import jobs as job_module
+    from indexer import jobs as job_module
 
     catalog = _catalog()
     job_module.reap(catalog)
@@ -475,7 +475,7 @@ def _job_json(job: Any) -> dict[str, Any]:
 @click.argument("job_id")
 def jobs_show(job_id: str) -> None:
     """Show one job (an id or its first 8 characters), with its traceback if it failed."""
-    from catalog import jobs as job_module
+    from indexer import jobs as job_module
 
     catalog = _catalog()
     job_module.reap(catalog)
@@ -500,7 +500,7 @@ def jobs_show(job_id: str) -> None:
 @click.option("--no-wait", is_flag=True, help="Enqueue and return at once.")
 def jobs_retry(job_id: str, no_wait: bool) -> None:
     """Run a failed or abandoned job again (as a new job)."""
-    from catalog import jobs as job_module
+    from indexer import jobs as job_module
 
     catalog = _catalog()
     job_module.reap(catalog)
@@ -534,7 +534,7 @@ def worker(burst: bool, no_scheduler: bool, interval: float, once: bool,
     it, it only schedules: each due harvest runs here, one after the other.
     """
     from catalog.config import load_settings
-    from catalog.worker import run_inline_scheduler, run_worker
+    from indexer.jobs.worker import run_inline_scheduler, run_worker
 
     settings = load_settings()
     if settings.redis_url:
@@ -593,7 +593,7 @@ def _show_progress(bar: Any) -> Any:
 def _submit(kind: str, args: dict[str, Any], *, wait: bool, desc: str, unit: str,
             max_attempts: int | None = None) -> Any:
     """Submit a job (inline, or on rq and then wait for it) with a progress bar."""
-    from catalog import jobs
+    from indexer import jobs
 
     catalog = _catalog()
     with _job_bar(desc, unit) as bar:
@@ -635,8 +635,8 @@ def harvest(names: tuple[str, ...], no_index: bool, no_wait: bool, retries: int 
     """
     import signal
 
-    from catalog import jobs
     from catalog.sources import get_source, list_sources
+    from indexer import jobs
 
     catalog = _catalog()
     with catalog.session() as session:

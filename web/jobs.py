@@ -15,9 +15,9 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 
-from catalog import jobs
 from catalog.models import Job
 from catalog.sources import get_source
+from indexer import jobs
 from web.access import allowed_access
 from web.admin import admin_action, is_admin, safe_next
 from web.current import catalog, db

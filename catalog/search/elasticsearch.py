@@ -303,10 +303,10 @@ class ElasticsearchEngine(SearchEngine):
     ) -> SearchResult:
         filters = _filters(query.filters())
         searches: list[dict[str, Any]] = []
-        use_lexical = query.mode in ("hybrid", "lexical") and bool(terms)
+        use_lexical = query.uses_lexical and bool(terms)
         if use_lexical:
             searches += [{}, self._lexical_body(terms, filters, query.candidates)]
-        use_vector = query.mode in ("hybrid", "semantic") and vector is not None
+        use_vector = query.uses_vectors and vector is not None
         if use_vector:
             searches += [{}, self._knn_body(vector, filters, query.candidates)]
         if not searches:

@@ -394,10 +394,10 @@ class EmbeddedEngine(SearchEngine):
             lexical: list[int] = []
             semantic: list[int] = []
             vectors = self._load_vectors(conn)
-            if query.mode in ("hybrid", "lexical") and terms:
+            if query.uses_lexical and terms:
                 lexical = self._lexical(conn, terms, query)
                 rankings.append(lexical)
-            if query.mode in ("hybrid", "semantic") and vector is not None:
+            if query.uses_vectors and vector is not None:
                 semantic = self._semantic(vectors, vector, query)
                 rankings.append(semantic)
             fused = reciprocal_rank_fusion([[str(r) for r in ranking] for ranking in rankings])

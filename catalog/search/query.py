@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.vocabulary import PUBLIC_ONLY, SearchMode
+
 FACETS = ("kind", "agency", "data_type", "access_level", "sensitivity")
-PUBLIC_ONLY: tuple[str, ...] = ("public",)
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,20 @@ class SearchQuery:
     access_levels: tuple[str, ...] = ()
     sensitivities: tuple[str, ...] = ()
     allowed_access: tuple[str, ...] = PUBLIC_ONLY
-    mode: str = "hybrid"
+    mode: str = SearchMode.HYBRID
     page: int = 1
     per_page: int = 20
     candidates: int = 200
+
+    @property
+    def uses_lexical(self) -> bool:
+        """Whether the mode ranks by BM25 (hybrid or lexical)."""
+        return self.mode != SearchMode.SEMANTIC
+
+    @property
+    def uses_vectors(self) -> bool:
+        """Whether the mode ranks by embeddings (hybrid or semantic)."""
+        return self.mode != SearchMode.LEXICAL
 
     def visible_access(self) -> tuple[str, ...]:
         """Access levels both requested (if any) and allowed for the asker."""

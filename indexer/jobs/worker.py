@@ -3,8 +3,8 @@
 With Redis (``CATALOG_REDIS_URL``) the worker is an rq ``SimpleWorker``. Jobs run in the
 worker's own process, so the embedding model is loaded once, not once per job. It also
 runs rq's scheduler, which delivers the retries that jobs schedule with ``enqueue_in``. A
-thread runs :func:`catalog.jobs.schedule_due` every ``interval`` seconds. Several workers may
-run at once: each slot of a schedule is claimed by exactly one of them.
+thread runs :func:`indexer.jobs.scheduler.schedule_due` every ``interval`` seconds. Several
+workers may run at once: each slot of a schedule is claimed by exactly one of them.
 
 Without Redis, ``catalog worker`` is a single-machine scheduler: the same passes, each due
 harvest run inline, one after the other.
@@ -17,7 +17,10 @@ import signal
 import threading
 from typing import Any
 
-from catalog.jobs import queue_for, reap, redis_connection, schedule_due, worker_catalog
+from indexer.jobs.connection import queue_for, redis_connection
+from indexer.jobs.reaper import reap
+from indexer.jobs.runner import worker_catalog
+from indexer.jobs.scheduler import schedule_due
 
 log = logging.getLogger(__name__)
 
