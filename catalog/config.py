@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -63,8 +64,8 @@ def load_settings(**overrides: object) -> Settings:
     base = Settings()
     if not overrides:
         return base
-    values = {f: getattr(base, f) for f in base.__dataclass_fields__}
+    values: dict[str, Any] = {f: getattr(base, f) for f in base.__dataclass_fields__}
     values.update(overrides)
     if isinstance(values.get("data_dir"), str):
-        values["data_dir"] = Path(values["data_dir"])  # type: ignore[arg-type]
-    return Settings(**values)  # type: ignore[arg-type]
+        values["data_dir"] = Path(values["data_dir"])
+    return Settings(**values)

@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from catalog.vocabulary import AccessLevel, DatasetStatus, JobStatus, RunStatus, Sensitivity
+
 
 def utcnow() -> datetime:
     """Current time in UTC (timezone-aware)."""
@@ -89,13 +91,13 @@ class Dataset(Base):
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     update_frequency: Mapped[str | None] = mapped_column(String(100))
     last_modified: Mapped[str | None] = mapped_column(String(40))
-    access_level: Mapped[str] = mapped_column(String(20), default="public")
+    access_level: Mapped[str] = mapped_column(String(20), default=AccessLevel.PUBLIC.value)
     landing_page: Mapped[str | None] = mapped_column(Text)
     layout: Mapped[bool] = mapped_column(default=False)
     format: Mapped[str | None] = mapped_column(String(50))
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    status: Mapped[str] = mapped_column(String(20), default=DatasetStatus.ACTIVE.value)
     content_hash: Mapped[str | None] = mapped_column(String(64))
     # Columns a steward edited in the catalog: {column: {"by", "at", "source", ...}}, where
     # "source" is the source's own text, kept beside the steward's (see catalog.store).
@@ -135,7 +137,7 @@ class Field(Base):
     format: Mapped[str | None] = mapped_column(String(200))
     decimals: Mapped[int | None] = mapped_column(Integer)
     value_labels: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
-    sensitivity: Mapped[str] = mapped_column(String(20), default="public")
+    sensitivity: Mapped[str] = mapped_column(String(20), default=Sensitivity.PUBLIC.value)
     pii: Mapped[list[str]] = mapped_column(JSON, default=list)
     steward_notes: Mapped[str | None] = mapped_column(Text)
     steward_edits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -168,7 +170,7 @@ class HarvestRun(Base):
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.RUNNING.value)
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Who ran it ("cli", "web", "worker") and where ("host:pid"), and when that process last
@@ -194,7 +196,8 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(50))
     args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     target: Mapped[str | None] = mapped_column(String(200), index=True)  # "source:<name>"
-    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED.value,
+                                        index=True)
     via: Mapped[str] = mapped_column(String(20), default="inline")  # inline | rq
     actor: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 
 import numpy as np
 from sqlalchemy import or_, select, update
@@ -66,7 +67,7 @@ class Catalog:
         """A new database session (the caller closes it)."""
         return self.sessions()
 
-    def transaction(self):  # type: ignore[no-untyped-def]
+    def transaction(self) -> AbstractContextManager[Session]:
         """A session committed on success, rolled back on error."""
         return transaction(self.sessions)
 

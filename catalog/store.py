@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.models import Agency, Change, Dataset, Field, utcnow
@@ -311,7 +311,7 @@ def steward_edit(
     return edits
 
 
-def visible_datasets(allowed_access: tuple[str, ...] = PUBLIC_ONLY):  # type: ignore[no-untyped-def]
+def visible_datasets(allowed_access: tuple[str, ...] = PUBLIC_ONLY) -> Select[tuple[Dataset]]:
     """A select of datasets the asker may see."""
     return select(Dataset).where(Dataset.access_level.in_(allowed_access))
 

@@ -69,7 +69,7 @@ class Hit:
     highlight: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for the API and the CLI."""
+        """The hit as plain data: its payload with kind, score, ranks and snippet (for the API)."""
         data = dict(self.payload)
         data.update(
             kind=self.kind,
