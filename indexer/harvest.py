@@ -44,7 +44,7 @@ from catalog.sources import SourceError, expand_options, get_source
 from catalog.store import IdentityConflict, find_or_create_agency, upsert_dataset, withdraw_dataset
 from indexer.agencies import UNKNOWN_AGENCY
 from indexer.formats._layout import check_layout
-from indexer.http import Fetcher, FetchError, PagingError
+from indexer.http import DEFAULT_RUN_SECONDS, Fetcher, FetchError
 from indexer.liveness import Heartbeat, abandoned_reason, worker_name
 from indexer.load import validate_dataset
 from indexer.sources import HarvestItem, harvester
@@ -211,8 +211,7 @@ def harvest_source(
                               on_progress)
             except Exception as exc:
                 report.failure = _describe(exc)
-                report.transient = isinstance(exc, FetchError) and not isinstance(
-                    exc, PagingError)
+                report.transient = isinstance(exc, FetchError) and exc.transient
             else:
                 if report.failure is None:
                     stage("applying")
@@ -242,9 +241,11 @@ def _fetcher_for(options: dict[str, Any]) -> Fetcher:
     for option, argument, cast in (
         ("timeout", "read_timeout", float), ("retries", "retries", int),
         ("max_bytes", "max_bytes", int), ("max_pages", "max_pages", int),
+        ("request_seconds", "request_seconds", float), ("max_seconds", "run_seconds", float),
     ):
         if options.get(option) is not None:
             settings[argument] = cast(options[option])
+    settings.setdefault("run_seconds", DEFAULT_RUN_SECONDS)
     return Fetcher(**settings)
 
 

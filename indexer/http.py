@@ -12,7 +12,14 @@ through :attr:`Fetcher.session`:
   limit fails before the body is read, and a streamed body is cut off as soon as it passes the
   limit, so a huge response is never held in memory;
 * JSON checked as it arrives: a body that is not JSON (an HTML error page, say) or that is
-  cut short fails with the URL, the line and the column.
+  cut short fails with the URL, the line and the column;
+* a deadline per request (``request_seconds``: connecting, waiting and reading together, so
+  a server that drips one byte at a time cannot hold a run) and one for all the requests of
+  a run (``run_seconds``);
+* every URL, each redirect hop and the address actually connected to checked against the
+  :class:`~indexer.url_policy.AddressPolicy` (public addresses, and the hosts listed in
+  ``CATALOG_HARVEST_ALLOWED_HOSTS``): a harvest never reaches the catalog's own network
+  because harvested content pointed there.
 
 Every failure is a :class:`FetchError` whose message starts with the URL and names the problem.
 """
@@ -20,13 +27,17 @@ Every failure is a :class:`FetchError` whose message starts with the URL and nam
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+import time
+from collections.abc import Hashable, Iterator
 from importlib import metadata
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
+
+from indexer.url_policy import AddressPolicy, BlockedURL, guarded_pool_classes
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -35,9 +46,12 @@ DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 DEFAULT_MAX_BACKOFF = 30.0
 DEFAULT_MAX_PAGES = 1000
+DEFAULT_REQUEST_SECONDS = 300.0
+DEFAULT_RUN_SECONDS = 6 * 3600.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SNIPPET_CHARS = 200
 CHUNK_BYTES = 64 * 1024
+READ_ERRORS = (Urllib3Error, OSError)
 
 
 def _version() -> str:
@@ -53,6 +67,10 @@ USER_AGENT = f"metadata-catalog/{_version()}"
 class FetchError(Exception):
     """A request failed; the message names the URL and the problem."""
 
+    # Whether trying again later may succeed (a portal down or slow): a queued harvest job
+    # is retried only then.
+    transient = True
+
     def __init__(self, url: str, problem: str, *, status: int | None = None) -> None:
         super().__init__(f"{url}: {problem}")
         self.url = url
@@ -62,6 +80,33 @@ class FetchError(Exception):
 
 class PagingError(FetchError):
     """A paging loop was stopped: it repeated a page or went past the page limit."""
+
+    transient = False
+
+
+class RefusedURL(FetchError):
+    """The address policy refused the URL (see :mod:`indexer.url_policy`); nothing was sent."""
+
+    transient = False
+
+
+class OutOfTime(FetchError):
+    """A request or the run as a whole used up its time budget."""
+
+    transient = False
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """An adapter whose direct connections go only where the address policy allows."""
+
+    def __init__(self, policy: AddressPolicy, **kwargs: Any) -> None:
+        self.policy = policy
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """Create the pool manager with connection classes that check each address."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = guarded_pool_classes(self.policy)
 
 
 class _CappedRetry(Retry):
@@ -97,24 +142,54 @@ class GuardedSession(requests.Session):
     for bodies that are not JSON. The parsed JSON is kept on ``response.parsed_json``.
     """
 
-    def __init__(self, *, timeout: tuple[float, float], max_bytes: int, attempts: int) -> None:
+    def __init__(self, *, timeout: tuple[float, float], max_bytes: int, attempts: int,
+                 policy: AddressPolicy | None = None,
+                 request_seconds: float = DEFAULT_REQUEST_SECONDS,
+                 run_seconds: float | None = None) -> None:
         super().__init__()
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.attempts = attempts
         self.expect_json = True
+        self.policy = policy or AddressPolicy.from_env()
+        self.request_seconds = request_seconds
+        self.run_deadline = None if run_seconds is None else time.monotonic() + run_seconds
 
-    def request(  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send one request or redirect hop, after checking where its URL leads."""
+        url = request.url or ""
+        try:
+            self.policy.check_url(url)
+        except BlockedURL as exc:
+            raise RefusedURL(url, exc.rule) from None
+        return super().send(request, **kwargs)
+
+    def _deadline(self, url: str) -> float:
+        """When a request starting now must be done (monotonic); OutOfTime when no time is left."""
+        now = time.monotonic()
+        deadline = now + self.request_seconds
+        if self.run_deadline is not None:
+            if self.run_deadline <= now:
+                raise OutOfTime(url, "not fetched: the run used up its time budget")
+            deadline = min(deadline, self.run_deadline)
+        return deadline
+
+    def request(
         self, method: str, url: str, *args: Any, expect_json: bool | None = None, **kwargs: Any
     ) -> requests.Response:
         """Send one request (with retries) and read its body under the guards."""
         kwargs["stream"] = True
-        # ckanapi passes its own default; the Fetcher's timeouts always apply.
-        kwargs["timeout"] = self.timeout
         url = _full_url(method, url, kwargs.get("params"))
         kwargs.pop("params", None)
+        deadline = self._deadline(url)
+        remaining = max(0.1, deadline - time.monotonic())
+        # ckanapi passes its own default; the Fetcher's timeouts always apply, within the
+        # time the request has left.
+        kwargs["timeout"] = (min(self.timeout[0], remaining), min(self.timeout[1], remaining))
         try:
             response = super().request(method, url, *args, **kwargs)
+        except BlockedURL as exc:  # the address connected to, after resolution
+            raise RefusedURL(exc.url, exc.rule) from None
         except requests.exceptions.RetryError as exc:
             raise FetchError(url, f"gave up after {self.attempts} attempts ({_reason(exc)})") \
                 from exc
@@ -130,7 +205,7 @@ class GuardedSession(requests.Session):
             raise FetchError(url, f"request failed: {exc}") from exc
         full_url = response.url or url
         try:
-            body = self._read_capped(response, full_url)
+            body = self._read_capped(response, full_url, deadline)
         finally:
             response.close()
         response._content = body  # the checked body; .text and .json() read it
@@ -147,10 +222,10 @@ class GuardedSession(requests.Session):
                 status=response.status_code,
             )
         if expect_json if expect_json is not None else self.expect_json:
-            response.parsed_json = parse_json(full_url, body, content_type)  # type: ignore[attr-defined]
+            response.parsed_json = parse_json(full_url, body, content_type)
         return response
 
-    def _read_capped(self, response: requests.Response, url: str) -> bytes:
+    def _read_capped(self, response: requests.Response, url: str, deadline: float) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise FetchError(url, f"response larger than {self.max_bytes} bytes "
@@ -158,16 +233,33 @@ class GuardedSession(requests.Session):
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in response.iter_content(CHUNK_BYTES):
+            for chunk in _chunks(response):
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise FetchError(url, f"response larger than {self.max_bytes} bytes "
                                           f"(stopped reading at {size} bytes)")
                 chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise OutOfTime(url, f"too slow: not complete within its time budget "
+                                         f"(stopped reading after {size} bytes)")
         except requests.exceptions.RequestException as exc:
             raise FetchError(url, f"connection failed while reading the body after {size} "
                                   f"bytes ({_reason(exc)})") from exc
+        except READ_ERRORS as exc:  # raised by urllib3 itself, unwrapped by requests
+            wrapped = requests.exceptions.ConnectionError(exc)
+            raise FetchError(url, f"connection failed while reading the body after {size} "
+                                  f"bytes ({_reason(wrapped)})") from exc
         return b"".join(chunks)
+
+
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives: what each read returns, without waiting for a full chunk."""
+    raw = response.raw
+    if raw is None or not hasattr(raw, "read1"):
+        yield from response.iter_content(CHUNK_BYTES)
+        return
+    while chunk := raw.read1(CHUNK_BYTES, decode_content=True):
+        yield chunk
 
 
 def _full_url(method: str, url: str, params: Any) -> str:
@@ -262,11 +354,21 @@ class Fetcher:
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_pages: int = DEFAULT_MAX_PAGES,
         user_agent: str = USER_AGENT,
+        policy: AddressPolicy | None = None,
+        request_seconds: float = DEFAULT_REQUEST_SECONDS,
+        run_seconds: float | None = None,
     ) -> None:
+        """Configure the guards; ``policy`` defaults to ``CATALOG_HARVEST_ALLOWED_HOSTS``'s.
+
+        ``request_seconds`` bounds each request from connecting to its last byte;
+        ``run_seconds`` (None: no bound) all requests of this fetcher together.
+        """
         self.user_agent = user_agent
         self.max_pages = max_pages
+        self.policy = policy or AddressPolicy.from_env()
         self.session = GuardedSession(
-            timeout=(connect_timeout, read_timeout), max_bytes=max_bytes, attempts=retries + 1
+            timeout=(connect_timeout, read_timeout), max_bytes=max_bytes, attempts=retries + 1,
+            policy=self.policy, request_seconds=request_seconds, run_seconds=run_seconds,
         )
         self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
@@ -284,7 +386,7 @@ class Fetcher:
             raise_on_status=False,  # return the last response, so errors quote its body
         )
         retry.max_retry_after = max_retry_after
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = _GuardedAdapter(self.policy, max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -297,7 +399,7 @@ class Fetcher:
                  headers: dict[str, str] | None = None) -> Any:
         """GET ``url`` and return its decoded JSON body."""
         response = self.session.get(url, params=params, headers=headers)
-        return response.parsed_json  # type: ignore[attr-defined]
+        return response.parsed_json
 
     def get_bytes(self, url: str, *, params: dict[str, Any] | None = None,
                   headers: dict[str, str] | None = None) -> bytes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from indexer.url_policy import ALLOWED_HOSTS_VARIABLE
 
 Response = tuple[int, dict[str, str], Any]
 Route = Response | Callable[["Request"], Response]
@@ -35,10 +38,27 @@ class Request:
     hits: int  # earlier requests to the same path
 
 
-class ReplayServer:
-    """A threaded HTTP server serving ``routes``; use as a context manager."""
+def allow_harvests_to(address: str, allowed: bool = True) -> None:
+    """Add ``host:port`` to (or remove it from) CATALOG_HARVEST_ALLOWED_HOSTS of this process.
 
-    def __init__(self, routes: dict[str, Route] | None = None) -> None:
+    Harvests refuse loopback addresses unless listed there; the variable is inherited by the
+    ``catalog`` subprocesses that tests start.
+    """
+    entries = [e for e in os.environ.get(ALLOWED_HOSTS_VARIABLE, "").split(",") if e]
+    entries = [e for e in entries if e != address] + ([address] if allowed else [])
+    os.environ[ALLOWED_HOSTS_VARIABLE] = ",".join(entries)
+
+
+class ReplayServer:
+    """A threaded HTTP server serving ``routes``; use as a context manager.
+
+    Harvests may reach it: it lists itself in CATALOG_HARVEST_ALLOWED_HOSTS while it runs,
+    unless ``allow_harvests=False`` (an "internal" server that harvests must never reach).
+    """
+
+    def __init__(self, routes: dict[str, Route] | None = None, *,
+                 allow_harvests: bool = True) -> None:
+        self.allow_harvests = allow_harvests
         self.routes: dict[str, Route] = dict(routes or {})
         self.log: list[tuple[float, str, dict[str, str], dict[str, str]]] = []
         self._hits: dict[str, int] = {}
@@ -59,11 +79,21 @@ class ReplayServer:
         with self._lock:
             return self._hits.get(path, 0)
 
+    @property
+    def address(self) -> str:
+        """``127.0.0.1:<port>``."""
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
+
     def __enter__(self) -> ReplayServer:
         self._thread.start()
+        if self.allow_harvests:
+            allow_harvests_to(self.address)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.allow_harvests:
+            allow_harvests_to(self.address, allowed=False)
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

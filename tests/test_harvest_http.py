@@ -272,10 +272,11 @@ def test_one_slow_response_is_retried(fetcher: Fetcher) -> None:
     assert error is None and len(items) == 1
 
 
-def test_connection_refused_gives_up(fetcher: Fetcher) -> None:
+def test_connection_refused_gives_up(fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    monkeypatch.setenv("CATALOG_HARVEST_ALLOWED_HOSTS", f"127.0.0.1:{port}")
     url = f"http://127.0.0.1:{port}/data.json"
     _, error = run(dcat.harvest(url, fetcher=fetcher, options={}))
     assert error is not None and error.url == url
