@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -43,12 +43,42 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+# Key of the PostgreSQL advisory lock that serialises migrations (any constant will do).
+MIGRATION_LOCK_KEY = 0x6D657461  # "meta"
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the database schema up to the newest migration."""
+    """Bring the database schema up to the newest migration, one process at a time.
+
+    Any number of processes may open a new database at once (a web server's workers, a
+    worker and the CLI): each takes the migration lock, so the first creates the tables and
+    the others find them made. SQLite: an exclusive lock on a file beside the database;
+    PostgreSQL: a transaction-scoped advisory lock.
+    """
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with _sqlite_file_lock(engine), engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock on ``<database>.migrate.lock`` (nothing for other databases)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{path}.migrate.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

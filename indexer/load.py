@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from catalog.schemas import MAX_FIELDS, DatasetInSchema, FieldInSchema, describe_errors
 from catalog.service import Catalog
@@ -29,6 +30,9 @@ from indexer.formats.base import FormatError, ParsedFile
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 200 * 1024 * 1024
 SKIP_NAMES = {AGENCIES_FILE, "SOURCES.md", "README.md", "LICENSE", ".DS_Store"}
+# A file whose transaction collides with another process storing the same records (two
+# loads of one folder at once) is stored again, this many times in all.
+STORE_ATTEMPTS = 3
 
 
 @dataclass
@@ -179,6 +183,36 @@ def load_file(
     for raw in parsed.datasets:  # record length into extra; gaps and overlaps as warnings
         report.warnings.extend(check_layout(raw))
     rule = agency_for(path, agencies_file)
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        stored = FileReport(path=report.path, format=report.format,
+                            errors=list(report.errors), warnings=list(report.warnings))
+        try:
+            changed = _store(catalog, parsed, stored, rule, provenance={
+                "file": name or path.name, "format": parsed.format}, actor=actor)
+        except (IntegrityError, OperationalError) as exc:
+            # Another process stored the same agency or dataset at the same moment (or, on
+            # SQLite, wrote since this transaction's snapshot): this transaction rolled back;
+            # the next attempt sees its rows and updates them.
+            if attempt == STORE_ATTEMPTS or not _collision(exc):
+                raise
+            continue
+        if not parsed.datasets:
+            stored.warnings.append("no datasets found in this file")
+        return stored, changed
+    raise AssertionError("unreachable")
+
+
+def _collision(exc: Exception) -> bool:
+    """Whether a failed transaction collided with another writer (worth trying again)."""
+    if isinstance(exc, IntegrityError):
+        return True
+    text = str(exc).lower()
+    return "database is locked" in text or "busy" in text or "deadlock" in text
+
+
+def _store(catalog: Catalog, parsed: ParsedFile, report: FileReport, rule: Any,
+           provenance: dict[str, Any], actor: str) -> list[int]:
+    """Validate and store a parsed file's datasets in one transaction; the ids it changed."""
     changed: list[int] = []
     seen: set[str] = set()
     with catalog.transaction() as session:
@@ -201,20 +235,14 @@ def load_file(
             )
             agency = find_or_create_agency(session, publisher, abbreviation)
             outcome = upsert_dataset(
-                session,
-                record,
-                agency=agency,
-                fmt=parsed.format,
-                provenance={"file": name or path.name, "format": parsed.format},
-                actor=actor,
+                session, record, agency=agency, fmt=parsed.format,
+                provenance=dict(provenance), actor=actor,
             )
             report.datasets[outcome.action] = report.datasets.get(outcome.action, 0) + 1
             report.fields += len(record["fields"])
             if outcome.action != "unchanged":
                 changed.append(outcome.dataset.id)
-    if not parsed.datasets:
-        report.warnings.append("no datasets found in this file")
-    return report, changed
+    return changed
 
 
 def load_paths(
