@@ -34,14 +34,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Change, Dataset, HarvestRun, Source, utcnow
+from catalog.redact import ENV_REFERENCE, mask_options, mask_url
 from catalog.schemas import describe_errors
 from catalog.store import find_or_create_agency
 from catalog.vocabulary import SourceType, values
 
 SOURCE_TYPES = values(SourceType)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
-SECRET_OPTION = re.compile(r"key|token|secret|password|auth", re.IGNORECASE)
-ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class SourceSchema(Schema):
@@ -124,7 +123,7 @@ def source_as_dict(source: Source, *, mask: bool = True) -> dict[str, Any]:
     return {
         "name": source.name,
         "type": source.type,
-        "url": source.location,
+        "url": mask_url(source.location) if mask else source.location,
         "agency": source.agency.name if source.agency is not None else None,
         "options": masked_options(source.options) if mask else dict(source.options or {}),
         "schedule": source.schedule,
@@ -133,15 +132,8 @@ def source_as_dict(source: Source, *, mask: bool = True) -> dict[str, Any]:
 
 
 def masked_options(options: dict[str, Any] | None) -> dict[str, Any]:
-    """Options with secret-looking values hidden (``${VAR}`` references are shown)."""
-    out: dict[str, Any] = {}
-    for key, value in (options or {}).items():
-        if SECRET_OPTION.search(key) and isinstance(value, str) and value \
-                and not ENV_REFERENCE.fullmatch(value):
-            out[key] = "••••••"
-        else:
-            out[key] = value
-    return out
+    """Options with credential-like values hidden at any depth (``${VAR}`` references shown)."""
+    return mask_options(dict(options or {}))
 
 
 def expand_options(options: dict[str, Any] | None) -> dict[str, Any]:

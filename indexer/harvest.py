@@ -39,6 +39,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Dataset, HarvestRun, Source, utcnow
+from catalog.redact import mask_url, redact, secrets_in
 from catalog.service import Catalog
 from catalog.sources import SourceError, expand_options, get_source
 from catalog.store import IdentityConflict, find_or_create_agency, upsert_dataset, withdraw_dataset
@@ -83,6 +84,13 @@ class RunReport:
     indexed: int = 0
     index_error: str | None = None
     changed_ids: list[int] = field(default_factory=list)
+    # The source's credentials (option values, URL passwords): masked in every message the
+    # run keeps, so that no record, page or job shows them.
+    secrets: set[str] = field(default_factory=set, repr=False)
+
+    def clean(self, text: str | None) -> str | None:
+        """``text`` with the source's credentials and URL secrets masked."""
+        return redact(text, self.secrets)
 
     @property
     def failed(self) -> bool:
@@ -93,12 +101,12 @@ class RunReport:
         """The run as the plain data a job keeps: counts, the first errors and warnings."""
         return {
             "source": self.source, "run_id": self.run_id, "status": self.status,
-            "counts": dict(self.counts), "failure": self.failure,
+            "counts": dict(self.counts), "failure": self.clean(self.failure),
             "errors": [e["message"] for e in self.errors[:max_errors]],
             "error_count": self.counts.get("errors", 0),
-            "warnings": self.warnings[:max_warnings], "embedded": self.embedded,
-            "indexed": self.indexed, "seconds": round(self.seconds, 3),
-            "index_error": self.index_error,
+            "warnings": [self.clean(w) for w in self.warnings[:max_warnings]],
+            "embedded": self.embedded, "indexed": self.indexed,
+            "seconds": round(self.seconds, 3), "index_error": self.clean(self.index_error),
         }
 
     def error(self, message: str, identifier: str | None = None,
@@ -106,7 +114,8 @@ class RunReport:
         """Record one per-record error (the run goes on)."""
         self.counts["errors"] += 1
         if len(self.errors) < MAX_STORED_ERRORS:
-            self.errors.append({"identifier": identifier, "message": message, "access": access})
+            self.errors.append({"identifier": identifier, "message": self.clean(message),
+                                "access": access})
 
     def count(self, action: str, access: str, fields: int = 0) -> None:
         """Count one dataset's outcome, overall and under its access level."""
@@ -205,7 +214,9 @@ def harvest_source(
         with tempfile.TemporaryFile("w+", encoding="utf-8", prefix="harvest-") as spool:
             try:
                 stage("fetching")
+                report.secrets = secrets_in(options, url)
                 options = expand_options(options)
+                report.secrets |= secrets_in(options, url)
                 fetcher = fetcher or _fetcher_for(options)
                 seen = _fetch(kind, url, options, fetcher, spool, report, default_agency,
                               on_progress)
@@ -311,7 +322,8 @@ def _apply(catalog: Catalog, source_id: int, spool: Any, seen: dict[str, Any],
         with catalog.transaction() as session:
             source = session.get(Source, source_id)
             assert source is not None
-            provenance = {"source": source.name, "url": source.location, "format": source.type}
+            provenance = {"source": source.name, "url": mask_url(source.location),
+                          "format": source.type}
             for line in spool:
                 entry = json.loads(line)
                 record = entry["record"]
@@ -398,7 +410,8 @@ def _finish_failed(catalog: Catalog, run_id: int, source_id: int, report: RunRep
             run.counts = {k: v for k, v in report.counts.items()
                           if k in ("errors", "rejected")}
             run.errors = [*report.errors,
-                          {"identifier": None, "message": report.failure, "access": "public",
+                          {"identifier": None, "message": report.clean(report.failure),
+                           "access": "public",
                            "run": True}]
         source = session.get(Source, source_id)
         if source is not None:

@@ -37,6 +37,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
+from catalog.redact import QUOTE_CLOSE, QUOTE_OPEN, quoted
 from indexer.url_policy import AddressPolicy, BlockedURL, guarded_pool_classes
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -125,8 +126,10 @@ class _CappedRetry(Retry):
 
 
 def _snippet(body: bytes) -> str:
+    """The start of a response body, marked as quoted (shown to administrators only)."""
     text = " ".join(body[: SNIPPET_CHARS * 4].decode("utf-8", errors="replace").split())
-    return text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")
+    text = text.replace(QUOTE_OPEN, "<").replace(QUOTE_CLOSE, ">")
+    return quoted(text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else ""))
 
 
 def _is_json_type(content_type: str) -> bool:

@@ -162,7 +162,7 @@ def test_frictionless_packages_listed_with_one_missing(fetcher: Fetcher, tmp_pat
     assert {item.total for item in items} == {3}
     [bad] = errors(items)
     assert bad.error == (f"package {server.url}/packages/gone/datapackage.json: "
-                         "HTTP 404 Not Found: no such page")
+                         "HTTP 404 Not Found: «no such page»")
     saved = tmp_path / "chronic-absenteeism-by-grade" / "datapackage.json"
     saved.parent.mkdir()
     saved.write_text(json.dumps(nameless), "utf-8")
@@ -190,7 +190,7 @@ def test_frictionless_schema_failing_is_an_error_item_with_identifier(fetcher: F
     assert bad.error == (
         f"package 'student-enrollment': schema of {ENROLLMENT_RESOURCE!r} "
         f"({server.url}/schemas/enrollment.json) not read: gave up after 3 attempts: "
-        "HTTP 500 Internal Server Error: <h1>Internal Server Error</h1>")
+        "HTTP 500 Internal Server Error: «<h1>Internal Server Error</h1>»")
     assert list(datasets(items)) == ["chronic-absenteeism-by-grade"]
 
 
@@ -300,7 +300,7 @@ def test_web_bad_pages_are_error_items_and_the_rest_go_on(fetcher: Fetcher) -> N
     gone, maintenance, garbage = errors(items)
     assert gone.identifier == "gone"  # a page's dataset is named after it: keep the last copy
     assert gone.error == (f"document {server.url}/pages/gone.html: HTTP 404 Not Found: "
-                          "no such page")
+                          "«no such page»")
     assert maintenance.identifier == "maintenance"
     assert maintenance.error.startswith(f"document {server.url}/pages/maintenance.html: "
                                         "not a recognised metadata format")
@@ -324,7 +324,7 @@ def test_web_every_document_failing_ends_the_run(fetcher: Fetcher) -> None:
         assert server.hits("/c.csv") == 3
         assert items == []
         assert str(error) == (f"{server.url}/c.csv: gave up after 3 attempts: HTTP 500 "
-                              "Internal Server Error: <h1>Internal Server Error</h1>")
+                              "Internal Server Error: «<h1>Internal Server Error</h1>»")
         items, error = run(web.harvest(f"{server.url}/b.html", fetcher=fetcher, options={}))
         assert items == []
         assert error.problem.startswith("cannot read the document: not a recognised metadata")
@@ -536,7 +536,7 @@ def test_dcat_described_by_failing_is_an_error_item_with_identifier(fetcher: Fet
     assert broken.error == (
         f"dataset 'cftc-dc1': data dictionary (describedBy {server.url}/dictionaries/broken.csv)"
         " not read: gave up after 3 attempts: HTTP 500 Internal Server Error: "
-        "<h1>Internal Server Error</h1>")
+        "«<h1>Internal Server Error</h1>»")
     assert by_id["cftc-dc3"].dataset["fields"] == []  # JSON, but not a Table Schema: no fields
     assert "not read: no header row with a field-name column" in by_id["cftc-dc4"].error
     assert by_id["cftc-dc2"].dataset["fields"]  # the others are read as before

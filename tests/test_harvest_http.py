@@ -207,7 +207,7 @@ def test_http_500_every_time_gives_up(fetcher: Fetcher) -> None:
     assert error is not None
     assert error.url.startswith(f"{server.url}{SEARCH}?")
     assert error.problem == ("gave up after 3 attempts: HTTP 500 Internal Server Error: "
-                             "<h1>Internal Server Error</h1>")
+                             "«<h1>Internal Server Error</h1>»")
     assert error.status == 500
 
 
@@ -215,7 +215,7 @@ def test_http_404_names_status_and_body(fetcher: Fetcher) -> None:
     route = (404, {"Content-Type": "text/plain"}, "no such catalog\n")
     with ReplayServer({"/data.json": route}) as server:
         _, error = run(dcat.harvest(f"{server.url}/data.json", fetcher=fetcher, options={}))
-    assert str(error) == f"{server.url}/data.json: HTTP 404 Not Found: no such catalog"
+    assert str(error) == f"{server.url}/data.json: HTTP 404 Not Found: «no such catalog»"
     assert error.status == 404
 
 
@@ -321,8 +321,8 @@ def test_html_where_json_was_expected(fetcher: Fetcher) -> None:
     with ReplayServer({"/data.json": route}) as server:
         _, error = run(dcat.harvest(f"{server.url}/data.json", fetcher=fetcher, options={}))
     assert str(error) == (f"{server.url}/data.json: expected JSON but got text/html: "
-                          "<!DOCTYPE html> <html><head><title>Portal maintenance</title>"
-                          "</head></html>")
+                          "«<!DOCTYPE html> <html><head><title>Portal maintenance</title>"
+                          "</head></html>»")
 
 
 def test_html_through_ckanapi_is_reported_the_same_way(fetcher: Fetcher) -> None:
@@ -330,7 +330,7 @@ def test_html_through_ckanapi_is_reported_the_same_way(fetcher: Fetcher) -> None
     with ReplayServer({SEARCH: route}) as server:
         _, error = run(ckan.harvest(server.url, fetcher=fetcher, options={}))
     assert error is not None
-    assert error.problem == "expected JSON but got text/html: <html><body>Login</body></html>"
+    assert error.problem == "expected JSON but got text/html: «<html><body>Login</body></html>»"
 
 
 def test_body_that_stalls_midway_is_reported(fetcher: Fetcher) -> None:
@@ -429,7 +429,7 @@ def test_resource_gone_between_search_and_dictionary(fetcher: Fetcher) -> None:
     assert error is None
     [bad] = [item.error for item in items if item.error]
     assert f"data dictionary of resource '{RESOURCE_1}' not read" in bad
-    assert "HTTP 404 Not Found: {\"success\": false" in bad
+    assert "HTTP 404 Not Found: «{\"success\": false" in bad
     assert len(names(items)) == 1  # the other package is unaffected
 
 

@@ -50,7 +50,7 @@ def harvest(catalog: Any, job: Job, progress: Progress) -> dict[str, Any]:
     summary = report.summary()
     if report.failed:
         error_class = TransientJobError if report.transient else PermanentJobError
-        raise error_class(report.failure or "the harvest failed", summary)
+        raise error_class(summary["failure"] or "the harvest failed", summary)
     return summary
 
 

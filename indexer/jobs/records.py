@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from catalog.models import Job, JobLock, utcnow
+from catalog.redact import redact
 from catalog.vocabulary import ACTIVE_JOB_STATUSES, JobKind, values
 
 KINDS = values(JobKind)
@@ -47,8 +48,8 @@ def end_job(catalog: Any, job_id: str, status: str, *, error: str | None = None,
             trace: str | None = None, result: dict[str, Any] | None = None) -> None:
     """Record how a job ended and release its lock, in one transaction."""
     with catalog.transaction() as session:
-        values_: dict[str, Any] = {"status": status, "finished_at": utcnow(), "error": error,
-                                   "traceback": trace}
+        values_: dict[str, Any] = {"status": status, "finished_at": utcnow(),
+                                   "error": redact(error), "traceback": redact(trace)}
         if result is not None:
             values_["result"] = result
         session.execute(update(Job).where(Job.id == job_id).values(**values_))
