@@ -24,9 +24,9 @@ from openpyxl import Workbook
 
 from indexer import formats
 from indexer.formats import datapackage
+from indexer.harvesters import HARVESTER_MODULES, HarvestItem, dcat, frictionless, harvester, web
 from indexer.http import Fetcher
 from indexer.load import iter_files
-from indexer.sources import HARVESTER_MODULES, HarvestItem, dcat, frictionless, harvester, web
 from tests.replay_server import ReplayServer
 from tests.test_harvest_http import run
 

@@ -52,13 +52,13 @@ def explain_unrecognised(path: Path) -> FormatError | None:
     Returns the error of the format it resembles (invalid JSON at line 3, no header row,
     malformed XML), or None for files that are simply of another kind.
     """
-    from indexer.formats import _portal, dictionary_table
+    from indexer.formats import dictionary_table, portal
 
     head = read_head(path, 4096).lstrip()
     suffix = path.suffix.lower()
     try:
         if suffix == ".json" or head[:1] in ("{", "["):
-            _portal.load_json(path)
+            portal.load_json(path)
             return FormatError("valid JSON, but not a metadata format this catalog reads "
                                "(Socrata, CKAN, DCAT data.json, data package)")
         if suffix in _TABLE_SUFFIXES:

@@ -65,7 +65,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats._layout import (
+from indexer.formats.base import FormatError, ParsedFile, file_identifier
+from indexer.formats.layout import (
     OVERLAY,
     clean_comment,
     make_dataset,
@@ -73,7 +74,6 @@ from indexer.formats._layout import (
     merge_ranges,
     read_text_mixed,
 )
-from indexer.formats.base import FormatError, ParsedFile, file_identifier
 
 NAME = "cobol-copybook"
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from lxml import etree
 
-from indexer.formats._layout import (
+from indexer.formats.base import FormatError, ParsedFile, file_identifier
+from indexer.formats.layout import (
     RECORD,
     complete_columns,
     make_dataset,
@@ -29,7 +30,6 @@ from indexer.formats._layout import (
     tidy,
     value_label,
 )
-from indexer.formats.base import FormatError, ParsedFile, file_identifier
 
 NAME = "ddi-codebook"
 

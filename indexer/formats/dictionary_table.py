@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from catalog.schemas import MAX_FIELDS
-from indexer.formats._layout import (
+from indexer.formats.base import FormatError, ParsedFile, file_identifier, normalise_type
+from indexer.formats.layout import (
     complete_columns,
     make_dataset,
     make_field,
@@ -30,7 +31,6 @@ from indexer.formats._layout import (
     tidy,
     value_label,
 )
-from indexer.formats.base import FormatError, ParsedFile, file_identifier, normalise_type
 
 NAME = "dictionary-table"
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats._layout import (
+from indexer.formats.base import FormatError, ParsedFile, file_identifier
+from indexer.formats.layout import (
     RECORD,
     LineIndex,
     clean_comment,
@@ -28,7 +29,6 @@ from indexer.formats._layout import (
     tidy,
     value_label,
 )
-from indexer.formats.base import FormatError, ParsedFile, file_identifier
 
 NAME = "sas-program"
 

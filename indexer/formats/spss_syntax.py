@@ -47,7 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats._layout import (
+from indexer.formats.base import FormatError, ParsedFile, file_identifier
+from indexer.formats.layout import (
     OVERLAPS_REPORTED,
     RECORD,
     clean_comment,
@@ -55,7 +56,6 @@ from indexer.formats._layout import (
     make_field,
     read_text_mixed,
 )
-from indexer.formats.base import FormatError, ParsedFile, file_identifier
 
 NAME = "spss-syntax"
 

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from indexer.formats import stata_labels
-from indexer.formats._layout import (
+from indexer.formats.base import (
+    FormatError,
+    ParsedFile,
+    file_identifier,
+    normalise_type,
+)
+from indexer.formats.layout import (
     RECORD,
     LineIndex,
     complete_columns,
@@ -26,12 +32,6 @@ from indexer.formats._layout import (
     read_text_mixed,
     stata_format_width,
     tidy,
-)
-from indexer.formats.base import (
-    FormatError,
-    ParsedFile,
-    file_identifier,
-    normalise_type,
 )
 
 NAME = "stata-dictionary"

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats._layout import (
+from indexer.formats.base import FormatError, ParsedFile, file_identifier
+from indexer.formats.layout import (
     LineIndex,
     make_dataset,
     make_field,
@@ -24,7 +25,6 @@ from indexer.formats._layout import (
     tidy,
     value_label,
 )
-from indexer.formats.base import FormatError, ParsedFile, file_identifier
 
 NAME = "stata-labels"
 

@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from indexer.formats import _portal as p
 from indexer.formats import datapackage
 from indexer.formats.base import FormatError
+from indexer.formats.portal import dicts, first_text, text
+from indexer.harvesters import HarvestItem, record_item
+from indexer.harvesters.web import document_name, parse_bytes, problem, safe_segment
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem, record_item
-from indexer.sources.web import document_name, parse_bytes, problem, safe_segment
 
 NAME = "frictionless"
 
@@ -65,7 +65,7 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
                               total=total)
             continue
         folder, name = _file_name(package_url)
-        identifier = p.text(data.get("name")) or _fallback_identifier(Path(folder) / name)
+        identifier = text(data.get("name")) or _fallback_identifier(Path(folder) / name)
         if identifier in seen:
             yield HarvestItem(error=f"package {package_url}: identifier {identifier!r} repeated,"
                                     " the first one is kept", total=total)
@@ -111,10 +111,10 @@ def _inline_schemas(fetcher: Fetcher, url: str, data: dict[str, Any],
 
     FormatError naming the resource and the schema URL when a schema cannot be read.
     """
-    if not any(isinstance(r.get("schema"), str) for r in p.dicts(data["resources"])):
+    if not any(isinstance(r.get("schema"), str) for r in dicts(data["resources"])):
         return data
     data = copy.deepcopy(data)
-    for resource in p.dicts(data["resources"]):
+    for resource in dicts(data["resources"]):
         reference = resource.get("schema")
         if not isinstance(reference, str):
             continue
@@ -126,7 +126,7 @@ def _inline_schemas(fetcher: Fetcher, url: str, data: dict[str, Any],
                 cache[schema_url] = exc
         found = cache[schema_url]
         if isinstance(found, Exception):
-            label = p.first_text(resource.get("name"), resource.get("path")) or "a resource"
+            label = first_text(resource.get("name"), resource.get("path")) or "a resource"
             raise FormatError(f"schema of {label!r} ({schema_url}) not read: "
                               f"{problem(schema_url, found)}")
         resource["schema"] = copy.deepcopy(found)

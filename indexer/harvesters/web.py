@@ -48,8 +48,8 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from indexer import formats
 from indexer.formats.base import FormatError, ParsedFile
+from indexer.harvesters import HarvestItem
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem
 
 NAME = "web"
 

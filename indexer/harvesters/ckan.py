@@ -30,10 +30,10 @@ from typing import Any
 import ckanapi
 from ckanapi.errors import CKANAPIError, ServerIncompatibleError
 
-from indexer.formats import _portal as p
 from indexer.formats import ckan_package
+from indexer.formats.portal import dicts, first_text
+from indexer.harvesters import HarvestItem, record_item
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem, record_item
 
 NAME = "ckan"
 DEFAULT_ROWS = 100
@@ -90,7 +90,7 @@ def _package_item(
     if not isinstance(package, dict):
         yield HarvestItem(error=f"package #{index}: expected a JSON object, skipped", total=total)
         return
-    identifier = p.first_text(package.get("name"), package.get("id"))
+    identifier = first_text(package.get("name"), package.get("id"))
     if identifier is None:
         yield HarvestItem(error=f"package #{index}: no 'name' or 'id', skipped", total=total)
         return
@@ -99,7 +99,7 @@ def _package_item(
     seen.add(identifier)
     package = copy.deepcopy(package)
     if datastore:
-        for resource in p.dicts(package.get("resources")):
+        for resource in dicts(package.get("resources")):
             if resource.get("datastore_active") is not True or not resource.get("id"):
                 continue
             try:

@@ -40,12 +40,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from indexer.formats import _portal as p
 from indexer.formats import datapackage, dcat_json, dictionary_table
 from indexer.formats.base import FormatError
+from indexer.formats.portal import obj, text
+from indexer.harvesters import HarvestItem, record_item, unnamed_item
+from indexer.harvesters.web import ACCEPT, CONTENT_TYPES, parse_bytes, problem, safe_segment
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem, record_item, unnamed_item
-from indexer.sources.web import ACCEPT, CONTENT_TYPES, parse_bytes, problem, safe_segment
 
 TABLE_FILES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm"})
 
@@ -80,7 +80,7 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
     if entries is None:
         raise FetchError(url, "expected a DCAT-US data.json: a JSON object with a 'dataset' "
                               "list (conformsTo project-open-data or @type dcat:Catalog)")
-    catalog = p.obj(data)
+    catalog = obj(data)
     total = len(entries)
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):
@@ -88,9 +88,9 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
             yield HarvestItem(error=f"dataset #{index}: expected a JSON object, skipped",
                               total=total)
             continue
-        identifier = p.text(entry.get("identifier"))
+        identifier = text(entry.get("identifier"))
         if identifier is None:
-            yield unnamed_item("dataset", index, p.text(entry.get("title")), "'identifier'",
+            yield unnamed_item("dataset", index, text(entry.get("title")), "'identifier'",
                                total)
             continue
         if identifier in seen:
@@ -123,10 +123,10 @@ def _record(identifier: str, entry: dict[str, Any], catalog: dict[str, Any],
 
 def described_by_kind(entry: dict[str, Any]) -> str | None:
     """How the entry's ``describedBy`` is read (a table suffix or SCHEMA); None: not followed."""
-    declared = (p.text(entry.get("describedByType")) or "").split(";", 1)[0].strip().lower()
+    declared = (text(entry.get("describedByType")) or "").split(";", 1)[0].strip().lower()
     if declared in DESCRIBED_BY_TYPES:
         return DESCRIBED_BY_TYPES[declared]
-    link = p.text(entry.get("describedBy"))
+    link = text(entry.get("describedBy"))
     if link is None:
         return None
     return DESCRIBED_BY_SUFFIXES.get(Path(urlsplit(link).path).suffix.lower())
@@ -177,7 +177,7 @@ def _read_dictionary(fetcher: Fetcher, url: str, kind: str) -> Dictionary:
         for field in dataset["fields"]:
             field = dict(field, position=len(fields) + 1)
             if several and sheet:
-                text = field.get("description")
-                field["description"] = f"[{sheet}] {text}" if text else f"[{sheet}]"
+                described = field.get("description")
+                field["description"] = f"[{sheet}] {described}" if described else f"[{sheet}]"
             fields.append(field)
     return fields, any(dataset.get("layout") for dataset in parsed.datasets)

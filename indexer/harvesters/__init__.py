@@ -73,4 +73,4 @@ def harvester(kind: str) -> Any:
         raise ValueError(f"unknown source type {kind!r}; expected one of {HARVESTER_MODULES}")
     from importlib import import_module
 
-    return import_module(f"indexer.sources.{kind}")
+    return import_module(f"indexer.harvesters.{kind}")
