@@ -98,27 +98,6 @@ def read_text(path: Path) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def blank_dataset(identifier: str, title: str | None = None, **values: Any) -> dict[str, Any]:
-    """A raw dataset record with every key present; ``values`` override the defaults."""
-    record: dict[str, Any] = {
-        "identifier": identifier,
-        "title": title or identifier,
-        "description": None,
-        "agency": None,
-        "agency_abbreviation": None,
-        "keywords": [],
-        "update_frequency": None,
-        "last_modified": None,
-        "access_level": "public",
-        "landing_page": None,
-        "layout": False,
-        "extra": {},
-        "fields": [],
-    }
-    record.update(values)
-    return record
-
-
 def file_identifier(path: Path) -> str:
     """Identifier for a file that carries none of its own: its name without extension."""
     return path.stem

@@ -44,9 +44,9 @@ from indexer.formats.portal import (
     is_json_object_head,
     key_count,
     load_json,
-    new_dataset,
-    new_field,
     obj,
+    portal_dataset,
+    portal_field,
     string_list,
     text,
 )
@@ -148,7 +148,7 @@ def package_record(identifier: str, package: dict[str, Any], portal: str | None)
         "extras": extras,
         "resources": [_resource_summary(resource) for resource in resources],
     }
-    return new_dataset(
+    return portal_dataset(
         identifier,
         text(package.get("title")),
         description=text(package.get("notes")),
@@ -238,7 +238,7 @@ def package_fields(package: dict[str, Any]) -> list[dict[str, Any]]:
             notes = text(info.get("notes"))
             description = f"{prefix}{notes}" if notes else (prefix.strip() or None)
             fields.append(
-                new_field(
+                portal_field(
                     len(fields) + 1,
                     name,
                     label=text(info.get("label")),

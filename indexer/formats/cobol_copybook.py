@@ -69,11 +69,10 @@ from indexer.formats.base import FormatError, ParsedFile, file_identifier
 from indexer.formats.layout import (
     OVERLAY,
     clean_comment,
-    make_dataset,
-    make_field,
     merge_ranges,
     read_text_mixed,
 )
+from indexer.formats.records import new_dataset, new_field
 
 NAME = "cobol-copybook"
 
@@ -1042,7 +1041,7 @@ def _add_field(item: Item, start: int, width: int, subscripts: tuple[int, ...],
         for condition, values in item.conditions
         for value in values
     ]
-    record = make_field(
+    record = new_field(
         len(ctx.fields) + 1,
         name,
         description="; ".join(parts) or None,
@@ -1223,9 +1222,9 @@ def _dataset(path: Path, record: Record, identifier: str, ctx: _Context,
     if root.redefines:
         summary += f" Redefines record {root.redefines}."
     description = " ".join([*record.comments, summary])
-    return make_dataset(
-        path, ctx.fields, identifier=identifier, title=root.name or identifier,
-        description=description, extra=extra,
+    return new_dataset(
+        identifier, root.name or identifier, description=description, layout=True,
+        extra=extra, fields=ctx.fields,
     )
 
 

@@ -36,9 +36,9 @@ from indexer.formats.portal import (
     iso_date,
     key_count,
     load_json,
-    new_dataset,
-    new_field,
     obj,
+    portal_dataset,
+    portal_field,
     string_list,
     text,
 )
@@ -88,7 +88,7 @@ def parse(path: Path) -> ParsedFile:
     extras = _ckan_extras(data.get("ckan_extras"))
     fields = package_fields(data, parsed.warnings)
     parsed.datasets.append(
-        new_dataset(
+        portal_dataset(
             identifier,
             text(data.get("title")),
             description=text(data.get("description")),
@@ -188,7 +188,7 @@ def _field(
     codes = [text(value, limit=200) for value in enum] if isinstance(enum, list) else []
     source_type = text(column.get("type"))
     fmt = text(column.get("format"))
-    return new_field(
+    return portal_field(
         position,
         name,
         label=text(column.get("title")),

@@ -31,8 +31,8 @@ from indexer.formats.portal import (
     head_json,
     key_count,
     load_json,
-    new_dataset,
     obj,
+    portal_dataset,
     string_list,
     text,
 )
@@ -138,7 +138,7 @@ def dataset_record(
         value = entry.get(key)
         if value not in (None, "", [], {}):
             extra[name] = value
-    return new_dataset(
+    return portal_dataset(
         identifier,
         text(entry.get("title")),
         description=text(entry.get("description")),

@@ -25,12 +25,10 @@ from catalog.schemas import MAX_FIELDS
 from indexer.formats.base import FormatError, ParsedFile, file_identifier, normalise_type
 from indexer.formats.layout import (
     complete_columns,
-    make_dataset,
-    make_field,
     read_text_mixed,
     tidy,
-    value_label,
 )
+from indexer.formats.records import new_dataset, new_field, value_label
 
 NAME = "dictionary-table"
 
@@ -341,7 +339,7 @@ def _row_field(row: list[str], header: Header, position: int) -> dict[str, Any]:
     raw_type = row[type_cols[0]].strip() if type_cols else ""
     start, end, width = _positions(row, header)
     decimals_cols = header.columns("decimals")
-    return make_field(
+    return new_field(
         position, name, label=label, description=description or None,
         data_type=normalise_type(raw_type) if raw_type else None,
         source_type=raw_type or None, width=width, start_col=start, end_col=end,
@@ -405,8 +403,8 @@ def _dataset(path: Path, table: Table, header: Header, identifier: str) -> dict[
     }
     if table.name:
         extra["sheet"] = table.name
-    return make_dataset(path, fields, identifier=identifier, description=description,
-                        layout=has_positions, extra=extra)
+    return new_dataset(identifier, description=description, layout=has_positions, extra=extra,
+                       fields=fields)
 
 
 def _check_size(table: Table, header: Header, cut: bool = False) -> None:

@@ -27,7 +27,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from indexer.formats.base import FormatError, ParsedFile, file_identifier, read_text
-from indexer.formats.portal import epoch_to_iso, new_dataset, new_field, text
+from indexer.formats.portal import epoch_to_iso, portal_dataset, portal_field, text
 
 NAME = "html-tables"
 
@@ -91,7 +91,7 @@ def parse(path: Path) -> ParsedFile:
         table_info.append({"name": context, "caption": caption, "fields": len(rows)})
     first_table = dictionaries[0][0]
     parsed.datasets.append(
-        new_dataset(
+        portal_dataset(
             file_identifier(path),
             _title(front, root),
             description=_prose(root, first_table) or text(front.get("description")),
@@ -291,7 +291,7 @@ def _field(position: int, name: str, values: dict[str, Any], context: str | None
     if context:
         description = f"[{context}] {description}" if description else f"[{context}]"
     width = values.get("width")
-    return new_field(
+    return portal_field(
         position,
         name,
         label=values.get("label"),

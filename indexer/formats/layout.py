@@ -1,7 +1,7 @@
 """Helpers shared by the record-layout and data-dictionary format modules.
 
 Column arithmetic, widths read from SAS/Stata format strings, line numbers for offsets,
-comment text, and builders for raw dataset / field records.
+and comment text.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import bisect
 import re
 from pathlib import Path
 from typing import Any
-
-from indexer.formats.base import blank_dataset, file_identifier
 
 # SAS informats / formats: ``$CHAR4.``, ``4.2``, ``$8.``, ``COMMA10.2``, ``N3PF.`` (no width).
 _SAS_WIDTH = re.compile(r"^\$?[A-Za-z_]*?(\d+)\.(\d*)$")
@@ -117,52 +115,6 @@ def sentence_case(text: str) -> str:
     if text.isupper():
         return text[:1].upper() + text[1:].lower()
     return text
-
-
-def make_field(position: int, name: str, **values: Any) -> dict[str, Any]:
-    """A raw field record with the contract's keys (absent values as None / [])."""
-    field: dict[str, Any] = {
-        "position": position,
-        "name": name,
-        "label": None,
-        "description": None,
-        "data_type": None,
-        "source_type": None,
-        "width": None,
-        "start_col": None,
-        "end_col": None,
-        "format": None,
-        "decimals": None,
-        "value_labels": [],
-    }
-    field.update(values)
-    return field
-
-
-def make_dataset(
-    path: Path,
-    fields: list[dict[str, Any]],
-    *,
-    identifier: str | None = None,
-    title: str | None = None,
-    description: str | None = None,
-    layout: bool = True,
-    **values: Any,
-) -> dict[str, Any]:
-    """A raw dataset record; identifier defaults to the file name without extension."""
-    dataset = blank_dataset(
-        identifier or file_identifier(path), title, description=description, layout=layout,
-        fields=fields, **values,
-    )
-    length = record_length(fields)
-    if layout and length is not None:
-        dataset["extra"].setdefault("record_length", length)
-    return dataset
-
-
-def value_label(code: Any, label: Any) -> dict[str, str]:
-    """One value label with the code as a string, as the source spells it."""
-    return {"code": str(code), "label": "" if label is None else str(label)}
 
 
 # ----------------------------------------------------------------------------- layout checks

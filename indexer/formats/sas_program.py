@@ -21,14 +21,12 @@ from indexer.formats.layout import (
     LineIndex,
     clean_comment,
     complete_columns,
-    make_dataset,
-    make_field,
     read_text_mixed,
     sas_format_width,
     sentence_case,
     tidy,
-    value_label,
 )
+from indexer.formats.records import new_dataset, new_field, value_label
 
 NAME = "sas-program"
 
@@ -699,7 +697,7 @@ def _fields(step: Step, program: Program) -> list[dict[str, Any]]:
         informat = item["informat"] or step.informats.get(key)
         display = step.formats.get(key)
         codes = program.values.get(format_key(display)) if display else None
-        fields.append(make_field(
+        fields.append(new_field(
             position,
             item["name"],
             label=step.labels.get(key) or None,
@@ -787,9 +785,9 @@ def _dataset(path: Path, step: Step, program: Program, identifier: str) -> dict[
     length = max((f["end_col"] for f in fields if f["end_col"]), default=None)
     sizes = f"{len(fields)} variables" + (f", record length {length}" if length else "")
     description = f"SAS input program for a fixed-width data file ({sizes})."
-    return make_dataset(
-        path, fields, identifier=identifier, title=_title(program, identifier),
-        description=description, extra=extra,
+    return new_dataset(
+        identifier, _title(program, identifier), description=description, layout=True,
+        extra=extra, fields=fields,
     )
 
 

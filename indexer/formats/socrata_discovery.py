@@ -35,9 +35,9 @@ from indexer.formats.portal import (
     is_json_object_head,
     load_json,
     merge_keywords,
-    new_dataset,
-    new_field,
     obj,
+    portal_dataset,
+    portal_field,
     socrata_type,
     string_list,
     text,
@@ -114,7 +114,7 @@ def result_record(identifier: str, result: dict[str, Any]) -> dict[str, Any]:
         "owner": text(obj(result.get("owner")).get("display_name")),
         "domain_metadata": domain_metadata,
     }
-    return new_dataset(
+    return portal_dataset(
         identifier,
         text(resource.get("name")),
         description=html_text(resource.get("description")),
@@ -176,7 +176,7 @@ def column_fields(resource: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         raw_type = cell("columns_datatype", index)
         fields.append(
-            new_field(
+            portal_field(
                 len(fields) + 1,
                 name,
                 label=cell("columns_name", index),

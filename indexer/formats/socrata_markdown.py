@@ -25,8 +25,8 @@ from typing import Any
 from indexer.formats.base import FormatError, ParsedFile, file_identifier, read_text
 from indexer.formats.portal import (
     first_text,
-    new_dataset,
-    new_field,
+    portal_dataset,
+    portal_field,
     socrata_type,
     string_list,
     text,
@@ -91,7 +91,7 @@ def _record(
         "license": meta.get("meta.view.license", {}).get("name"),
         "owner": owner,
     }
-    return new_dataset(
+    return portal_dataset(
         file_identifier(path),
         first_text(info.get("Name"), heading.group(1) if heading else None),
         description=text(sections.get("Description")),
@@ -164,7 +164,7 @@ def column_fields(block: str, warnings: list[str]) -> list[dict[str, Any]]:
             continue
         raw_type = cell(row, "data type")
         fields.append(
-            new_field(
+            portal_field(
                 len(fields) + 1,
                 name,
                 label=cell(row, "name"),

@@ -30,9 +30,9 @@ from indexer.formats.portal import (
     html_text,
     key_count,
     load_json,
-    new_dataset,
-    new_field,
     obj,
+    portal_dataset,
+    portal_field,
     socrata_type,
     string_list,
     text,
@@ -103,7 +103,7 @@ def view_record(identifier: str, view: dict[str, Any]) -> dict[str, Any]:
         "published": epoch_to_iso(view.get("publicationDate")),
         "custom_fields": custom,
     }
-    return new_dataset(
+    return portal_dataset(
         identifier,
         text(view.get("name")),
         description=html_text(view.get("description")),
@@ -138,7 +138,7 @@ def column_fields(columns: Any) -> list[dict[str, Any]]:
         if name is None or name.startswith(":"):
             continue
         fields.append(
-            new_field(
+            portal_field(
                 len(fields) + 1,
                 name,
                 label=text(column.get("name")),

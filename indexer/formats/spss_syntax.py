@@ -52,10 +52,9 @@ from indexer.formats.layout import (
     OVERLAPS_REPORTED,
     RECORD,
     clean_comment,
-    make_dataset,
-    make_field,
     read_text_mixed,
 )
+from indexer.formats.records import new_dataset, new_field
 
 NAME = "spss-syntax"
 
@@ -795,7 +794,7 @@ def _fields(data: DataList) -> list[dict[str, Any]]:
             notes.append(f"record {variable.record} of {records}")
         if variable.missing:
             notes.append(f"missing values: {variable.missing}")
-        fields.append(make_field(
+        fields.append(new_field(
             position,
             variable.name,
             label=variable.label,
@@ -899,9 +898,9 @@ def _dataset(path: Path, data: DataList, syntax: Syntax, identifier: str) -> dic
     if records > 1:  # columns count from 1 again on each record of a case
         for record, variable in zip(fields, data.variables, strict=True):
             record[RECORD] = variable.record
-    dataset = make_dataset(
-        path, fields, identifier=identifier, title=syntax.title or identifier,
-        description=description, layout=fixed, extra=extra,
+    dataset = new_dataset(
+        identifier, syntax.title or identifier, description=description, layout=fixed,
+        extra=extra, fields=fields,
     )
     dataset[OVERLAPS_REPORTED] = True  # parse() warns of them itself, naming the lines
     return dataset

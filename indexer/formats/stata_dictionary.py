@@ -27,12 +27,11 @@ from indexer.formats.layout import (
     RECORD,
     LineIndex,
     complete_columns,
-    make_dataset,
-    make_field,
     read_text_mixed,
     stata_format_width,
     tidy,
 )
+from indexer.formats.records import new_dataset, new_field
 
 NAME = "stata-dictionary"
 
@@ -160,7 +159,7 @@ def _field(match: re.Match[str], position: int, pointer: _Pointer) -> dict[str, 
     label = match.group("label")
     if label:
         label = stata_labels.unquote(label if label.endswith(("\"", "'")) else label + '"')
-    field = make_field(
+    field = new_field(
         position, match.group("name"), label=tidy(label), data_type=normalise_type(stype),
         source_type=stype, width=width, start_col=start, end_col=end, format=fmt,
         decimals=decimals,
@@ -225,10 +224,10 @@ def parse(path: Path) -> ParsedFile:
     labels_from = _attach_value_labels(path, fields, vlabels, result)
     if labels_from:
         extra["value_labels_from"] = labels_from
-    result.datasets.append(make_dataset(
-        path, fields, identifier=identifier, title=title,
+    result.datasets.append(new_dataset(
+        identifier, title,
         description=description or f"Stata dictionary for a fixed-width file ({len(fields)}"
         " variables).",
-        extra=extra,
+        layout=True, extra=extra, fields=fields,
     ))
     return result

@@ -19,12 +19,10 @@ from typing import Any
 from indexer.formats.base import FormatError, ParsedFile, file_identifier
 from indexer.formats.layout import (
     LineIndex,
-    make_dataset,
-    make_field,
     read_text_mixed,
     tidy,
-    value_label,
 )
+from indexer.formats.records import new_dataset, new_field, value_label
 
 NAME = "stata-labels"
 
@@ -309,7 +307,7 @@ def build_fields(program: LabelProgram) -> list[dict[str, Any]]:
         codes = program.codes_for(variable)
         if not codes and flags and (variable.label or "").lower().startswith("imputation field"):
             codes = [value_label(code, label) for code, label in flags.items()]
-        fields.append(make_field(
+        fields.append(new_field(
             position, variable.name, label=variable.label or None,
             format=variable.value_label or variable.commented_value_label,
             data_type="code" if codes else None, value_labels=codes,
@@ -348,8 +346,8 @@ def parse(path: Path) -> ParsedFile:
     flags = _imputation_codes(program)
     if flags:
         extra["imputation_flag_codes"] = flags
-    dataset = make_dataset(
-        path, fields, identifier=identifier, title=_header_title(program, identifier),
-        description=description, extra=extra,
+    dataset = new_dataset(
+        identifier, _header_title(program, identifier), description=description, layout=True,
+        extra=extra, fields=fields,
     )
     return ParsedFile(path=path, format=NAME, datasets=[dataset], warnings=program.warnings)
