@@ -98,9 +98,37 @@ def read_text(path: Path) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+def read_text_mixed(path: Path) -> str:
+    """Read text whose lines may mix UTF-8 and cp1252 (each line decoded on its own)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = []
+    for raw in data.split(b"\n"):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(raw.decode("cp1252", errors="replace"))
+    return "\n".join(lines)
+
+
 def file_identifier(path: Path) -> str:
     """Identifier for a file that carries none of its own: its name without extension."""
     return path.stem
+
+
+def file_identifiers(path: Path, parts: list[str]) -> list[str]:
+    """Identifiers of the datasets one file describes, one per part of it.
+
+    A file of one part gives its name without extension (:func:`file_identifier`); a file of
+    several gives ``<name>-<part>`` for each (``wages-EMPLOYER-REC``, ``survey-2``).
+    """
+    stem = file_identifier(path)
+    return [stem] if len(parts) == 1 else [f"{stem}-{part}" for part in parts]
 
 
 _TYPE_WORDS: list[tuple[tuple[str, ...], str]] = [

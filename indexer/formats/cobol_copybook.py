@@ -65,14 +65,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile, file_identifier
-from indexer.formats.layout import (
-    OVERLAY,
-    clean_comment,
-    merge_ranges,
-    read_text_mixed,
-)
+from indexer.formats.base import FormatError, ParsedFile, file_identifiers, read_text_mixed
+from indexer.formats.layout import OVERLAY, merge_ranges
 from indexer.formats.records import new_dataset, new_field
+from indexer.formats.statements import Scanner, unquote
+from indexer.formats.text import clean_comment
 
 NAME = "cobol-copybook"
 
@@ -173,6 +170,8 @@ class Source:
 
 
 _SEQUENCE = re.compile(r"^(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{6}$")
+_QUOTE = re.compile(r"['\"]")
+_INLINE_COMMENT = re.compile(r"\*>|['\"]")
 _CODE_WIDTH = 65  # columns 8-72
 
 
@@ -207,25 +206,26 @@ def _is_fixed(lines: list[str]) -> bool:
 
 def _open_quote(text: str) -> str | None:
     """The quote character of a literal left open at the end of ``text``, if any."""
-    quote: str | None = None
-    for char in text:
-        if quote is None and char in "'\"":
-            quote = char
-        elif char == quote:
-            quote = None
-    return quote
+    scan = Scanner(text, _QUOTE)
+    while (match := scan.next()) is not None:
+        end = scan.string_end(match.start())
+        if end is None:
+            return match.group()
+        scan.pos = end
+    return None
 
 
 def _split_inline(text: str) -> tuple[str, str | None]:
     """Split a floating ``*>`` comment (outside literals) off a line of code."""
-    quote: str | None = None
-    for index, char in enumerate(text):
-        if quote is None and char in "'\"":
-            quote = char
-        elif char == quote:
-            quote = None
-        elif quote is None and text.startswith("*>", index):
-            return text[:index], text[index + 2 :]
+    scan = Scanner(text, _INLINE_COMMENT)
+    while (match := scan.next()) is not None:
+        if match.group() == "*>":
+            return scan.take(), text[match.end() :]
+        end = scan.string_end(match.start())
+        if end is None:
+            break
+        scan.keep(text[match.start() : end])
+        scan.pos = end
     return text, None
 
 
@@ -584,10 +584,7 @@ def _is_literal(token: Token) -> bool:
 
 def _literal_text(token: Token) -> str:
     """A literal as a code: quotes removed from plain strings, anything else as written."""
-    text = token.text
-    if token.kind == "lit" and text[0] in "'\"":
-        return text[1:-1].replace(text[0] * 2, text[0])
-    return text
+    return unquote(token.text) if token.kind == "lit" else token.text
 
 
 def parse_entry(entry: Entry) -> Item | None:
@@ -1173,7 +1170,7 @@ def read_copybook(text: str) -> Copybook:
     return Copybook(source=source, records=records, warnings=warnings)
 
 
-def _dataset(path: Path, record: Record, identifier: str, ctx: _Context,
+def _dataset(record: Record, identifier: str, ctx: _Context,
              fixed: bool) -> dict[str, Any] | None:
     """The raw dataset of one record (None when it has no fields to list)."""
     root = record.root
@@ -1234,14 +1231,11 @@ def parse(path: Path) -> ParsedFile:
     if not book.records:
         raise FormatError("no data description entries (level numbers with PIC clauses): "
                           "not a COBOL copybook")
-    stem = file_identifier(path)
     result = ParsedFile(path=path, format=NAME, warnings=list(book.warnings))
-    for index, record in enumerate(book.records, start=1):
-        identifier = stem
-        if len(book.records) > 1:
-            identifier = f"{stem}-{record.root.name or index}"
+    names = [record.root.name or str(index) for index, record in enumerate(book.records, start=1)]
+    for record, identifier in zip(book.records, file_identifiers(path, names), strict=True):
         ctx = _Context(warnings=result.warnings)
-        dataset = _dataset(path, record, identifier, ctx, book.source.fixed)
+        dataset = _dataset(record, identifier, ctx, book.source.fixed)
         if dataset is not None:
             result.datasets.append(dataset)
     if not result.datasets:

@@ -22,12 +22,9 @@ from typing import Any
 from lxml import etree
 
 from indexer.formats.base import FormatError, ParsedFile, file_identifier
-from indexer.formats.layout import (
-    RECORD,
-    complete_columns,
-    tidy,
-)
+from indexer.formats.layout import RECORD, complete_columns
 from indexer.formats.records import new_dataset, new_field, value_label
+from indexer.formats.text import tidy
 
 NAME = "ddi-codebook"
 

@@ -22,13 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from catalog.schemas import MAX_FIELDS
-from indexer.formats.base import FormatError, ParsedFile, file_identifier, normalise_type
-from indexer.formats.layout import (
-    complete_columns,
+from indexer.formats.base import (
+    FormatError,
+    ParsedFile,
+    file_identifier,
+    file_identifiers,
+    normalise_type,
     read_text_mixed,
-    tidy,
 )
+from indexer.formats.layout import complete_columns
 from indexer.formats.records import new_dataset, new_field, value_label
+from indexer.formats.text import tidy
 
 NAME = "dictionary-table"
 
@@ -391,7 +395,8 @@ def _preamble(table: Table, header: Header) -> str | None:
     return tidy(" ".join(lines))
 
 
-def _dataset(path: Path, table: Table, header: Header, identifier: str) -> dict[str, Any]:
+def _dataset(table: Table, header: Header, identifier: str) -> dict[str, Any]:
+    """The raw dataset of one table."""
     fields = table_fields(table, header)
     has_positions = any(f["start_col"] for f in fields)
     kind = "Fixed-width layout table" if has_positions else "Data dictionary table"
@@ -439,7 +444,6 @@ def _text_table(path: Path) -> tuple[Table, Header]:
 def parse(path: Path) -> ParsedFile:
     """Read a dictionary table; one dataset per file, or per recognised worksheet."""
     result = ParsedFile(path=path, format=NAME)
-    stem = file_identifier(path)
     if path.suffix.lower() in _XLSX_SUFFIXES and not _is_xlsx(path):
         raise FormatError("not a valid XLSX workbook (the file is not a zip archive)")
     if _is_xlsx(path):
@@ -453,13 +457,12 @@ def parse(path: Path) -> ParsedFile:
                 found.append((table, header))
         if not found:
             raise _no_header_error()
-        for table, header in found:
-            sheet = re.sub(r"\s+", "_", (table.name or "").strip())
-            identifier = stem if len(found) == 1 else f"{stem}-{sheet}"
-            result.datasets.append(_dataset(path, table, header, identifier))
+        sheets = [re.sub(r"\s+", "_", (table.name or "").strip()) for table, _ in found]
+        for (table, header), identifier in zip(found, file_identifiers(path, sheets), strict=True):
+            result.datasets.append(_dataset(table, header, identifier))
             result.warnings.extend(f"sheet {table.name!r}: {w}" for w in table.warnings)
         return result
     table, header = _text_table(path)
-    result.datasets.append(_dataset(path, table, header, stem))
+    result.datasets.append(_dataset(table, header, file_identifier(path)))
     result.warnings.extend(table.warnings)
     return result

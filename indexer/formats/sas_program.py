@@ -15,18 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile, file_identifier
-from indexer.formats.layout import (
-    RECORD,
-    LineIndex,
-    clean_comment,
-    complete_columns,
-    read_text_mixed,
-    sas_format_width,
-    sentence_case,
-    tidy,
-)
+from indexer.formats.base import FormatError, ParsedFile, file_identifiers, read_text_mixed
+from indexer.formats.layout import RECORD, complete_columns, record_length, sas_format_width
 from indexer.formats.records import new_dataset, new_field, value_label
+from indexer.formats.statements import (
+    NAME_OR_STRING,
+    QUOTED,
+    LineIndex,
+    Scanner,
+    Statement,
+    stated_lrecl,
+    unquote,
+)
+from indexer.formats.text import clean_comment, sentence_case, tidy
 
 NAME = "sas-program"
 
@@ -49,31 +50,12 @@ _TOKEN = re.compile(
       |(?P<op>@@|\S)""",
     re.VERBOSE,
 )
-_STRING_AT = {
-    "'": re.compile(r"'(?:[^']|'')*'"),
-    '"': re.compile(r'"(?:[^"]|"")*"'),
-}
 _SPECIAL = re.compile(r"/\*|['\";]")
+_SPACE = re.compile(r"\s*")
 _DATALINES = {"CARDS", "CARDS4", "DATALINES", "DATALINES4", "LINES", "LINES4", "PARMCARDS"}
 _ATTRIB_OPTIONS = {"LENGTH", "FORMAT", "INFORMAT", "LABEL", "TRANSCODE"}
 _INVALUE_WIDTH = re.compile(r"(?i)\bOTHER\s*=\s*\(\|\s*\$?[A-Za-z_]*?(\d+)\.(\d*)\s*\|\)")
 _DATE_INFORMATS = ("DATE", "MMDDYY", "DDMMYY", "YYMMDD", "JULIAN", "ANYDTDTE", "YYQ", "MONYY")
-
-
-@dataclass
-class Statement:
-    """One SAS statement: comment-free text (same length as the source span) and location."""
-
-    text: str
-    offset: int
-    line: int
-    terminated: bool
-
-    @property
-    def keyword(self) -> str:
-        """The statement's first word, upper-cased."""
-        match = re.match(r"\s*(%?[A-Za-z_][A-Za-z0-9_]*)", self.text)
-        return match.group(1).upper() if match else ""
 
 
 @dataclass
@@ -144,59 +126,59 @@ def split_statements(text: str, lines: LineIndex) -> tuple[list[Statement], list
     """Split a SAS program into statements, dropping comments; also return comment texts."""
     statements: list[Statement] = []
     comments: list[str] = []
-    pos, size = 0, len(text)
-    buffer: list[str] = []
+    scan = Scanner(text, _SPECIAL)
     start: int | None = None
-    while pos < size:
+    while not scan.done:
         if start is None:
-            pos = re.compile(r"\s*").match(text, pos).end()
-            if pos >= size:
+            scan.pos = _SPACE.match(text, scan.pos).end()
+            if scan.done:
                 break
-            if text.startswith("/*", pos):
-                end = text.find("*/", pos + 2)
-                if end < 0:
-                    line = lines.line(pos)
-                    raise FormatError(f"line {line}: comment '/*' is never closed", line=line)
-                comments.append(text[pos + 2 : end])
-                pos = end + 2
+            if text.startswith("/*", scan.pos):
+                end = _comment_end(scan, scan.pos, lines)
+                comments.append(text[scan.pos + 2 : end - 2])
+                scan.pos = end
                 continue
-            if text[pos] == "*" or text.startswith("%*", pos):
-                end = text.find(";", pos)
-                end = size if end < 0 else end
-                comments.append(text[pos:end])
-                pos = end + 1
+            if text[scan.pos] == "*" or text.startswith("%*", scan.pos):
+                end = text.find(";", scan.pos)
+                end = len(text) if end < 0 else end
+                comments.append(text[scan.pos : end])
+                scan.pos = end + 1
                 continue
-            start, buffer = pos, []
-        match = _SPECIAL.search(text, pos)
+            start = scan.pos
+            scan.take()
+        match = scan.next()
         if match is None:
-            buffer.append(text[pos:])
-            pos = size
             break
-        buffer.append(text[pos : match.start()])
-        token = match.group()
-        if token == "/*":
-            end = text.find("*/", match.end())
-            if end < 0:
-                line = lines.line(match.start())
-                raise FormatError(f"line {line}: comment '/*' is never closed", line=line)
-            buffer.append(_blank(text[match.start() : end + 2]))
-            pos = end + 2
-        elif token in _STRING_AT:
-            string = _STRING_AT[token].match(text, match.start())
-            if string is None:
+        if match.group() == "/*":
+            end = _comment_end(scan, match.start(), lines)
+            scan.keep(_blank(text[match.start() : end]))
+            scan.pos = end
+        elif match.group() in QUOTED:
+            end = scan.string_end(match.start())
+            if end is None:
                 line = lines.line(match.start())
                 raise FormatError(f"line {line}: quoted string is never closed", line=line)
-            buffer.append(string.group())
-            pos = string.end()
+            scan.keep(text[match.start() : end])
+            scan.pos = end
         else:
-            stmt = Statement("".join(buffer), start, lines.line(start), True)
+            stmt = Statement(scan.take(), lines.line(start), offset=start)
             statements.append(stmt)
-            pos, start = match.end(), None
+            start = None
             if stmt.keyword in _DATALINES:
-                pos = _skip_datalines(text, pos)
+                scan.pos = _skip_datalines(text, scan.pos)
     if start is not None:
-        statements.append(Statement("".join(buffer), start, lines.line(start), False))
+        statements.append(Statement(scan.take(), lines.line(start), offset=start,
+                                    terminated=False))
     return statements, comments
+
+
+def _comment_end(scan: Scanner, opened: int, lines: LineIndex) -> int:
+    """Offset just after the ``*/`` of a comment; FormatError when it is never closed."""
+    end = scan.comment_end(opened)
+    if end is None:
+        line = lines.line(opened)
+        raise FormatError(f"line {line}: comment '/*' is never closed", line=line)
+    return end
 
 
 def tokens(stmt: Statement) -> list[Token]:
@@ -207,13 +189,6 @@ def tokens(stmt: Statement) -> list[Token]:
         Token(m.lastgroup or "op", m.group(), m.start(), m.end())
         for m in _TOKEN.finditer(stmt.text, offset)
     ]
-
-
-def unquote(text: str) -> str:
-    """The content of a SAS quoted string (doubled quotes undone)."""
-    if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
-        return text[1:-1].replace(text[0] * 2, text[0])
-    return text
 
 
 def format_key(fmt: str) -> str:
@@ -386,12 +361,12 @@ def _parse_length(stmt: Statement, step: Step) -> None:
 
 def _parse_infile(stmt: Statement, step: Step) -> None:
     """``INFILE ref|'path' ... LRECL=n``."""
-    match = re.match(r"\s*\w+\s+('[^']*'|\"[^\"]*\"|\S+)", stmt.text)
+    match = re.match(rf"\s*\w+\s+({NAME_OR_STRING})", stmt.text)
     if match:
         step.infile = unquote(match.group(1))
-    lrecl = re.search(r"(?i)\bLRECL\s*=\s*(\d+)", stmt.text)
+    lrecl = stated_lrecl(stmt.text)
     if lrecl:
-        step.lrecl = int(lrecl.group(1))
+        step.lrecl = lrecl
 
 
 # ----------------------------------------------------------------------------- INPUT
@@ -768,7 +743,8 @@ def _stated_length(program: Program) -> int | None:
     return None
 
 
-def _dataset(path: Path, step: Step, program: Program, identifier: str) -> dict[str, Any]:
+def _dataset(step: Step, program: Program, identifier: str) -> dict[str, Any]:
+    """The raw dataset of one DATA step that reads data."""
     fields = _fields(step, program)
     unmatched = sorted(set(step.labels) - {f["name"].upper() for f in fields})
     extra: dict[str, Any] = {"sas_data_step": step.members, "input_line": step.input_line}
@@ -782,7 +758,7 @@ def _dataset(path: Path, step: Step, program: Program, identifier: str) -> dict[
         extra["value_formats"] = len(program.values)
     if unmatched:
         extra["labels_without_input"] = unmatched
-    length = max((f["end_col"] for f in fields if f["end_col"]), default=None)
+    length = record_length(fields)
     sizes = f"{len(fields)} variables" + (f", record length {length}" if length else "")
     description = f"SAS input program for a fixed-width data file ({sizes})."
     return new_dataset(
@@ -797,12 +773,10 @@ def parse(path: Path) -> ParsedFile:
     steps = [step for step in program.steps if step.inputs]
     if not steps:
         raise FormatError("no INPUT statement in any DATA step: not a SAS record layout")
-    stem = file_identifier(path)
-    datasets = []
-    for step in steps:
-        member = step.members[0].split(".")[-1] if step.members else str(step.line)
-        identifier = stem if len(steps) == 1 else f"{stem}-{member}"
-        datasets.append(_dataset(path, step, program, identifier))
+    members = [step.members[0].split(".")[-1] if step.members else str(step.line)
+               for step in steps]
+    datasets = [_dataset(step, program, identifier)
+                for step, identifier in zip(steps, file_identifiers(path, members), strict=True)]
     result = ParsedFile(path=path, format=NAME, datasets=datasets, warnings=program.warnings)
     for step in steps:
         named = {item["name"].upper() for item in step.inputs}

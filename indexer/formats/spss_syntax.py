@@ -47,14 +47,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile, file_identifier
-from indexer.formats.layout import (
-    OVERLAPS_REPORTED,
-    RECORD,
-    clean_comment,
-    read_text_mixed,
-)
+from indexer.formats.base import FormatError, ParsedFile, file_identifiers, read_text_mixed
+from indexer.formats.layout import OVERLAPS_REPORTED, RECORD, record_length
 from indexer.formats.records import new_dataset, new_field
+from indexer.formats.statements import NAME_OR_STRING, Scanner, stated_lrecl, unquote
+from indexer.formats.text import clean_comment
 
 NAME = "spss-syntax"
 
@@ -64,6 +61,7 @@ _DATA_LIST_LINE = re.compile(r"(?im)^[ \t]*DATA[ \t]+LIST\b(?![ \t]*[;(])")
 _LABELS_LINE = re.compile(r"(?im)^[ \t]*(?:ADD[ \t]+)?VAR\w*[ \t]+LAB\w*|^[ \t]*VAL\w*[ \t]+LAB\w*")
 _COLUMN_SPEC = re.compile(r"(?i)\b[A-Za-z@#$][\w.@#$]*[ \t]+\d+[ \t]*-[ \t]*\d+\b")
 _FIXED_WORD = re.compile(r"(?i)\bDATA[ \t]+LIST\b[^.]*\b(FIXED|RECORDS\s*=)")
+_LINE_SPECIAL = re.compile(r"/\*|['\"]")
 
 # Commands by their leading words (abbreviations as SPSS accepts them).
 _COMMANDS: list[tuple[str, re.Pattern[str]]] = [
@@ -139,35 +137,25 @@ class Command:
 
 def _strip_comments(line: str, number: int) -> tuple[str, bool]:
     """Remove ``/* */`` comments from a line; True when a block comment opens the line."""
-    out: list[str] = []
-    quote: str | None = None
-    index = 0
-    while index < len(line):
-        char = line[index]
-        if quote is not None:
-            out.append(char)
-            if char == quote:
-                quote = None
-            index += 1
-            continue
-        if char in "'\"":
-            quote = char
-        elif line.startswith("/*", index):
-            end = line.find("*/", index + 2)
-            if end >= 0:
-                out.append(" ")
-                index = end + 2
-                continue
-            return "".join(out), not "".join(out).strip()
-        out.append(char)
-        index += 1
-    if quote is not None:
-        raise FormatError(
-            f"line {number}: quoted string is never closed (a string must end on the line "
-            "where it starts; join pieces with +)",
-            line=number,
-        )
-    return "".join(out), False
+    scan = Scanner(line, _LINE_SPECIAL)
+    while (match := scan.next()) is not None:
+        if match.group() == "/*":
+            end = scan.comment_end(match.start())
+            if end is None:
+                code = scan.take()
+                return code, not code.strip()
+            scan.keep(" ")
+        else:
+            end = scan.string_end(match.start())
+            if end is None:
+                raise FormatError(
+                    f"line {number}: quoted string is never closed (a string must end on the "
+                    "line where it starts; join pieces with +)",
+                    line=number,
+                )
+            scan.keep(line[match.start() : end])
+        scan.pos = end
+    return scan.take(), False
 
 
 def split_commands(text: str, warnings: list[str]) -> list[Command]:
@@ -289,13 +277,6 @@ def tokens(command: Command, *, skip: int, ranges: bool = False) -> list[Token]:
                 value = value.rstrip(".")
             out.append(Token(kind, value, number))
     return out[skip:]
-
-
-def unquote(text: str) -> str:
-    """The content of an SPSS string (doubled quotes undone)."""
-    if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
-        return text[1:-1].replace(text[0] * 2, text[0])
-    return text
 
 
 def _read_string(toks: list[Token], index: int) -> tuple[str, int]:
@@ -831,12 +812,12 @@ def _file_handle(command: Command, syntax: Syntax) -> None:
     if not match:
         return
     info: dict[str, Any] = {}
-    name = re.search(r"(?i)\bNAME\s*=\s*('[^']*'|\"[^\"]*\"|\S+)", text)
+    name = re.search(rf"(?i)\bNAME\s*=\s*({NAME_OR_STRING})", text)
     if name:
         info["file"] = unquote(name.group(1))
-    lrecl = re.search(r"(?i)\bLRECL\s*=\s*(\d+)", text)
+    lrecl = stated_lrecl(text)
     if lrecl:
-        info["lrecl"] = int(lrecl.group(1))
+        info["lrecl"] = lrecl
     syntax.handles[match.group(1).upper()] = info
 
 
@@ -876,7 +857,8 @@ def read_syntax(text: str) -> Syntax:
     return syntax
 
 
-def _dataset(path: Path, data: DataList, syntax: Syntax, identifier: str) -> dict[str, Any]:
+def _dataset(data: DataList, syntax: Syntax, identifier: str) -> dict[str, Any]:
+    """The raw dataset of one DATA LIST."""
     fields = _fields(data)
     fixed = data.mode == "FIXED"
     extra: dict[str, Any] = {"data_list_line": data.line, "arrangement": data.mode}
@@ -888,7 +870,7 @@ def _dataset(path: Path, data: DataList, syntax: Syntax, identifier: str) -> dic
     records = max([data.records or 1, *(v.record for v in data.variables)])
     if records > 1:
         extra["records_per_case"] = records
-    length = max((f["end_col"] for f in fields if f["end_col"]), default=None)
+    length = record_length(fields)
     count = len(fields)
     summary = f"SPSS syntax for a {'fixed-width' if fixed else 'delimited'} data file ({count} "
     summary += "variable" + ("s" if count != 1 else "")
@@ -912,10 +894,9 @@ def parse(path: Path) -> ParsedFile:
     lists = [data for data in syntax.data_lists if data.variables]
     if not lists:
         raise FormatError("no DATA LIST command with variables: not an SPSS record layout")
-    stem = file_identifier(path)
     result = ParsedFile(path=path, format=NAME, warnings=list(syntax.warnings))
-    for number, data in enumerate(lists, start=1):
-        identifier = stem if len(lists) == 1 else f"{stem}-{number}"
-        result.datasets.append(_dataset(path, data, syntax, identifier))
+    numbers = [str(number) for number in range(1, len(lists) + 1)]
+    for data, identifier in zip(lists, file_identifiers(path, numbers), strict=True):
+        result.datasets.append(_dataset(data, syntax, identifier))
         result.warnings.extend(overlaps(data.variables))
     return result

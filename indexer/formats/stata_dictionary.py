@@ -22,16 +22,12 @@ from indexer.formats.base import (
     ParsedFile,
     file_identifier,
     normalise_type,
-)
-from indexer.formats.layout import (
-    RECORD,
-    LineIndex,
-    complete_columns,
     read_text_mixed,
-    stata_format_width,
-    tidy,
 )
+from indexer.formats.layout import RECORD, complete_columns, stata_format_width
 from indexer.formats.records import new_dataset, new_field
+from indexer.formats.statements import LineIndex, unquote
+from indexer.formats.text import tidy
 
 NAME = "stata-dictionary"
 
@@ -158,7 +154,7 @@ def _field(match: re.Match[str], position: int, pointer: _Pointer) -> dict[str, 
     pointer.column = end + 1 if end is not None else None
     label = match.group("label")
     if label:
-        label = stata_labels.unquote(label if label.endswith(("\"", "'")) else label + '"')
+        label = unquote(label if label.endswith(("\"", "'")) else label + '"', stata=True)
     field = new_field(
         position, match.group("name"), label=tidy(label), data_type=normalise_type(stype),
         source_type=stype, width=width, start_col=start, end_col=end, format=fmt,
