@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -89,6 +89,12 @@ def _is_json_type(content_type: str) -> bool:
     return kind == "application/json" or kind.endswith("+json") or kind.endswith("/json")
 
 
+class JSONResponse(requests.Response):
+    """A response as :class:`GuardedSession` returns it: with its JSON body parsed (for typing)."""
+
+    parsed_json: Any
+
+
 class GuardedSession(requests.Session):
     """A ``requests.Session`` that applies the Fetcher's timeouts, size limit and checks.
 
@@ -104,14 +110,15 @@ class GuardedSession(requests.Session):
         self.attempts = attempts
         self.expect_json = True
 
-    def request(  # type: ignore[override]
-        self, method: str, url: str, *args: Any, expect_json: bool | None = None, **kwargs: Any
+    def request(
+        self, method: str, url: str | bytes, *args: Any, expect_json: bool | None = None,
+        **kwargs: Any,
     ) -> requests.Response:
         """Send one request (with retries) and read its body under the guards."""
         kwargs["stream"] = True
         # ckanapi passes its own default; the Fetcher's timeouts always apply.
         kwargs["timeout"] = self.timeout
-        url = _full_url(method, url, kwargs.get("params"))
+        url = _full_url(method, url if isinstance(url, str) else url.decode(), kwargs.get("params"))
         kwargs.pop("params", None)
         try:
             response = super().request(method, url, *args, **kwargs)
@@ -147,7 +154,7 @@ class GuardedSession(requests.Session):
                 status=response.status_code,
             )
         if expect_json if expect_json is not None else self.expect_json:
-            response.parsed_json = parse_json(full_url, body, content_type)  # type: ignore[attr-defined]
+            cast(JSONResponse, response).parsed_json = parse_json(full_url, body, content_type)
         return response
 
     def _read_capped(self, response: requests.Response, url: str) -> bytes:
@@ -297,7 +304,7 @@ class Fetcher:
                  headers: dict[str, str] | None = None) -> Any:
         """GET ``url`` and return its decoded JSON body."""
         response = self.session.get(url, params=params, headers=headers)
-        return response.parsed_json  # type: ignore[attr-defined]
+        return cast(JSONResponse, response).parsed_json
 
     def get_bytes(self, url: str, *, params: dict[str, Any] | None = None,
                   headers: dict[str, str] | None = None) -> bytes:

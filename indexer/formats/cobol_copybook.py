@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from catalog.schemas import MAX_FIELDS
 from indexer.formats.base import FormatError, ParsedFile, file_identifiers, read_text_mixed
 from indexer.formats.layout import OVERLAY, merge_ranges
 from indexer.formats.records import new_dataset, new_field
@@ -75,8 +76,6 @@ NAME = "cobol-copybook"
 
 #: Most fields one OCCURS clause may expand into before it is kept as a single field.
 OCCURS_FIELD_CAP = 1000
-#: Most fields one record may have (the catalog schema's limit).
-MAX_FIELDS = 20_000
 
 _EXTENSIONS = {".cpy", ".cbl", ".cob", ".copy", ".cpb", ".cobol"}
 _LEVEL_PIC = re.compile(
@@ -392,7 +391,6 @@ class Picture:
 
 
 _PIC_SYMBOLS = set("AXSVP9NGEZB0/,.+-*$")
-_EDIT_SYMBOLS = set("Z*+-.,$B0/E") | {"CR", "DB"}
 
 
 def _picture_symbols(text: str, line: int) -> list[tuple[str, int]]:

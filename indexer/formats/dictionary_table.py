@@ -68,7 +68,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "sequence": ("number", "no", "#", "seq", "sequence", "order", "line", "row", "field number",
                  "item number", "column number", "ord", "field no", "sequence number"),
 }
-_ROLE_ORDER = list(SYNONYMS)
 _DESCRIPTIVE = {"label", "labelish", "description", "type", "start", "end", "width",
                 "decimals", "values"}
 

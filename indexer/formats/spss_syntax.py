@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from catalog.schemas import MAX_FIELDS
 from indexer.formats.base import FormatError, ParsedFile, file_identifiers, read_text_mixed
 from indexer.formats.layout import OVERLAPS_REPORTED, RECORD, record_length
 from indexer.formats.records import new_dataset, new_field
@@ -54,8 +55,6 @@ from indexer.formats.statements import NAME_OR_STRING, Scanner, stated_lrecl, un
 from indexer.formats.text import clean_comment
 
 NAME = "spss-syntax"
-
-MAX_VARIABLES = 20_000
 
 _DATA_LIST_LINE = re.compile(r"(?im)^[ \t]*DATA[ \t]+LIST\b(?![ \t]*[;(])")
 _LABELS_LINE = re.compile(r"(?im)^[ \t]*(?:ADD[ \t]+)?VAR\w*[ \t]+LAB\w*|^[ \t]*VAL\w*[ \t]+LAB\w*")
@@ -354,9 +353,9 @@ def expand_to(first: Token, last: Token, command: Command) -> list[str]:
                      f"cannot expand '{first.text} TO {last.text}': the names must share a "
                      "prefix and end in increasing numbers")
     low, high = int(a.group("number")), int(b.group("number"))
-    if high - low + 1 > MAX_VARIABLES:
+    if high - low + 1 > MAX_FIELDS:
         raise _error(first, command, f"'{first.text} TO {last.text}' makes more than "
-                     f"{MAX_VARIABLES} variables")
+                     f"{MAX_FIELDS} variables")
     digits = a.group("number")
     pad = len(digits) if digits.startswith("0") and len(digits) > 1 else 0
     return [f"{a.group('prefix')}{n:0{pad}d}" for n in range(low, high + 1)]
@@ -551,8 +550,8 @@ def read_data_list(command: Command) -> DataList:
                          f"{names[-1][0]}; found "
                          + (repr(spec.text) if spec is not None else "the end of the command"))
         data.variables.extend(variables)
-    if len(data.variables) > MAX_VARIABLES:
-        raise _error(None, command, f"DATA LIST defines more than {MAX_VARIABLES} variables")
+    if len(data.variables) > MAX_FIELDS:
+        raise _error(None, command, f"DATA LIST defines more than {MAX_FIELDS} variables")
     return data
 
 

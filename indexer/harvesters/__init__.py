@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 HARVESTER_MODULES = ("ckan", "socrata", "dcat", "frictionless", "web")
@@ -67,8 +68,8 @@ def unnamed_item(
     return HarvestItem(error=f"{named}: no {missing}, skipped", total=total)
 
 
-def harvester(kind: str) -> Any:
-    """The harvester module for a source type (``ckan``, ``socrata``, ``dcat``)."""
+def harvester(kind: str) -> ModuleType:
+    """The harvester module for a source type (one of :data:`HARVESTER_MODULES`)."""
     if kind not in HARVESTER_MODULES:
         raise ValueError(f"unknown source type {kind!r}; expected one of {HARVESTER_MODULES}")
     from importlib import import_module
