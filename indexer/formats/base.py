@@ -4,6 +4,12 @@ A format module (one per file format, e.g. ``indexer/formats/socrata_view.py``) 
 
 ``NAME: str``
     Short format name, e.g. ``"socrata-view"``; stored as the dataset's provenance format.
+``SUFFIXES: tuple[str, ...]``
+    The file suffixes of the format's files, lower-case with the dot (``(".cpy", ".cbl")``):
+    a hint for ``detect`` and the names a harvester keeps for fetched documents.
+``MEDIA_TYPES: dict[str, str]`` (optional)
+    Media types its documents are served as, each with the suffix it is read under
+    (``{"text/csv": ".csv"}``).
 ``detect(path: Path, head: str) -> bool``
     True when the file is in this format. ``head`` is the first 64 KiB of the file decoded
     as UTF-8 with ``errors="replace"``. Detection is by content; the extension is only a hint.

@@ -35,6 +35,8 @@ from urllib.parse import urlsplit
 
 from indexer.formats.base import FormatError, ParsedFile
 from indexer.formats.portal import (
+    JSON_MEDIA_TYPES,
+    JSON_SUFFIXES,
     dicts,
     expect_object,
     first_text,
@@ -52,6 +54,8 @@ from indexer.formats.portal import (
 )
 
 NAME = "ckan-package"
+SUFFIXES = JSON_SUFFIXES
+MEDIA_TYPES = JSON_MEDIA_TYPES
 
 _CKAN_KEYS = (
     "num_resources", "owner_org", "metadata_modified", "metadata_created", "license_id",

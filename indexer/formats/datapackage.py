@@ -25,6 +25,8 @@ from typing import Any
 
 from indexer.formats.base import FormatError, ParsedFile
 from indexer.formats.portal import (
+    JSON_MEDIA_TYPES,
+    JSON_SUFFIXES,
     dicts,
     expect_object,
     first_text,
@@ -44,6 +46,8 @@ from indexer.formats.portal import (
 )
 
 NAME = "datapackage"
+SUFFIXES = JSON_SUFFIXES
+MEDIA_TYPES = JSON_MEDIA_TYPES
 
 _PACKAGE_MARKERS = ("datapackage_version", "profile", "licenses", "schema", "path", "ckan_extras")
 _CKAN_MARKERS = ("num_resources", "owner_org", "metadata_modified", "package_id", "license_id")

@@ -25,6 +25,8 @@ from typing import Any
 
 from indexer.formats.base import FormatError, ParsedFile
 from indexer.formats.portal import (
+    JSON_MEDIA_TYPES,
+    JSON_SUFFIXES,
     dicts,
     frequency_word,
     has_key,
@@ -38,6 +40,8 @@ from indexer.formats.portal import (
 )
 
 NAME = "dcat-json"
+SUFFIXES = JSON_SUFFIXES
+MEDIA_TYPES = JSON_MEDIA_TYPES
 
 _ACCESS = {"public": "public", "restricted public": "restricted", "non-public": "internal"}
 _DATASET_KEYS = ("accessLevel", "distribution", "publisher", "contactPoint", "keyword")

@@ -27,6 +27,10 @@ from indexer.formats.records import new_dataset, new_field, value_label
 from indexer.formats.text import tidy
 
 NAME = "ddi-codebook"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".xml",)
+#: Media types its documents are served as, and the suffix each is read under.
+MEDIA_TYPES = {"application/xml": ".xml", "text/xml": ".xml"}
 
 _ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?codeBook[\s>]")
 

@@ -37,8 +37,23 @@ from indexer.formats.text import tidy
 NAME = "dictionary-table"
 
 HEADER_ROWS = 20
-_TEXT_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".dat", ""}
-_XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+#: Files that are tables by their name: a header row is expected in them.
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab")
+#: Text that may hold a table (so may a file without a suffix): one dataset, named after the file.
+TEXT_SUFFIXES = (*TABLE_SUFFIXES, ".txt", ".dat")
+#: Workbooks: one dataset per sheet with a header row.
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+SUFFIXES = (*TEXT_SUFFIXES, *WORKBOOK_SUFFIXES)
+#: Media types its documents are served as, and the suffix each is read under.
+MEDIA_TYPES = {
+    "text/csv": ".csv",
+    "application/csv": ".csv",
+    "text/comma-separated-values": ".csv",
+    "text/tab-separated-values": ".tsv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.ms-excel.sheet.macroenabled.12": ".xlsm",
+    "text/plain": ".txt",
+}
 _DELIMITERS = [",", "\t", ";", "|"]
 _MAX_HEADER_CELL = 80
 # Rows read at most: a table longer than this (blank rows included) cannot be one dataset.
@@ -239,7 +254,7 @@ def _xlsx_tables(path: Path) -> list[Table]:
 
 
 def _is_xlsx(path: Path) -> bool:
-    return path.suffix.lower() in _XLSX_SUFFIXES and zipfile.is_zipfile(path)
+    return path.suffix.lower() in WORKBOOK_SUFFIXES and zipfile.is_zipfile(path)
 
 
 # ----------------------------------------------------------------------------- detection
@@ -248,12 +263,12 @@ def _is_xlsx(path: Path) -> bool:
 def detect(path: Path, head: str) -> bool:
     """True for CSV/TSV/TXT/XLSX tables whose header row can be recognised."""
     suffix = path.suffix.lower()
-    if suffix in _XLSX_SUFFIXES:
+    if suffix in WORKBOOK_SUFFIXES:
         try:
             return _is_xlsx(path) and any(find_header(t.rows) for t in _xlsx_tables(path))
         except FormatError:
             return False
-    if suffix not in _TEXT_SUFFIXES or "\x00" in head[:4096]:
+    if (suffix and suffix not in TEXT_SUFFIXES) or "\x00" in head[:4096]:
         return False
     stripped = head.lstrip("\ufeff \t\r\n")
     if stripped.startswith(("{", "[", "<", "---", "#!")):
@@ -443,7 +458,7 @@ def _text_table(path: Path) -> tuple[Table, Header]:
 def parse(path: Path) -> ParsedFile:
     """Read a dictionary table; one dataset per file, or per recognised worksheet."""
     result = ParsedFile(path=path, format=NAME)
-    if path.suffix.lower() in _XLSX_SUFFIXES and not _is_xlsx(path):
+    if path.suffix.lower() in WORKBOOK_SUFFIXES and not _is_xlsx(path):
         raise FormatError("not a valid XLSX workbook (the file is not a zip archive)")
     if _is_xlsx(path):
         found = []

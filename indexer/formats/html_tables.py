@@ -30,6 +30,15 @@ from indexer.formats.base import FormatError, ParsedFile, file_identifier, read_
 from indexer.formats.portal import epoch_to_iso, portal_dataset, portal_field, text
 
 NAME = "html-tables"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".html", ".htm", ".md", ".markdown")
+#: Media types its documents are served as, and the suffix each is read under.
+MEDIA_TYPES = {
+    "text/html": ".html",
+    "application/xhtml+xml": ".html",
+    "text/markdown": ".md",
+    "text/x-markdown": ".md",
+}
 
 _ROLES_EXACT = {
     "name": {"name", "column name", "column", "field", "field name", "variable", "variable name",

@@ -19,6 +19,10 @@ from typing import Any
 from indexer.formats.base import FormatError, normalise_type, read_text
 from indexer.formats.records import new_dataset, new_field
 
+#: The suffix and media type of the JSON formats (Socrata, CKAN, DCAT, data packages).
+JSON_SUFFIXES = (".json",)
+JSON_MEDIA_TYPES = {"application/json": ".json"}
+
 FOUR_BY_FOUR = re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}$")
 
 # Limits of catalog.schemas.DatasetInSchema / FieldInSchema that real portal data can exceed.

@@ -25,6 +25,8 @@ from typing import Any
 
 from indexer.formats.base import FormatError, ParsedFile
 from indexer.formats.portal import (
+    JSON_MEDIA_TYPES,
+    JSON_SUFFIXES,
     dicts,
     expect_object,
     first_text,
@@ -44,6 +46,8 @@ from indexer.formats.portal import (
 )
 
 NAME = "socrata-discovery"
+SUFFIXES = JSON_SUFFIXES
+MEDIA_TYPES = JSON_MEDIA_TYPES
 
 # domain_metadata keys naming the publisher, most specific wording first.
 _AGENCY_SUFFIXES = ("_Agency", "_Publisher", "_Department")

@@ -33,6 +33,10 @@ from indexer.formats.portal import (
 )
 
 NAME = "socrata-markdown"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".md",)
+#: Media types its documents are served as, and the suffix each is read under.
+MEDIA_TYPES = {"text/markdown": ".md", "text/x-markdown": ".md"}
 
 _ID_ROW = re.compile(r"^\|\s*Id\s*\|\s*[a-z0-9]{4}-[a-z0-9]{4}\s*\|", re.MULTILINE)
 _COLUMNS_HEADER = re.compile(r"^\|\s*Included\s*\|\s*Schema Type\s*\|\s*Field Name\s*\|", re.M)

@@ -21,6 +21,8 @@ from typing import Any
 from indexer.formats.base import FormatError, ParsedFile
 from indexer.formats.portal import (
     FOUR_BY_FOUR,
+    JSON_MEDIA_TYPES,
+    JSON_SUFFIXES,
     dicts,
     epoch_to_iso,
     first_text,
@@ -39,6 +41,8 @@ from indexer.formats.portal import (
 )
 
 NAME = "socrata-view"
+SUFFIXES = JSON_SUFFIXES
+MEDIA_TYPES = JSON_MEDIA_TYPES
 
 _VIEW_MARKERS = ("columns", "viewType", "displayType", "tableId", "viewLastModified", "owner")
 _ID_4X4 = re.compile(r'"id"\s*:\s*"[a-z0-9]{4}-[a-z0-9]{4}"')

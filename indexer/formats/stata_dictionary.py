@@ -30,6 +30,8 @@ from indexer.formats.statements import LineIndex, unquote
 from indexer.formats.text import tidy
 
 NAME = "stata-dictionary"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".dct",)
 
 _HEADER = re.compile(r"(?im)^[ \t]*(?:infile[ \t]+)?dictionary\b([^{\n]*)\{")
 _USING = re.compile(r"(?i)\busing\s+(\"[^\"]*\"|\S+)")

@@ -22,6 +22,8 @@ from indexer.formats.statements import LineIndex, Scanner, Statement, unquote
 from indexer.formats.text import tidy
 
 NAME = "stata-labels"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".do",)
 
 _LABEL = r"la(?:b(?:e(?:l)?)?)?"
 _DETECT = re.compile(

@@ -59,8 +59,7 @@ DESCRIBED_BY_TYPES = {
     "application/json": SCHEMA,
     "application/vnd.tableschema+json": SCHEMA,
 }
-DESCRIBED_BY_SUFFIXES = {".csv": ".csv", ".tsv": ".tsv", ".xlsx": ".xlsx", ".xlsm": ".xlsm",
-                         ".json": SCHEMA}
+DESCRIBED_BY_SUFFIXES = {**{suffix: suffix for suffix in TABLE_FILES}, ".json": SCHEMA}
 Dictionary = tuple[list[dict[str, Any]], bool]  # (fields, layout)
 
 

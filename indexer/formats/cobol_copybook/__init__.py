@@ -77,8 +77,9 @@ from indexer.formats.records import new_dataset
 from indexer.formats.text import clean_comment
 
 NAME = "cobol-copybook"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".cpy", ".cbl", ".cob", ".copy", ".cobol", ".cpb")
 
-_EXTENSIONS = {".cpy", ".cbl", ".cob", ".copy", ".cpb", ".cobol"}
 _LEVEL_PIC = re.compile(
     r"(?im)^(?:[ \t]*|[0-9A-Za-z]{6}[ \t*-]?[ \t]*)"  # optional sequence area
     r"(?:0?[1-9]|[1-4][0-9]|77)[ \t]+"  # level number
@@ -96,7 +97,7 @@ def detect(path: Path, head: str) -> bool:
     """True for text with level-numbered entries that carry PIC clauses."""
     hits = len(_LEVEL_PIC.findall(head))
     entries = len(_LEVEL_ENTRY.findall(head))
-    if path.suffix.lower() in _EXTENSIONS:
+    if path.suffix.lower() in SUFFIXES:
         return hits >= 1 or entries >= 2
     return hits >= 3 or (hits >= 2 and entries >= 3)
 

@@ -35,8 +35,9 @@ from indexer.formats.statements import LineIndex, Statement
 from indexer.formats.text import clean_comment, sentence_case, tidy
 
 NAME = "sas-program"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".sas",)
 
-_SAS_EXTENSIONS = {".sas"}
 _HINTS = [
     re.compile(r"(?im)^\s*proc\s+\w+"),
     re.compile(r"(?im)^\s*data\s+[\w.]+(\s*\([^;]*\))?\s*;"),
@@ -53,7 +54,7 @@ def detect(path: Path, head: str) -> bool:
     if _STATA_MARK.search(head):
         return False
     hits = sum(1 for pattern in _HINTS if pattern.search(head))
-    if path.suffix.lower() in _SAS_EXTENSIONS:
+    if path.suffix.lower() in SUFFIXES:
         return hits >= 1
     return hits >= 3 and bool(_HINTS[5].search(head))
 

@@ -61,6 +61,8 @@ from indexer.formats.spss_syntax.labels import (
 from indexer.formats.statements import NAME_OR_STRING, stated_lrecl, unquote
 
 NAME = "spss-syntax"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".sps",)
 
 _DATA_LIST_LINE = re.compile(r"(?im)^[ \t]*DATA[ \t]+LIST\b(?![ \t]*[;(])")
 _LABELS_LINE = re.compile(r"(?im)^[ \t]*(?:ADD[ \t]+)?VAR\w*[ \t]+LAB\w*|^[ \t]*VAL\w*[ \t]+LAB\w*")
@@ -72,7 +74,7 @@ def detect(path: Path, head: str) -> bool:
     """True for SPSS syntax with a DATA LIST (and labels or column specs, without .sps)."""
     if not _DATA_LIST_LINE.search(head):
         return False
-    if path.suffix.lower() == ".sps":
+    if path.suffix.lower() in SUFFIXES:
         return True
     return bool(
         _LABELS_LINE.search(head) or _FIXED_WORD.search(head) or _COLUMN_SPEC.search(head)
