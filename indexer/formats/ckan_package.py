@@ -49,6 +49,7 @@ from indexer.formats.portal import (
     obj,
     portal_dataset,
     portal_field,
+    skipped_record,
     string_list,
     text,
 )
@@ -116,7 +117,7 @@ def parse(path: Path) -> ParsedFile:
         package = obj(package)
         identifier = first_text(package.get("name"), package.get("id"))
         if identifier is None:
-            parsed.errors.append(f"package #{index}: no 'name' or 'id', skipped")
+            parsed.errors.append(skipped_record("package", index, "no 'name' or 'id'"))
             continue
         parsed.datasets.append(package_record(identifier, package, portal))
     return parsed

@@ -35,6 +35,7 @@ from indexer.formats.portal import (
     load_json,
     obj,
     portal_dataset,
+    skipped_record,
     string_list,
     text,
 )
@@ -109,15 +110,12 @@ def parse(path: Path) -> ParsedFile:
     catalog = obj(data)
     for index, entry in enumerate(datasets, start=1):
         if not isinstance(entry, dict):
-            parsed.errors.append(f"dataset #{index}: expected a JSON object, skipped")
+            parsed.errors.append(skipped_record("dataset", index, "expected a JSON object"))
             continue
         identifier = text(entry.get("identifier"))
         if identifier is None:
-            title = text(entry.get("title"))
-            parsed.errors.append(
-                f"dataset #{index}" + (f" ({title!r})" if title else "")
-                + ": no 'identifier', skipped"
-            )
+            parsed.errors.append(skipped_record("dataset", index, "no 'identifier'",
+                                                text(entry.get("title"))))
             continue
         parsed.datasets.append(dataset_record(identifier, entry, catalog))
     return parsed

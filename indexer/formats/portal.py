@@ -76,6 +76,11 @@ def key_count(head: str, keys: Iterable[str]) -> int:
     return sum(1 for key in keys if has_key(head, key))
 
 
+def skipped_record(what: str, index: int, problem: str, title: str | None = None) -> str:
+    """Why record number ``index`` is skipped: ``dataset #3 ('Wages'): no 'identifier', ...``."""
+    return f"{what} #{index}" + (f" ({title!r})" if title else "") + f": {problem}, skipped"
+
+
 def expect_object(value: Any, what: str) -> dict[str, Any]:
     """Return ``value`` when it is a JSON object, else raise FormatError naming ``what``."""
     if not isinstance(value, dict):

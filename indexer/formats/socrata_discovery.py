@@ -40,6 +40,7 @@ from indexer.formats.portal import (
     obj,
     portal_dataset,
     portal_field,
+    skipped_record,
     socrata_type,
     string_list,
     text,
@@ -89,11 +90,8 @@ def parse(path: Path) -> ParsedFile:
         resource = obj(result.get("resource")) if isinstance(result, dict) else {}
         identifier = text(resource.get("id"))
         if identifier is None:
-            title = text(resource.get("name"))
-            parsed.errors.append(
-                f"result #{index}" + (f" ({title!r})" if title else "")
-                + ": no resource.id, skipped"
-            )
+            parsed.errors.append(skipped_record("result", index, "no resource.id",
+                                                text(resource.get("name"))))
             continue
         parsed.datasets.append(result_record(identifier, result))
     return parsed

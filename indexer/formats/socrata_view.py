@@ -35,6 +35,7 @@ from indexer.formats.portal import (
     obj,
     portal_dataset,
     portal_field,
+    skipped_record,
     socrata_type,
     string_list,
     text,
@@ -75,7 +76,7 @@ def parse(path: Path) -> ParsedFile:
         if not isinstance(view, dict):
             if len(views) == 1:
                 raise FormatError("expected a JSON object with 'id', 'name' and 'columns'")
-            result.errors.append(f"view #{index}: expected a JSON object, skipped")
+            result.errors.append(skipped_record("view", index, "expected a JSON object"))
             continue
         identifier = text(view.get("id"))
         if identifier is None:

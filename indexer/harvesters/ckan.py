@@ -32,7 +32,7 @@ from ckanapi.errors import CKANAPIError, ServerIncompatibleError
 
 from indexer.formats import ckan_package
 from indexer.formats.portal import dicts, first_text
-from indexer.harvesters import HarvestItem, record_item
+from indexer.harvesters import HarvestItem, record_error, record_item, skipped_item
 from indexer.http import Fetcher, FetchError
 
 NAME = "ckan"
@@ -88,11 +88,11 @@ def _package_item(
     seen: set[str], *, datastore: bool,
 ) -> Iterator[HarvestItem]:
     if not isinstance(package, dict):
-        yield HarvestItem(error=f"package #{index}: expected a JSON object, skipped", total=total)
+        yield skipped_item("package", index, "expected a JSON object", total)
         return
     identifier = first_text(package.get("name"), package.get("id"))
     if identifier is None:
-        yield HarvestItem(error=f"package #{index}: no 'name' or 'id', skipped", total=total)
+        yield skipped_item("package", index, "no 'name' or 'id'", total)
         return
     if identifier in seen:  # moved between pages while we paged: already yielded
         return
@@ -105,11 +105,8 @@ def _package_item(
             try:
                 resource["datastore_fields"] = _dictionary(remote, portal, resource["id"])
             except FetchError as exc:
-                yield HarvestItem(
-                    error=f"package {identifier!r}: data dictionary of resource "
-                          f"{resource['id']!r} not read: {exc}",
-                    identifier=identifier, total=total,
-                )
+                yield record_error("package", identifier, f"data dictionary of resource "
+                                   f"{resource['id']!r} not read: {exc}", total)
                 return
     yield record_item("package", identifier, total,
                       lambda: ckan_package.package_record(identifier, package, portal))

@@ -43,7 +43,7 @@ from urllib.parse import urljoin, urlsplit
 from indexer.formats import datapackage, dcat_json, dictionary_table
 from indexer.formats.base import FormatError
 from indexer.formats.portal import obj, text
-from indexer.harvesters import HarvestItem, record_item, unnamed_item
+from indexer.harvesters import HarvestItem, checked_item, repeated_item, skipped_item
 from indexer.harvesters.web import ACCEPT, CONTENT_TYPES, parse_bytes, problem, safe_segment
 from indexer.http import Fetcher, FetchError
 
@@ -84,29 +84,21 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict):
-            yield HarvestItem(error=f"dataset #{index}: expected a JSON object, skipped",
-                              total=total)
+            yield skipped_item("dataset", index, "expected a JSON object", total)
             continue
         identifier = text(entry.get("identifier"))
         if identifier is None:
-            yield unnamed_item("dataset", index, text(entry.get("title")), "'identifier'",
-                               total)
+            yield skipped_item("dataset", index, "no 'identifier'", total,
+                               text(entry.get("title")))
             continue
-        if identifier in seen:
-            yield HarvestItem(error=f"dataset #{index}: identifier {identifier!r} repeated, "
-                                    "the first one is kept", total=total)
+        if (repeated := repeated_item(f"dataset #{index}", identifier, seen, total)) is not None:
+            yield repeated
             continue
-        seen.add(identifier)
-        described: Dictionary | None = None
-        if follow:
-            try:
-                described = _described_by(fetcher, url, entry, dictionaries)
-            except FormatError as exc:
-                yield HarvestItem(error=f"dataset {identifier!r}: {exc}", identifier=identifier,
-                                  total=total)
-                continue
-        yield record_item("dataset", identifier, total,
-                          lambda e=entry, i=identifier, d=described: _record(i, e, catalog, d))
+        yield checked_item(
+            "dataset", identifier, total,
+            lambda e=entry: _described_by(fetcher, url, e, dictionaries) if follow else None,
+            lambda described, e=entry, i=identifier: _record(i, e, catalog, described),
+        )
 
 
 def _record(identifier: str, entry: dict[str, Any], catalog: dict[str, Any],

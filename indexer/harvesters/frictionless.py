@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 from indexer.formats import datapackage
 from indexer.formats.base import FormatError
 from indexer.formats.portal import dicts, first_text, text
-from indexer.harvesters import HarvestItem, record_item
+from indexer.harvesters import HarvestItem, checked_item, repeated_item
 from indexer.harvesters.web import document_name, parse_bytes, problem, safe_segment
 from indexer.http import Fetcher, FetchError
 
@@ -66,19 +66,15 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
             continue
         folder, name = _file_name(package_url)
         identifier = text(data.get("name")) or _fallback_identifier(Path(folder) / name)
-        if identifier in seen:
-            yield HarvestItem(error=f"package {package_url}: identifier {identifier!r} repeated,"
-                                    " the first one is kept", total=total)
+        repeated = repeated_item(f"package {package_url}", identifier, seen, total)
+        if repeated is not None:
+            yield repeated
             continue
-        seen.add(identifier)
-        try:
-            data = _inline_schemas(fetcher, package_url, data, schemas)
-        except FormatError as exc:
-            yield HarvestItem(error=f"package {identifier!r}: {exc}", identifier=identifier,
-                              total=total)
-            continue
-        yield record_item("package", identifier, total,
-                          lambda d=data, f=folder, n=name, u=package_url: _record(d, f, n, u))
+        yield checked_item(
+            "package", identifier, total,
+            lambda d=data, u=package_url: _inline_schemas(fetcher, u, d, schemas),
+            lambda inlined, f=folder, n=name, u=package_url: _record(inlined, f, n, u),
+        )
     if listed and len(failures) == total:
         raise FetchError(url, f"none of the {total} packages could be read; "
                               f"first: {failures[0]}")

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from indexer.formats import socrata_discovery
 from indexer.formats.portal import obj, text
-from indexer.harvesters import HarvestItem, record_item, unnamed_item
+from indexer.harvesters import HarvestItem, record_item, skipped_item
 from indexer.http import Fetcher, FetchError
 
 NAME = "socrata"
@@ -76,7 +76,6 @@ def _result_item(result: Any, index: int, total: int | None) -> HarvestItem:
     resource = obj(result.get("resource")) if isinstance(result, dict) else {}
     identifier = text(resource.get("id"))
     if identifier is None:
-        return unnamed_item("result", index, text(resource.get("name")), "resource.id",
-                            total)
+        return skipped_item("result", index, "no resource.id", total, text(resource.get("name")))
     return record_item("result", identifier, total,
                        lambda: socrata_discovery.result_record(identifier, result))

@@ -51,7 +51,7 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 from indexer import formats
 from indexer.formats import dictionary_table, html_tables
 from indexer.formats.base import FormatError, ParsedFile
-from indexer.harvesters import HarvestItem
+from indexer.harvesters import HarvestItem, repeated_item
 from indexer.http import Fetcher, FetchError
 
 NAME = "web"
@@ -233,11 +233,9 @@ def _items(what: str, parsed: ParsedFile, seen: set[str], total: int, *,
         yield HarvestItem(error=f"document {what}: no dataset in it", total=total)
     for record in parsed.datasets:
         identifier = str(record.get("identifier") or "")
-        if identifier in seen:
-            yield HarvestItem(error=f"document {what}: identifier {identifier!r} repeated, "
-                                    "the first one is kept", total=total)
+        if (repeated := repeated_item(f"document {what}", identifier, seen, total)) is not None:
+            yield repeated
             continue
-        seen.add(identifier)
         if document_url:
             record.setdefault("extra", {})["document_url"] = document_url
         yield HarvestItem(dataset=record, identifier=identifier, total=total)

@@ -74,12 +74,12 @@ def expand_to(first: Token, last: Token, command: Command) -> list[str]:
         or int(b.group("number")) < int(a.group("number"))
     ):
         raise command_error(first, command,
-                     f"cannot expand '{first.text} TO {last.text}': the names must share a "
-                     "prefix and end in increasing numbers")
+                            f"cannot expand '{first.text} TO {last.text}': the names must share a "
+                            "prefix and end in increasing numbers")
     low, high = int(a.group("number")), int(b.group("number"))
     if high - low + 1 > MAX_FIELDS:
         raise command_error(first, command, f"'{first.text} TO {last.text}' makes more than "
-                     f"{MAX_FIELDS} variables")
+                            f"{MAX_FIELDS} variables")
     digits = a.group("number")
     pad = len(digits) if digits.startswith("0") and len(digits) > 1 else 0
     return [f"{a.group('prefix')}{n:0{pad}d}" for n in range(low, high + 1)]
@@ -144,8 +144,8 @@ def _check_type(fmt_type: str, token: Token, command: Command) -> str:
     upper = fmt_type.upper()
     if upper not in FORMATS:
         raise command_error(token, command,
-                     f"unknown format {fmt_type!r} (expected A, F, N, E, COMMA, DOLLAR, DATE, "
-                     "ADATE, DATETIME, TIME ...)")
+                            f"unknown format {fmt_type!r} (expected A, F, N, E, COMMA, DOLLAR, "
+                            "DATE, ADATE, DATETIME, TIME ...)")
     return upper
 
 
@@ -164,8 +164,8 @@ def _column_format(token: Token, variables: list[Variable], command: Command) ->
     match = _COLUMN_FORMAT.match(inner)
     if match is None or not inner:
         raise command_error(token, command,
-                     f"cannot read the format {token.text}: expected (A), (n) for n decimal "
-                     "places, or (TYPE) / (TYPE,n)")
+                            f"cannot read the format {token.text}: expected (A), (n) for n decimal "
+                            "places, or (TYPE) / (TYPE,n)")
     fmt_type = match.group("type")
     decimals = match.group("d") or (match.group("w") if not fmt_type else None)
     upper = _check_type(fmt_type, token, command) if fmt_type else "F"
@@ -186,8 +186,8 @@ def _fortran_formats(token: Token, names: list[tuple[str, Token]], pointer: int,
         match = _ELEMENT.match(element)
         if match is None:
             raise command_error(token, command,
-                         f"cannot read {element!r} in the format list {token.text} (expected "
-                         "formats such as F8.2, A10, 5F2.0, 2X or T20)")
+                                f"cannot read {element!r} in the format list {token.text} "
+                                "(expected formats such as F8.2, A10, 5F2.0, 2X or T20)")
         parsed.append(match)
     if all(m.group("type").upper() in ("X", "T") for m in parsed):
         raise command_error(token, command, f"the format list {token.text} has no variable formats")
@@ -245,7 +245,7 @@ def read_data_list(command: Command) -> DataList:
         names, index = _names(toks, index, command)
         if not names:
             raise command_error(token, command,
-                         f"expected a variable name in DATA LIST; found {token.text!r}")
+                                f"expected a variable name in DATA LIST; found {token.text!r}")
         spec = toks[index] if index < len(toks) else None
         if data.mode != "FIXED":
             fmt = None
@@ -258,8 +258,8 @@ def read_data_list(command: Command) -> DataList:
             index += 1
             if index < len(toks) and toks[index].text == "-":
                 raise command_error(spec, command,
-                             f"the columns of {names[-1][0]} ({spec.text}-) are cut off: "
-                             "expected start-end")
+                                    f"the columns of {names[-1][0]} ({spec.text}-) are cut off: "
+                                    "expected start-end")
             variables = _column_variables(names, spec, record, command)
             if index < len(toks) and toks[index].kind == "paren":
                 _column_format(toks[index], variables, command)
@@ -269,10 +269,10 @@ def read_data_list(command: Command) -> DataList:
             index += 1
             variables, pointer = _fortran_formats(spec, names, pointer, record, command)
         else:
+            found = repr(spec.text) if spec is not None else "the end of the command"
             raise command_error(spec, command,
-                         f"expected columns (start-end) or a format in parentheses after "
-                         f"{names[-1][0]}; found "
-                         + (repr(spec.text) if spec is not None else "the end of the command"))
+                                f"expected columns (start-end) or a format in parentheses after "
+                                f"{names[-1][0]}; found {found}")
         data.variables.extend(variables)
     if len(data.variables) > MAX_FIELDS:
         raise command_error(None, command, f"DATA LIST defines more than {MAX_FIELDS} variables")
@@ -291,14 +291,14 @@ def _column_variables(names: list[tuple[str, Token]], spec: Token, record: int,
         start = end = int(spec.text)
     if start < 1 or end < start:
         raise command_error(spec, command,
-                     f"columns {spec.text} of {names[0][0]}: expected start >= 1 and end >= "
-                     "start")
+                            f"columns {spec.text} of {names[0][0]}: expected start >= 1 and end >= "
+                            "start")
     total = end - start + 1
     if total % len(names):
         listed = ", ".join(name for name, _ in names)
         raise command_error(spec, command,
-                     f"columns {start}-{end} ({total}) cannot be divided equally among "
-                     f"{len(names)} variables ({listed})")
+                            f"columns {start}-{end} ({total}) cannot be divided equally among "
+                            f"{len(names)} variables ({listed})")
     width = total // len(names)
     return [
         Variable(name, token.line, record, start + i * width, start + (i + 1) * width - 1)

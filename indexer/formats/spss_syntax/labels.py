@@ -34,21 +34,31 @@ def _dictionary_names(toks: list[Token], index: int, data: DataList, command: Co
     return found, index
 
 
+def _next_names(toks: list[Token], index: int, command: Command, expected: str) -> int | None:
+    """Where the next variable names start, past any ``/``; None at the end of the command.
+
+    FormatError when anything but a name stands there (``expected`` says what should).
+    """
+    while index < len(toks) and toks[index].text == "/":
+        index += 1
+    if index >= len(toks):
+        return None
+    if toks[index].kind != "name":
+        raise command_error(toks[index], command,
+                            f"expected {expected}; found {toks[index].text!r}")
+    return index
+
+
 def read_variable_labels(command: Command, data: DataList, warnings: list[str]) -> None:
     """``VARIABLE LABELS name 'label' / name "label" ...``."""
     toks = tokens(command, skip=2)
-    index = 0
-    while index < len(toks):
+    index: int | None = 0
+    while (index := _next_names(toks, index, command,
+                                "a variable name in VARIABLE LABELS")) is not None:
         token = toks[index]
-        if token.text == "/":
-            index += 1
-            continue
-        if token.kind != "name":
-            raise command_error(token, command,
-                         f"expected a variable name in VARIABLE LABELS; found {token.text!r}")
         if index + 1 >= len(toks) or toks[index + 1].kind != "str":
             raise command_error(token, command, f"expected a quoted label after {token.text} in "
-                         "VARIABLE LABELS")
+                                "VARIABLE LABELS")
         label, index = read_string(toks, index + 1)
         variable = data.find(token.text)
         if variable is None:
@@ -62,15 +72,10 @@ def read_value_labels(command: Command, data: DataList, warnings: list[str]) -> 
     """``[ADD] VALUE LABELS vars value 'label' ... / vars ...`` (several variables share)."""
     adding = command.name == "ADD VALUE LABELS"
     toks = tokens(command, skip=3 if adding else 2)
-    index = 0
-    while index < len(toks):
+    index: int | None = 0
+    while (index := _next_names(toks, index, command,
+                                "variable names in VALUE LABELS")) is not None:
         token = toks[index]
-        if token.text == "/":
-            index += 1
-            continue
-        if token.kind != "name":
-            raise command_error(token, command,
-                         f"expected variable names in VALUE LABELS; found {token.text!r}")
         variables, index = _dictionary_names(toks, index, data, command, warnings)
         listed = token.text
         pairs: list[dict[str, str]] = []
@@ -78,15 +83,15 @@ def read_value_labels(command: Command, data: DataList, warnings: list[str]) -> 
             value = toks[index]
             if index + 1 >= len(toks) or toks[index + 1].kind != "str":
                 raise command_error(value, command,
-                             f"value {value.text} of {listed} has no quoted label after it")
+                                    f"value {value.text} of {listed} has no quoted label after it")
             label, index = read_string(toks, index + 1)
             code = unquote(value.text) if value.kind == "str" else value.text
             pairs.append({"code": code, "label": label})
         if not pairs:
             found = toks[index].text if index < len(toks) else "the end of the command"
             raise command_error(toks[index] if index < len(toks) else None, command,
-                         f"expected values and quoted labels after {listed} in VALUE LABELS; "
-                         f"found {found!r}")
+                                f"expected values and quoted labels after {listed} in VALUE "
+                                f"LABELS; found {found!r}")
         for variable in variables:
             if adding:
                 codes = {p["code"] for p in pairs}

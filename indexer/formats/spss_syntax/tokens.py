@@ -67,5 +67,6 @@ def read_string(toks: list[Token], index: int) -> tuple[str, int]:
 
 
 def command_error(token: Token | None, command: Command, message: str) -> FormatError:
+    """A FormatError naming the line of ``token`` (of the command's last line without one)."""
     line = token.line if token is not None else command.segments[-1][0]
     return FormatError(f"line {line}: {message}", line=line)
