@@ -88,7 +88,7 @@ def parse(path: Path) -> ParsedFile:
     if not isinstance(data.get("resources"), list):
         raise FormatError("expected a data package: a JSON object with a 'resources' list")
     parsed = ParsedFile(path=path, format=NAME)
-    identifier = text(data.get("name")) or _fallback_identifier(path)
+    identifier = text(data.get("name")) or fallback_identifier(path)
     extras = _ckan_extras(data.get("ckan_extras"))
     fields = package_fields(data, parsed.warnings)
     parsed.datasets.append(
@@ -108,7 +108,9 @@ def parse(path: Path) -> ParsedFile:
     return parsed
 
 
-def _fallback_identifier(path: Path) -> str:
+def fallback_identifier(path: Path) -> str:
+    """The identifier of a package without a name: its file name before the first dot, or its
+    folder's name for a plain ``datapackage.json``."""
     stem = path.name.split(".", 1)[0]
     if stem.lower() == "datapackage" and path.parent.name:
         return path.parent.name

@@ -65,7 +65,7 @@ def detect(path: Path, head: str) -> bool:
     """True for a data.json catalog (``dataset`` list, POD ``conformsTo`` or ``dcat:Catalog``)."""
     whole = head_json(head)
     if whole is not None:
-        return _datasets_of(whole) is not None
+        return catalog_datasets(whole) is not None
     stripped = head.lstrip()
     if stripped.startswith("["):
         return has_key(head, "identifier") and has_key(head, "accessLevel")
@@ -79,7 +79,7 @@ def detect(path: Path, head: str) -> bool:
     )
 
 
-def _datasets_of(data: Any) -> list[Any] | None:
+def catalog_datasets(data: Any) -> list[Any] | None:
     """The dataset entries of an accepted shape; None when the shape is not a data.json."""
     if isinstance(data, list):
         items = dicts(data)
@@ -100,7 +100,7 @@ def _datasets_of(data: Any) -> list[Any] | None:
 def parse(path: Path) -> ParsedFile:
     """Read every dataset of the catalog; datasets without an identifier become errors."""
     data = load_json(path)
-    datasets = _datasets_of(data)
+    datasets = catalog_datasets(data)
     if datasets is None:
         raise FormatError(
             "expected a DCAT-US data.json: a JSON object with a 'dataset' list "

@@ -2,7 +2,7 @@
 
 ``harvest(url)`` fetches the ``data.json`` (one request, within the Fetcher's size limit) and
 reads it with :mod:`indexer.formats.dcat_json`, the same code that reads saved files: the
-catalog shape is recognised by its ``_datasets_of`` and each dataset built by
+catalog shape is recognised by its ``catalog_datasets`` and each dataset built by
 ``dataset_record``. ``total`` is the number of entries in the catalog's ``dataset`` list.
 
 A dataset whose ``describedBy`` (a URL; a relative one is resolved against the catalog URL)
@@ -63,11 +63,6 @@ DESCRIBED_BY_SUFFIXES = {**{suffix: suffix for suffix in TABLE_FILES}, ".json": 
 Dictionary = tuple[list[dict[str, Any]], bool]  # (fields, layout)
 
 
-def _catalog_datasets(data: Any) -> list[Any] | None:
-    """Adapter over the format module's private shape check (shared, not re-implemented)."""
-    return dcat_json._datasets_of(data)
-
-
 def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
             ) -> Iterator[HarvestItem]:
     """Yield every dataset of the data.json as a raw dataset record (or a per-record error)."""
@@ -75,7 +70,7 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
     follow = options.get("described_by", True) not in (False, "false", "no", 0)
     dictionaries: dict[tuple[str, str], Dictionary | Exception] = {}
     data = fetcher.get_json(url)
-    entries = _catalog_datasets(data)
+    entries = dcat_json.catalog_datasets(data)
     if entries is None:
         raise FetchError(url, "expected a DCAT-US data.json: a JSON object with a 'dataset' "
                               "list (conformsTo project-open-data or @type dcat:Catalog)")

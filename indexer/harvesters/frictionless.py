@@ -65,7 +65,7 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
                               total=total)
             continue
         folder, name = _file_name(package_url)
-        identifier = text(data.get("name")) or _fallback_identifier(Path(folder) / name)
+        identifier = text(data.get("name")) or datapackage.fallback_identifier(Path(folder) / name)
         repeated = repeated_item(f"package {package_url}", identifier, seen, total)
         if repeated is not None:
             yield repeated
@@ -94,11 +94,6 @@ def _file_name(url: str) -> tuple[str, str]:
     segments = parts.path.rstrip("/").split("/")
     folder = segments[-2] if len(segments) > 2 else parts.hostname or "package"
     return safe_segment(folder, "package"), document_name(url, "application/json")
-
-
-def _fallback_identifier(path: Path) -> str:
-    """Adapter over the format module's private identifier rule (shared, not re-implemented)."""
-    return datapackage._fallback_identifier(path)
 
 
 def _inline_schemas(fetcher: Fetcher, url: str, data: dict[str, Any],
