@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -91,8 +92,8 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
             continue
         yield checked_item(
             "dataset", identifier, total,
-            lambda e=entry: _described_by(fetcher, url, e, dictionaries) if follow else None,
-            lambda described, e=entry, i=identifier: _record(i, e, catalog, described),
+            partial(_described_by, fetcher, url, entry, dictionaries, follow=follow),
+            partial(_record, identifier, entry, catalog),
         )
 
 
@@ -119,11 +120,15 @@ def described_by_kind(entry: dict[str, Any]) -> str | None:
 
 
 def _described_by(fetcher: Fetcher, catalog_url: str, entry: dict[str, Any],
-                  cache: dict[tuple[str, str], Dictionary | Exception]) -> Dictionary | None:
-    """The fields of the entry's data dictionary; None when it has none this module reads.
+                  cache: dict[tuple[str, str], Dictionary | Exception], *,
+                  follow: bool = True) -> Dictionary | None:
+    """The fields of the entry's data dictionary; None when it has none this module reads
+    (or ``follow`` is false).
 
     FormatError naming the dictionary URL when it cannot be fetched or read.
     """
+    if not follow:
+        return None
     link = entry.get("describedBy")
     kind = described_by_kind(entry)
     if not isinstance(link, str) or not link.strip() or kind is None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -72,8 +73,8 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
             continue
         yield checked_item(
             "package", identifier, total,
-            lambda d=data, u=package_url: _inline_schemas(fetcher, u, d, schemas),
-            lambda inlined, f=folder, n=name, u=package_url: _record(inlined, f, n, u),
+            partial(_inline_schemas, fetcher, package_url, data, schemas),
+            partial(_record, folder=folder, name=name, url=package_url),
         )
     if listed and len(failures) == total:
         raise FetchError(url, f"none of the {total} packages could be read; "

@@ -110,15 +110,18 @@ class _Cursor:
         self.name = name
 
     def peek(self) -> Token | None:
+        """The next token, not taken."""
         return self.tokens[self.index] if self.index < len(self.tokens) else None
 
     def take(self) -> Token | None:
+        """Take the next token (None at the end of the entry)."""
         token = self.peek()
         if token is not None:
             self.index += 1
         return token
 
     def accept(self, *words: str) -> bool:
+        """Take the next token when it is one of ``words``."""
         token = self.peek()
         if token is not None and token.kind == "word" and token.upper in words:
             self.index += 1
@@ -126,6 +129,7 @@ class _Cursor:
         return False
 
     def expect(self, what: str, line: int, test: Any = None) -> Token:
+        """Take the next token; FormatError naming ``what`` when there is none or ``test`` fails."""
         token = self.take()
         if token is None or (test is not None and not test(token)):
             found = f"found {token.text!r}" if token else "the entry ends there"

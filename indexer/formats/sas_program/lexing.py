@@ -74,12 +74,12 @@ def split_statements(text: str, lines: LineIndex) -> tuple[list[Statement], list
             scan.keep(_blank(text[match.start() : end]))
             scan.pos = end
         elif match.group() in QUOTED:
-            end = scan.string_end(match.start())
-            if end is None:
+            closed = scan.string_end(match.start())
+            if closed is None:
                 line = lines.line(match.start())
                 raise FormatError(f"line {line}: quoted string is never closed", line=line)
-            scan.keep(text[match.start() : end])
-            scan.pos = end
+            scan.keep(text[match.start() : closed])
+            scan.pos = closed
         else:
             stmt = Statement(scan.take(), lines.line(start), offset=start)
             statements.append(stmt)

@@ -52,14 +52,14 @@ def _next_names(toks: list[Token], index: int, command: Command, expected: str) 
 def read_variable_labels(command: Command, data: DataList, warnings: list[str]) -> None:
     """``VARIABLE LABELS name 'label' / name "label" ...``."""
     toks = tokens(command, skip=2)
-    index: int | None = 0
-    while (index := _next_names(toks, index, command,
+    index = 0
+    while (start := _next_names(toks, index, command,
                                 "a variable name in VARIABLE LABELS")) is not None:
-        token = toks[index]
-        if index + 1 >= len(toks) or toks[index + 1].kind != "str":
+        token = toks[start]
+        if start + 1 >= len(toks) or toks[start + 1].kind != "str":
             raise command_error(token, command, f"expected a quoted label after {token.text} in "
                                 "VARIABLE LABELS")
-        label, index = read_string(toks, index + 1)
+        label, index = read_string(toks, start + 1)
         variable = data.find(token.text)
         if variable is None:
             warnings.append(f"line {token.line}: VARIABLE LABELS names {token.text}, which the "
@@ -72,11 +72,11 @@ def read_value_labels(command: Command, data: DataList, warnings: list[str]) -> 
     """``[ADD] VALUE LABELS vars value 'label' ... / vars ...`` (several variables share)."""
     adding = command.name == "ADD VALUE LABELS"
     toks = tokens(command, skip=3 if adding else 2)
-    index: int | None = 0
-    while (index := _next_names(toks, index, command,
+    index = 0
+    while (start := _next_names(toks, index, command,
                                 "variable names in VALUE LABELS")) is not None:
-        token = toks[index]
-        variables, index = _dictionary_names(toks, index, data, command, warnings)
+        token = toks[start]
+        variables, index = _dictionary_names(toks, start, data, command, warnings)
         listed = token.text
         pairs: list[dict[str, str]] = []
         while index < len(toks) and toks[index].kind in ("num", "str"):
