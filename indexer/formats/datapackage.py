@@ -109,8 +109,10 @@ def parse(path: Path) -> ParsedFile:
 
 
 def fallback_identifier(path: Path) -> str:
-    """The identifier of a package without a name: its file name before the first dot, or its
-    folder's name for a plain ``datapackage.json``."""
+    """The identifier of a package without a name, from its file (or folder) name.
+
+    The file name before its first dot; the folder's name for a plain ``datapackage.json``.
+    """
     stem = path.name.split(".", 1)[0]
     if stem.lower() == "datapackage" and path.parent.name:
         return path.parent.name

@@ -68,8 +68,7 @@ class Scanner:
         return None if end < 0 else end + 2
 
     def string_end(self, opened: int) -> int | None:
-        """Offset just after the string whose quote is at ``opened`` (:data:`QUOTED`); None if
-        it is never closed."""
+        """Offset just after the string opened at ``opened`` (:data:`QUOTED`); None if unclosed."""
         match = QUOTED[self.text[opened]].match(self.text, opened)
         return match.end() if match else None
 
