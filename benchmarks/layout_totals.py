@@ -2,7 +2,7 @@
 
 For every file under ``record_layouts/`` and ``ddi/`` of the corpus, prints one Markdown row:
 the format detected, datasets, fields parsed, the record length the layout check computes
-(:func:`indexer.formats._layout.check_layout`, as ``catalog load`` runs it), the total the
+(:func:`indexer.formats.layout.check_layout`, as ``catalog load`` runs it), the total the
 document itself states, whether they match, and how many layout warnings the check gives.
 
 The stated total is read from the document's text by a plain regex here, not from the parser:
@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from indexer import formats  # noqa: E402
-from indexer.formats._layout import check_layout  # noqa: E402
 from indexer.formats.base import FormatError, read_text  # noqa: E402
+from indexer.formats.layout import check_layout  # noqa: E402
 
 CORPUS = Path(os.environ.get("CATALOG_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 

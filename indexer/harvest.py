@@ -2,7 +2,7 @@
 
 A run has three phases:
 
-1. **Fetch.** The source's harvester (:mod:`indexer.sources`) yields one item per dataset.
+1. **Fetch.** The source's harvester (:mod:`indexer.harvesters`) yields one item per dataset.
    Each record is validated with the same schema as a file load; valid ones are spooled to a
    temporary file, per-record problems go to the run's error list and the run goes on.
    Nothing in the catalog is written in this phase, so a run that fails here (the portal is
@@ -44,11 +44,11 @@ from catalog.service import Catalog
 from catalog.sources import SourceError, expand_options, get_source
 from catalog.store import IdentityConflict, find_or_create_agency, upsert_dataset, withdraw_dataset
 from indexer.agencies import UNKNOWN_AGENCY
-from indexer.formats._layout import check_layout
+from indexer.formats.layout import check_layout
+from indexer.harvesters import HarvestItem, harvester
 from indexer.http import DEFAULT_RUN_SECONDS, Fetcher, FetchError
 from indexer.liveness import Heartbeat, abandoned_reason, worker_name
 from indexer.load import validate_dataset
-from indexer.sources import HarvestItem, harvester
 
 log = logging.getLogger(__name__)
 ACTIONS = ("created", "updated", "unchanged", "withdrawn")

@@ -30,7 +30,7 @@ import json
 import time
 from collections.abc import Hashable, Iterator
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -137,6 +137,12 @@ def _is_json_type(content_type: str) -> bool:
     return kind == "application/json" or kind.endswith("+json") or kind.endswith("/json")
 
 
+class JSONResponse(requests.Response):
+    """A response as :class:`GuardedSession` returns it: with its JSON body parsed (for typing)."""
+
+    parsed_json: Any
+
+
 class GuardedSession(requests.Session):
     """A ``requests.Session`` that applies the Fetcher's timeouts, size limit and checks.
 
@@ -225,7 +231,7 @@ class GuardedSession(requests.Session):
                 status=response.status_code,
             )
         if expect_json if expect_json is not None else self.expect_json:
-            response.parsed_json = parse_json(full_url, body, content_type)
+            cast(JSONResponse, response).parsed_json = parse_json(full_url, body, content_type)
         return response
 
     def _read_capped(self, response: requests.Response, url: str, deadline: float) -> bytes:
@@ -402,7 +408,7 @@ class Fetcher:
                  headers: dict[str, str] | None = None) -> Any:
         """GET ``url`` and return its decoded JSON body."""
         response = self.session.get(url, params=params, headers=headers)
-        return response.parsed_json
+        return cast(JSONResponse, response).parsed_json
 
     def get_bytes(self, url: str, *, params: dict[str, Any] | None = None,
                   headers: dict[str, str] | None = None) -> bytes:

@@ -24,8 +24,8 @@ from catalog.service import Catalog
 from catalog.store import find_or_create_agency, upsert_dataset
 from indexer import formats
 from indexer.agencies import AGENCIES_FILE, UNKNOWN_AGENCY, agency_for
-from indexer.formats._layout import check_layout
 from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.layout import check_layout
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 200 * 1024 * 1024

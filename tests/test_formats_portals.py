@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from indexer.formats import _portal as portal
+from indexer.formats import portal
 from indexer.formats.base import FormatError, ParsedFile, read_head
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,9 +24,9 @@ from openpyxl import Workbook
 
 from indexer import formats
 from indexer.formats import datapackage
+from indexer.harvesters import HARVESTER_MODULES, HarvestItem, dcat, frictionless, harvester, web
 from indexer.http import Fetcher
 from indexer.load import iter_files
-from indexer.sources import HARVESTER_MODULES, HarvestItem, dcat, frictionless, harvester, web
 from tests.replay_server import ReplayServer
 from tests.test_harvest_http import run
 
@@ -560,3 +560,22 @@ def test_web_copybook_and_spss_files_keep_their_names(fetcher: Fetcher) -> None:
     assert [f["name"] for f in found["uiwage"]["fields"]] == ["WR-SSN", "WR-WAGES"]
     assert found["uiwage"]["fields"][1]["width"] == 5
     assert found["survey"]["fields"][0]["label"] == "Age in years"
+
+
+@pytest.mark.parametrize("suffix", [".copy", ".cobol", ".cpb"])
+def test_web_copybook_suffixes_give_the_identifier_of_a_load_from_disk(
+        fetcher: Fetcher, tmp_path: Path, suffix: str) -> None:
+    copybook = ("       01  WAGE-REC.\n           05  WR-SSN      PIC 9(9).\n"
+                "           05  WR-WAGES    PIC S9(7)V99 COMP-3.\n")
+    on_disk = tmp_path / f"rec{suffix}"
+    on_disk.write_text(copybook)
+    [disk] = from_disk(on_disk)
+    assert disk["identifier"] == "rec"
+    path = f"/layouts/rec{suffix}"
+    with ReplayServer({path: (200, {"Content-Type": "text/plain"}, copybook)}) as server:
+        items, error = run(web.harvest(server.url + path, fetcher=fetcher, options={}))
+    assert error is None
+    [item] = items
+    assert item.identifier == "rec"  # not rec.copy: the suffix is kept, no .txt added
+    assert item.dataset["extra"]["document_url"] == server.url + path
+    assert without_url(item.dataset) == disk

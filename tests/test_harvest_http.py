@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from indexer.harvesters import HarvestItem, ckan, dcat, harvester, socrata
 from indexer.http import Fetcher, FetchError, PagingError
-from indexer.sources import HarvestItem, ckan, dcat, harvester, socrata
 from tests.replay_server import ReplayServer, Request
 
 RECORDED = Path(__file__).parent / "recorded"

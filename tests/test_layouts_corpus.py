@@ -14,7 +14,7 @@ with numbers copied from the parser's output:
 * DDI codebooks: they would state ``varQnty``/``logRecL`` in ``fileDscr``; the IPUMS extracts
   do not, so the count of ``<var`` elements and the largest ``EndPos`` are the totals.
 
-The record length checked is the one :func:`indexer.formats._layout.check_layout` computes,
+The record length checked is the one :func:`indexer.formats.layout.check_layout` computes,
 the function ``catalog load`` runs on every layout.
 """
 
@@ -29,8 +29,8 @@ import pytest
 
 from indexer import formats
 from indexer.formats import stata_labels
-from indexer.formats._layout import check_layout
 from indexer.formats.base import FormatError, read_text
+from indexer.formats.layout import check_layout
 from tests.catalog_fixtures import CORPUS
 
 LAYOUTS = CORPUS / "record_layouts"

@@ -180,7 +180,7 @@ def test_fifty_megabyte_layout_table_fails_quickly(tmp_path: Path, new_catalog) 
 
 def parsed_one(path: Path) -> tuple[dict, list[str]]:  # type: ignore[type-arg]
     from indexer import formats
-    from indexer.formats._layout import check_layout
+    from indexer.formats.layout import check_layout
 
     dataset = formats.parse(path).datasets[0]
     return dataset, check_layout(dataset)
@@ -205,7 +205,7 @@ def test_cobol_filler_is_no_gap_and_redefines_no_overlap(tmp_path: Path) -> None
 
 
 def test_widths_that_disagree_with_columns_and_the_cap(tmp_path: Path) -> None:
-    from indexer.formats._layout import MAX_LAYOUT_WARNINGS
+    from indexer.formats.layout import MAX_LAYOUT_WARNINGS
 
     path = tmp_path / "layout.csv"
     rows = ["Field Name,Start,End,Length"]

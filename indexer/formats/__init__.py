@@ -1,6 +1,9 @@
 """Metadata file formats: one module each, detected by content.
 
 ``FORMAT_MODULES`` is the detection order: specific formats first, generic tables last.
+Each module declares the file suffixes (``SUFFIXES``) and media types (``MEDIA_TYPES``) of its
+documents; :func:`suffixes` and :func:`media_types` gather them for whoever names files, such
+as the web harvester.
 """
 
 from __future__ import annotations
@@ -43,7 +46,20 @@ def detect(path: Path) -> ModuleType | None:
     return None
 
 
-_TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".xlsx", ".xlsm"}
+def suffixes() -> frozenset[str]:
+    """Every file suffix a format module declares (``.csv``, ``.cpy``, ...)."""
+    return frozenset(suffix for module in formats() for suffix in module.SUFFIXES)
+
+
+def media_types() -> dict[str, str]:
+    """Media type -> the file suffix a document of that type is read under, from every module."""
+    found: dict[str, str] = {}
+    for module in formats():
+        for kind, suffix in getattr(module, "MEDIA_TYPES", {}).items():
+            if found.setdefault(kind, suffix) != suffix:
+                raise ValueError(f"{module.__name__}: {kind} is read as {suffix} here and as "
+                                 f"{found[kind]} by another format")
+    return found
 
 
 def explain_unrecognised(path: Path) -> FormatError | None:
@@ -52,19 +68,19 @@ def explain_unrecognised(path: Path) -> FormatError | None:
     Returns the error of the format it resembles (invalid JSON at line 3, no header row,
     malformed XML), or None for files that are simply of another kind.
     """
-    from indexer.formats import _portal, dictionary_table
+    from indexer.formats import ddi_codebook, dictionary_table, portal
 
     head = read_head(path, 4096).lstrip()
     suffix = path.suffix.lower()
     try:
-        if suffix == ".json" or head[:1] in ("{", "["):
-            _portal.load_json(path)
+        if suffix in portal.JSON_SUFFIXES or head[:1] in ("{", "["):
+            portal.load_json(path)
             return FormatError("valid JSON, but not a metadata format this catalog reads "
                                "(Socrata, CKAN, DCAT data.json, data package)")
-        if suffix in _TABLE_SUFFIXES:
+        if suffix in (*dictionary_table.TABLE_SUFFIXES, *dictionary_table.WORKBOOK_SUFFIXES):
             dictionary_table.parse(path)
             return None
-        if suffix == ".xml" or head.startswith("<?xml"):
+        if suffix in ddi_codebook.SUFFIXES or head.startswith("<?xml"):
             from lxml import etree
 
             parser = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -87,5 +103,5 @@ def parse(path: Path) -> ParsedFile:
 
 __all__ = [
     "FORMAT_MODULES", "FormatError", "ParsedFile", "detect", "explain_unrecognised", "formats",
-    "parse",
+    "media_types", "parse", "suffixes",
 ]

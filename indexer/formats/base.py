@@ -4,6 +4,12 @@ A format module (one per file format, e.g. ``indexer/formats/socrata_view.py``) 
 
 ``NAME: str``
     Short format name, e.g. ``"socrata-view"``; stored as the dataset's provenance format.
+``SUFFIXES: tuple[str, ...]``
+    The file suffixes of the format's files, lower-case with the dot (``(".cpy", ".cbl")``):
+    a hint for ``detect`` and the names a harvester keeps for fetched documents.
+``MEDIA_TYPES: dict[str, str]`` (optional)
+    Media types its documents are served as, each with the suffix it is read under
+    (``{"text/csv": ".csv"}``).
 ``detect(path: Path, head: str) -> bool``
     True when the file is in this format. ``head`` is the first 64 KiB of the file decoded
     as UTF-8 with ``errors="replace"``. Detection is by content; the extension is only a hint.
@@ -98,30 +104,37 @@ def read_text(path: Path) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def blank_dataset(identifier: str, title: str | None = None, **values: Any) -> dict[str, Any]:
-    """A raw dataset record with every key present; ``values`` override the defaults."""
-    record: dict[str, Any] = {
-        "identifier": identifier,
-        "title": title or identifier,
-        "description": None,
-        "agency": None,
-        "agency_abbreviation": None,
-        "keywords": [],
-        "update_frequency": None,
-        "last_modified": None,
-        "access_level": "public",
-        "landing_page": None,
-        "layout": False,
-        "extra": {},
-        "fields": [],
-    }
-    record.update(values)
-    return record
+def read_text_mixed(path: Path) -> str:
+    """Read text whose lines may mix UTF-8 and cp1252 (each line decoded on its own)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = []
+    for raw in data.split(b"\n"):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(raw.decode("cp1252", errors="replace"))
+    return "\n".join(lines)
 
 
 def file_identifier(path: Path) -> str:
     """Identifier for a file that carries none of its own: its name without extension."""
     return path.stem
+
+
+def file_identifiers(path: Path, parts: list[str]) -> list[str]:
+    """Identifiers of the datasets one file describes, one per part of it.
+
+    A file of one part gives its name without extension (:func:`file_identifier`); a file of
+    several gives ``<name>-<part>`` for each (``wages-EMPLOYER-REC``, ``survey-2``).
+    """
+    stem = file_identifier(path)
+    return [stem] if len(parts) == 1 else [f"{stem}-{part}" for part in parts]
 
 
 _TYPE_WORDS: list[tuple[tuple[str, ...], str]] = [

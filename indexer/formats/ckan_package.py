@@ -33,10 +33,30 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from indexer.formats import _portal as p
 from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.portal import (
+    JSON_MEDIA_TYPES,
+    JSON_SUFFIXES,
+    dicts,
+    expect_object,
+    first_text,
+    frequency_word,
+    has_key,
+    head_json,
+    is_json_object_head,
+    key_count,
+    load_json,
+    obj,
+    portal_dataset,
+    portal_field,
+    skipped_record,
+    string_list,
+    text,
+)
 
 NAME = "ckan-package"
+SUFFIXES = JSON_SUFFIXES
+MEDIA_TYPES = JSON_MEDIA_TYPES
 
 _CKAN_KEYS = (
     "num_resources", "owner_org", "metadata_modified", "metadata_created", "license_id",
@@ -48,20 +68,20 @@ _FREQUENCY_KEYS = ("frequen", "accrualperiodicity", "periodicity")
 
 def detect(path: Path, head: str) -> bool:
     """True for a CKAN package, a package_show envelope or package_search results."""
-    whole = p.head_json(head)
+    whole = head_json(head)
     if whole is not None:
         return bool(_packages_of(whole))
-    if not p.is_json_object_head(head):
+    if not is_json_object_head(head):
         return False
-    if p.has_key(head, "help") and p.has_key(head, "success") and p.has_key(head, "result"):
-        return p.has_key(head, "resources", "[") or p.has_key(head, "count")
-    return p.has_key(head, "resources", "[") and p.key_count(head, _CKAN_KEYS) >= 2
+    if has_key(head, "help") and has_key(head, "success") and has_key(head, "result"):
+        return has_key(head, "resources", "[") or has_key(head, "count")
+    return has_key(head, "resources", "[") and key_count(head, _CKAN_KEYS) >= 2
 
 
 def _is_package(value: Any) -> bool:
     if not isinstance(value, dict) or not isinstance(value.get("resources"), list):
         return False
-    if not (p.text(value.get("name")) or p.text(value.get("id"))):
+    if not (text(value.get("name")) or text(value.get("id"))):
         return False
     return sum(1 for key in _CKAN_KEYS if key in value) >= 1 or "organization" in value
 
@@ -74,16 +94,16 @@ def _packages_of(data: Any) -> list[Any] | None:
     body = data.get("result") if enveloped else data
     if isinstance(body, dict) and isinstance(body.get("results"), list) and "count" in body:
         found = body["results"]
-        return found if all(_is_package(item) for item in p.dicts(found)) else None
+        return found if all(_is_package(item) for item in dicts(found)) else None
     return [body] if _is_package(body) else None
 
 
 def parse(path: Path) -> ParsedFile:
     """Read a package (or package_search results) into dataset records."""
-    data = p.expect_object(p.load_json(path), "a JSON object (a CKAN package or API response)")
+    data = expect_object(load_json(path), "a JSON object (a CKAN package or API response)")
     if data.get("success") is False:
-        error = p.obj(data.get("error"))
-        message = p.first_text(error.get("message"), error.get("__type")) or "no message"
+        error = obj(data.get("error"))
+        message = first_text(error.get("message"), error.get("__type")) or "no message"
         raise FormatError(f"the CKAN API response reports failure: {message}")
     packages = _packages_of(data)
     if packages is None:
@@ -94,10 +114,10 @@ def parse(path: Path) -> ParsedFile:
     parsed = ParsedFile(path=path, format=NAME)
     portal = _portal_url(data.get("help"))
     for index, package in enumerate(packages, start=1):
-        package = p.obj(package)
-        identifier = p.first_text(package.get("name"), package.get("id"))
+        package = obj(package)
+        identifier = first_text(package.get("name"), package.get("id"))
         if identifier is None:
-            parsed.errors.append(f"package #{index}: no 'name' or 'id', skipped")
+            parsed.errors.append(skipped_record("package", index, "no 'name' or 'id'"))
             continue
         parsed.datasets.append(package_record(identifier, package, portal))
     return parsed
@@ -105,7 +125,7 @@ def parse(path: Path) -> ParsedFile:
 
 def _portal_url(help_url: Any) -> str | None:
     """``https://host`` of the portal, from the ``help`` URL of an Action API envelope."""
-    url = p.text(help_url)
+    url = text(help_url)
     if not url or "/api/" not in url:
         return None
     parts = urlsplit(url)
@@ -117,33 +137,33 @@ def _portal_url(help_url: Any) -> str | None:
 
 def package_record(identifier: str, package: dict[str, Any], portal: str | None) -> dict[str, Any]:
     """The raw dataset record of one package."""
-    organization = p.obj(package.get("organization"))
+    organization = obj(package.get("organization"))
     extras = _extras(package.get("extras"))
-    resources = p.dicts(package.get("resources"))
+    resources = dicts(package.get("resources"))
     extra = {
-        "ckan_id": p.text(package.get("id")),
+        "ckan_id": text(package.get("id")),
         "portal": portal,
-        "source_url": p.text(package.get("url")),
-        "license": p.first_text(package.get("license_title"), package.get("license_id")),
-        "author": p.text(package.get("author")),
-        "maintainer": p.text(package.get("maintainer")),
-        "created": p.text(package.get("metadata_created")),
-        "groups": [g for g in (p.text(grp.get("title")) or p.text(grp.get("name"))
-                               for grp in p.dicts(package.get("groups"))) if g],
+        "source_url": text(package.get("url")),
+        "license": first_text(package.get("license_title"), package.get("license_id")),
+        "author": text(package.get("author")),
+        "maintainer": text(package.get("maintainer")),
+        "created": text(package.get("metadata_created")),
+        "groups": [g for g in (text(grp.get("title")) or text(grp.get("name"))
+                               for grp in dicts(package.get("groups"))) if g],
         "extras": extras,
         "resources": [_resource_summary(resource) for resource in resources],
     }
-    return p.new_dataset(
+    return portal_dataset(
         identifier,
-        p.text(package.get("title")),
-        description=p.text(package.get("notes")),
-        agency=p.first_text(organization.get("title"), organization.get("name"),
+        text(package.get("title")),
+        description=text(package.get("notes")),
+        agency=first_text(organization.get("title"), organization.get("name"),
                             package.get("author")),
         keywords=_tags(package.get("tags")),
         update_frequency=_frequency(extras),
-        last_modified=p.text(package.get("metadata_modified"), limit=40),
+        last_modified=text(package.get("metadata_modified"), limit=40),
         access_level="internal" if package.get("private") is True else "public",
-        landing_page=f"{portal}/dataset/{identifier}" if portal else p.text(package.get("url")),
+        landing_page=f"{portal}/dataset/{identifier}" if portal else text(package.get("url")),
         extra=extra,
         fields=package_fields(package),
     )
@@ -154,8 +174,8 @@ def _extras(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return {str(k): v for k, v in value.items() if v not in (None, "")}
     found: dict[str, Any] = {}
-    for entry in p.dicts(value):
-        key = p.text(entry.get("key"))
+    for entry in dicts(value):
+        key = text(entry.get("key"))
         if key and entry.get("value") not in (None, "") and key not in found:
             found[key] = entry.get("value")
     return found
@@ -164,18 +184,18 @@ def _extras(value: Any) -> dict[str, Any]:
 def _tags(value: Any) -> list[str]:
     words = []
     for tag in value if isinstance(value, list) else []:
-        word = p.first_text(tag.get("name"), tag.get("display_name")) if isinstance(tag, dict) \
-            else p.text(tag)
+        word = first_text(tag.get("name"), tag.get("display_name")) if isinstance(tag, dict) \
+            else text(tag)
         if word:
             words.append(word)
-    return p.string_list(words, split=False)
+    return string_list(words, split=False)
 
 
 def _frequency(extras: dict[str, Any]) -> str | None:
     for key, value in extras.items():
         lowered = key.lower()
         if any(marker in lowered for marker in _FREQUENCY_KEYS):
-            word = p.frequency_word(value)
+            word = frequency_word(value)
             if word:
                 return word
     return None
@@ -183,10 +203,10 @@ def _frequency(extras: dict[str, Any]) -> str | None:
 
 def _resource_summary(resource: dict[str, Any]) -> dict[str, Any]:
     summary = {
-        "id": p.text(resource.get("id")),
-        "name": p.text(resource.get("name")),
-        "format": p.text(resource.get("format")),
-        "url": p.text(resource.get("url")),
+        "id": text(resource.get("id")),
+        "name": text(resource.get("name")),
+        "format": text(resource.get("format")),
+        "url": text(resource.get("url")),
         "datastore_active": resource.get("datastore_active") is True or None,
     }
     return {key: value for key, value in summary.items() if value is not None}
@@ -195,16 +215,16 @@ def _resource_summary(resource: dict[str, Any]) -> dict[str, Any]:
 def _dictionaries(package: dict[str, Any]) -> list[tuple[str | None, list[dict[str, Any]]]]:
     """(resource name, data dictionary) pairs found in the package."""
     found: list[tuple[str | None, list[dict[str, Any]]]] = []
-    for resource in p.dicts(package.get("resources")):
+    for resource in dicts(package.get("resources")):
         columns = (
-            p.dicts(resource.get("fields"))
-            or p.dicts(resource.get("datastore_fields"))
-            or p.dicts(p.obj(resource.get("datastore_info")).get("fields"))
+            dicts(resource.get("fields"))
+            or dicts(resource.get("datastore_fields"))
+            or dicts(obj(resource.get("datastore_info")).get("fields"))
         )
         if columns:
-            found.append((p.first_text(resource.get("name"), resource.get("id")), columns))
-    if p.dicts(package.get("datastore_fields")):
-        found.append((None, p.dicts(package.get("datastore_fields"))))
+            found.append((first_text(resource.get("name"), resource.get("id")), columns))
+    if dicts(package.get("datastore_fields")):
+        found.append((None, dicts(package.get("datastore_fields"))))
     return found
 
 
@@ -216,19 +236,19 @@ def package_fields(package: dict[str, Any]) -> list[dict[str, Any]]:
     for resource_name, columns in dictionaries:
         prefix = f"[{resource_name}] " if several and resource_name else ""
         for column in columns:
-            name = p.text(column.get("id"))
+            name = text(column.get("id"))
             if name is None or name in _SKIPPED_COLUMNS:
                 continue
-            info = p.obj(column.get("info"))
-            notes = p.text(info.get("notes"))
+            info = obj(column.get("info"))
+            notes = text(info.get("notes"))
             description = f"{prefix}{notes}" if notes else (prefix.strip() or None)
             fields.append(
-                p.new_field(
+                portal_field(
                     len(fields) + 1,
                     name,
-                    label=p.text(info.get("label")),
+                    label=text(info.get("label")),
                     description=description,
-                    source_type=p.first_text(info.get("type_override"), column.get("type")),
+                    source_type=first_text(info.get("type_override"), column.get("type")),
                 )
             )
     return fields

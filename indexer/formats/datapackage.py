@@ -23,10 +23,31 @@ import re
 from pathlib import Path
 from typing import Any
 
-from indexer.formats import _portal as p
 from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.portal import (
+    JSON_MEDIA_TYPES,
+    JSON_SUFFIXES,
+    dicts,
+    expect_object,
+    first_text,
+    frequency_word,
+    has_key,
+    head_json,
+    html_text,
+    is_json_object_head,
+    iso_date,
+    key_count,
+    load_json,
+    obj,
+    portal_dataset,
+    portal_field,
+    string_list,
+    text,
+)
 
 NAME = "datapackage"
+SUFFIXES = JSON_SUFFIXES
+MEDIA_TYPES = JSON_MEDIA_TYPES
 
 _PACKAGE_MARKERS = ("datapackage_version", "profile", "licenses", "schema", "path", "ckan_extras")
 _CKAN_MARKERS = ("num_resources", "owner_org", "metadata_modified", "package_id", "license_id")
@@ -38,15 +59,15 @@ _AGENCY_KEYS = ("agency", "publisher", "organization", "organisation", "source_a
 
 def detect(path: Path, head: str) -> bool:
     """True for a data package: ``resources`` plus package markers, and not a CKAN package."""
-    whole = p.head_json(head)
+    whole = head_json(head)
     if whole is not None:
         return _looks_like_package(whole, path)
-    if not p.is_json_object_head(head) or not p.has_key(head, "resources", "["):
+    if not is_json_object_head(head) or not has_key(head, "resources", "["):
         return False
-    if p.key_count(head, _CKAN_MARKERS) >= 1:
+    if key_count(head, _CKAN_MARKERS) >= 1:
         return False
     named = path.name.lower().endswith("datapackage.json")
-    return named or p.key_count(head, _PACKAGE_MARKERS) >= 2
+    return named or key_count(head, _PACKAGE_MARKERS) >= 2
 
 
 def _looks_like_package(data: Any, path: Path) -> bool:
@@ -56,30 +77,30 @@ def _looks_like_package(data: Any, path: Path) -> bool:
         return False
     if path.name.lower().endswith("datapackage.json"):
         return True
-    resources = p.dicts(data["resources"])
+    resources = dicts(data["resources"])
     has_schema = any("schema" in r or "path" in r for r in resources)
     return has_schema or any(key in data for key in _PACKAGE_MARKERS[:3])
 
 
 def parse(path: Path) -> ParsedFile:
     """Read a data package into one dataset record."""
-    data = p.expect_object(p.load_json(path), "a JSON object with 'resources' (a data package)")
+    data = expect_object(load_json(path), "a JSON object with 'resources' (a data package)")
     if not isinstance(data.get("resources"), list):
         raise FormatError("expected a data package: a JSON object with a 'resources' list")
     parsed = ParsedFile(path=path, format=NAME)
-    identifier = p.text(data.get("name")) or _fallback_identifier(path)
+    identifier = text(data.get("name")) or fallback_identifier(path)
     extras = _ckan_extras(data.get("ckan_extras"))
     fields = package_fields(data, parsed.warnings)
     parsed.datasets.append(
-        p.new_dataset(
+        portal_dataset(
             identifier,
-            p.text(data.get("title")),
-            description=p.text(data.get("description")),
+            text(data.get("title")),
+            description=text(data.get("description")),
             agency=_agency(data, extras),
-            keywords=p.string_list(data.get("keywords")),
-            update_frequency=p.frequency_word(extras.get("frequency")),
-            last_modified=p.iso_date(data.get("last_modified") or data.get("modified")),
-            landing_page=p.text(data.get("homepage")),
+            keywords=string_list(data.get("keywords")),
+            update_frequency=frequency_word(extras.get("frequency")),
+            last_modified=iso_date(data.get("last_modified") or data.get("modified")),
+            landing_page=text(data.get("homepage")),
             extra=_extra(data, extras),
             fields=fields,
         )
@@ -87,7 +108,11 @@ def parse(path: Path) -> ParsedFile:
     return parsed
 
 
-def _fallback_identifier(path: Path) -> str:
+def fallback_identifier(path: Path) -> str:
+    """The identifier of a package without a name, from its file (or folder) name.
+
+    The file name before its first dot; the folder's name for a plain ``datapackage.json``.
+    """
     stem = path.name.split(".", 1)[0]
     if stem.lower() == "datapackage" and path.parent.name:
         return path.parent.name
@@ -97,7 +122,7 @@ def _fallback_identifier(path: Path) -> str:
 def _ckan_extras(value: Any) -> dict[str, Any]:
     """``ckan_extras`` flattened to ``{key: value}`` (entries are ``{"value": ...}`` objects)."""
     flat: dict[str, Any] = {}
-    for key, entry in p.obj(value).items():
+    for key, entry in obj(value).items():
         flat[key] = entry.get("value") if isinstance(entry, dict) and "value" in entry else entry
     return flat
 
@@ -112,29 +137,29 @@ def looks_like_agency(name: str | None) -> bool:
 
 def _agency(data: dict[str, Any], extras: dict[str, Any]) -> str | None:
     for key in _AGENCY_KEYS:
-        name = p.text(extras.get(key))
+        name = text(extras.get(key))
         if name:
             return name
-    for source in p.dicts(data.get("sources")):
+    for source in dicts(data.get("sources")):
         for key in ("title", "name"):
-            name = p.text(source.get(key))
+            name = text(source.get(key))
             if looks_like_agency(name):
                 return name
     return None
 
 
 def _extra(data: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
-    full = p.html_text(extras.pop("full_description", None))
+    full = html_text(extras.pop("full_description", None))
     return {
-        "version": p.text(data.get("version")),
-        "licenses": p.dicts(data.get("licenses")) or p.text(data.get("license")),
-        "sources": p.dicts(data.get("sources")),
-        "authors": [a for a in (p.text(x.get("name")) for x in p.dicts(data.get("author"))) if a],
+        "version": text(data.get("version")),
+        "licenses": dicts(data.get("licenses")) or text(data.get("license")),
+        "sources": dicts(data.get("sources")),
+        "authors": [a for a in (text(x.get("name")) for x in dicts(data.get("author"))) if a],
         "full_description": full,
         "ckan_extras": {k: v for k, v in extras.items() if v not in (None, "", [], {})},
         "resources": [
-            {k: r[k] for k in ("name", "path", "format") if p.text(r.get(k))}
-            for r in p.dicts(data.get("resources"))
+            {k: r[k] for k in ("name", "path", "format") if text(r.get(k))}
+            for r in dicts(data.get("resources"))
         ],
     }
 
@@ -142,18 +167,18 @@ def _extra(data: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
 def package_fields(data: dict[str, Any], warnings: list[str]) -> list[dict[str, Any]]:
     """Field records from every resource's inline Table Schema."""
     schemas: list[tuple[str, list[dict[str, Any]]]] = []
-    for index, resource in enumerate(p.dicts(data.get("resources")), start=1):
+    for index, resource in enumerate(dicts(data.get("resources")), start=1):
         schema = resource.get("schema")
-        label = p.first_text(resource.get("name"), resource.get("path")) or f"resource {index}"
+        label = first_text(resource.get("name"), resource.get("path")) or f"resource {index}"
         if isinstance(schema, str):
             warnings.append(f"{label}: schema is a reference ({schema}); its fields are not read")
-        elif p.dicts(p.obj(schema).get("fields")):
-            schemas.append((label, p.dicts(p.obj(schema).get("fields"))))
+        elif dicts(obj(schema).get("fields")):
+            schemas.append((label, dicts(obj(schema).get("fields"))))
     several = len(schemas) > 1
     fields: list[dict[str, Any]] = []
     for label, columns in schemas:
         for column in columns:
-            name = p.text(column.get("name"))
+            name = text(column.get("name"))
             if name is None:
                 warnings.append(f"{label}: a field without a name was skipped")
                 continue
@@ -164,17 +189,17 @@ def package_fields(data: dict[str, Any], warnings: list[str]) -> list[dict[str, 
 def _field(
     position: int, name: str, column: dict[str, Any], resource: str | None
 ) -> dict[str, Any]:
-    description = p.text(column.get("description"))
+    description = text(column.get("description"))
     if resource:
         description = f"[{resource}] {description}" if description else f"[{resource}]"
-    enum = p.obj(column.get("constraints")).get("enum")
-    codes = [p.text(value, limit=200) for value in enum] if isinstance(enum, list) else []
-    source_type = p.text(column.get("type"))
-    fmt = p.text(column.get("format"))
-    return p.new_field(
+    enum = obj(column.get("constraints")).get("enum")
+    codes = [text(value, limit=200) for value in enum] if isinstance(enum, list) else []
+    source_type = text(column.get("type"))
+    fmt = text(column.get("format"))
+    return portal_field(
         position,
         name,
-        label=p.text(column.get("title")),
+        label=text(column.get("title")),
         description=description,
         source_type=source_type,
         data_type=_TABLE_SCHEMA_TYPES.get((source_type or "").lower()),

@@ -23,10 +23,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from indexer.formats import _portal as p
 from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.portal import (
+    JSON_MEDIA_TYPES,
+    JSON_SUFFIXES,
+    dicts,
+    frequency_word,
+    has_key,
+    head_json,
+    key_count,
+    load_json,
+    obj,
+    portal_dataset,
+    skipped_record,
+    string_list,
+    text,
+)
 
 NAME = "dcat-json"
+SUFFIXES = JSON_SUFFIXES
+MEDIA_TYPES = JSON_MEDIA_TYPES
 
 _ACCESS = {"public": "public", "restricted public": "restricted", "non-public": "internal"}
 _DATASET_KEYS = ("accessLevel", "distribution", "publisher", "contactPoint", "keyword")
@@ -47,33 +63,33 @@ _EXTRA_KEYS = {
 
 def detect(path: Path, head: str) -> bool:
     """True for a data.json catalog (``dataset`` list, POD ``conformsTo`` or ``dcat:Catalog``)."""
-    whole = p.head_json(head)
+    whole = head_json(head)
     if whole is not None:
-        return _datasets_of(whole) is not None
+        return catalog_datasets(whole) is not None
     stripped = head.lstrip()
     if stripped.startswith("["):
-        return p.has_key(head, "identifier") and p.has_key(head, "accessLevel")
-    if not stripped.startswith("{") or not p.has_key(head, "dataset", "["):
+        return has_key(head, "identifier") and has_key(head, "accessLevel")
+    if not stripped.startswith("{") or not has_key(head, "dataset", "["):
         return False
     lowered = head.lower()
     return (
         "project-open-data" in lowered
         or "dcat:catalog" in lowered
-        or p.key_count(head, _DATASET_KEYS) >= 2
+        or key_count(head, _DATASET_KEYS) >= 2
     )
 
 
-def _datasets_of(data: Any) -> list[Any] | None:
+def catalog_datasets(data: Any) -> list[Any] | None:
     """The dataset entries of an accepted shape; None when the shape is not a data.json."""
     if isinstance(data, list):
-        items = p.dicts(data)
+        items = dicts(data)
         if items and all("identifier" in d and any(k in d for k in _DATASET_KEYS) for d in items):
             return data
         return None
     if not isinstance(data, dict) or not isinstance(data.get("dataset"), list):
         return None
     marker = f"{data.get('conformsTo', '')} {data.get('@type', '')}".lower()
-    entries = p.dicts(data["dataset"])
+    entries = dicts(data["dataset"])
     if "project-open-data" in marker or "dcat:catalog" in marker:
         return data["dataset"]
     if entries and any(any(key in entry for key in _DATASET_KEYS) for entry in entries):
@@ -83,26 +99,23 @@ def _datasets_of(data: Any) -> list[Any] | None:
 
 def parse(path: Path) -> ParsedFile:
     """Read every dataset of the catalog; datasets without an identifier become errors."""
-    data = p.load_json(path)
-    datasets = _datasets_of(data)
+    data = load_json(path)
+    datasets = catalog_datasets(data)
     if datasets is None:
         raise FormatError(
             "expected a DCAT-US data.json: a JSON object with a 'dataset' list "
             "(conformsTo project-open-data or @type dcat:Catalog)"
         )
     parsed = ParsedFile(path=path, format=NAME)
-    catalog = p.obj(data)
+    catalog = obj(data)
     for index, entry in enumerate(datasets, start=1):
         if not isinstance(entry, dict):
-            parsed.errors.append(f"dataset #{index}: expected a JSON object, skipped")
+            parsed.errors.append(skipped_record("dataset", index, "expected a JSON object"))
             continue
-        identifier = p.text(entry.get("identifier"))
+        identifier = text(entry.get("identifier"))
         if identifier is None:
-            title = p.text(entry.get("title"))
-            parsed.errors.append(
-                f"dataset #{index}" + (f" ({title!r})" if title else "")
-                + ": no 'identifier', skipped"
-            )
+            parsed.errors.append(skipped_record("dataset", index, "no 'identifier'",
+                                                text(entry.get("title"))))
             continue
         parsed.datasets.append(dataset_record(identifier, entry, catalog))
     return parsed
@@ -113,30 +126,30 @@ def dataset_record(
 ) -> dict[str, Any]:
     """The raw dataset record of one DCAT dataset."""
     agency, hierarchy = publisher_names(entry.get("publisher"))
-    contact = p.obj(entry.get("contactPoint"))
+    contact = obj(entry.get("contactPoint"))
     extra: dict[str, Any] = {
-        "catalog": p.text(catalog.get("@id")),
+        "catalog": text(catalog.get("@id")),
         "publisher_hierarchy": hierarchy if len(hierarchy) > 1 else None,
-        "contact_name": p.text(contact.get("fn")),
+        "contact_name": text(contact.get("fn")),
         "contact_email": _mail(contact.get("hasEmail")),
-        "distributions": [d for d in map(_distribution, p.dicts(entry.get("distribution"))) if d],
-        "accrual_periodicity": p.text(entry.get("accrualPeriodicity")),
-        "access_level_comment": p.text(entry.get("rights")),
+        "distributions": [d for d in map(_distribution, dicts(entry.get("distribution"))) if d],
+        "accrual_periodicity": text(entry.get("accrualPeriodicity")),
+        "access_level_comment": text(entry.get("rights")),
     }
     for key, name in _EXTRA_KEYS.items():
         value = entry.get(key)
         if value not in (None, "", [], {}):
             extra[name] = value
-    return p.new_dataset(
+    return portal_dataset(
         identifier,
-        p.text(entry.get("title")),
-        description=p.text(entry.get("description")),
+        text(entry.get("title")),
+        description=text(entry.get("description")),
         agency=agency,
-        keywords=p.string_list(entry.get("keyword")),
-        update_frequency=p.frequency_word(entry.get("accrualPeriodicity")),
-        last_modified=p.text(entry.get("modified"), limit=40),
+        keywords=string_list(entry.get("keyword")),
+        update_frequency=frequency_word(entry.get("accrualPeriodicity")),
+        last_modified=text(entry.get("modified"), limit=40),
         access_level=access_level(entry.get("accessLevel")),
-        landing_page=p.text(entry.get("landingPage")),
+        landing_page=text(entry.get("landingPage")),
         extra=extra,
     )
 
@@ -147,13 +160,13 @@ def publisher_names(publisher: Any) -> tuple[str | None, list[str]]:
     node = publisher
     depth = 0
     while isinstance(node, dict) and depth < 20:
-        name = p.text(node.get("name"))
+        name = text(node.get("name"))
         if name:
             chain.append(" ".join(name.split()))
         node = node.get("subOrganizationOf")
         depth += 1
-    if isinstance(publisher, str) and p.text(publisher):
-        chain.append(p.text(publisher) or "")
+    if isinstance(publisher, str) and text(publisher):
+        chain.append(text(publisher) or "")
     return (chain[0] if chain else None), chain
 
 
@@ -164,7 +177,7 @@ def access_level(value: Any) -> str:
     through unchanged so that validation rejects the record by name, rather than guessing
     and possibly publishing what the source meant to restrict.
     """
-    raw = p.text(value)
+    raw = text(value)
     word = " ".join((raw or "public").lower().replace("_", " ").replace("-", " ").split())
     word = word.replace("non public", "non-public")
     if word in _ACCESS:
@@ -173,11 +186,11 @@ def access_level(value: Any) -> str:
 
 
 def _mail(value: Any) -> str | None:
-    mail = p.text(value)
+    mail = text(value)
     if mail and mail.lower().startswith("mailto:"):
         mail = mail[len("mailto:"):]
     return mail
 
 
 def _distribution(entry: dict[str, Any]) -> dict[str, Any]:
-    return {key: entry[key] for key in _DISTRIBUTION_KEYS if p.text(entry.get(key))}
+    return {key: entry[key] for key in _DISTRIBUTION_KEYS if text(entry.get(key))}

@@ -21,17 +21,16 @@ from typing import Any
 
 from lxml import etree
 
-from indexer.formats._layout import (
-    RECORD,
-    complete_columns,
-    make_dataset,
-    make_field,
-    tidy,
-    value_label,
-)
 from indexer.formats.base import FormatError, ParsedFile, file_identifier
+from indexer.formats.layout import RECORD, complete_columns
+from indexer.formats.records import new_dataset, new_field, value_label
+from indexer.formats.text import tidy
 
 NAME = "ddi-codebook"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".xml",)
+#: Media types its documents are served as, and the suffix each is read under.
+MEDIA_TYPES = {"application/xml": ".xml", "text/xml": ".xml"}
 
 _ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?codeBook[\s>]")
 
@@ -169,7 +168,7 @@ def _field(var: Any, position: int) -> dict[str, Any]:
     description = "\n\n".join(
         p for p in (_long_text(_child(var, "txt")), _question(var)) if p
     )
-    field = make_field(
+    field = new_field(
         position, var.get("name") or var.get("ID") or f"var{position}",
         label=_text(_child(var, "labl")), description=description or None,
         data_type=data_type, source_type=ftype, width=width, start_col=start, end_col=end,
@@ -277,9 +276,9 @@ def parse(path: Path) -> ParsedFile:
     rectypes = {v.get("name"): v.get("rectype") for v in variables if v.get("rectype")}
     if rectypes:
         extra["variable_record_types"] = rectypes
-    dataset = make_dataset(
-        path, fields, identifier=file_identifier(path),
-        title=_text(_child(citation, "titlStmt", "titl")),
+    dataset = new_dataset(
+        file_identifier(path), _text(_child(citation, "titlStmt", "titl")), layout=True,
+        fields=fields,
         description=_description(root, study), agency=agency,
         agency_abbreviation=abbreviation, keywords=list(dict.fromkeys(k for k in keywords if k)),
         last_modified=prod_date.get("date") if prod_date is not None else None,

@@ -22,21 +22,38 @@ from pathlib import Path
 from typing import Any
 
 from catalog.schemas import MAX_FIELDS
-from indexer.formats._layout import (
-    complete_columns,
-    make_dataset,
-    make_field,
+from indexer.formats.base import (
+    FormatError,
+    ParsedFile,
+    file_identifier,
+    file_identifiers,
+    normalise_type,
     read_text_mixed,
-    tidy,
-    value_label,
 )
-from indexer.formats.base import FormatError, ParsedFile, file_identifier, normalise_type
+from indexer.formats.layout import complete_columns
+from indexer.formats.records import new_dataset, new_field, value_label
+from indexer.formats.text import tidy
 
 NAME = "dictionary-table"
 
 HEADER_ROWS = 20
-_TEXT_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".dat", ""}
-_XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+#: Files that are tables by their name: a header row is expected in them.
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab")
+#: Text that may hold a table (so may a file without a suffix): one dataset, named after the file.
+TEXT_SUFFIXES = (*TABLE_SUFFIXES, ".txt", ".dat")
+#: Workbooks: one dataset per sheet with a header row.
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+SUFFIXES = (*TEXT_SUFFIXES, *WORKBOOK_SUFFIXES)
+#: Media types its documents are served as, and the suffix each is read under.
+MEDIA_TYPES = {
+    "text/csv": ".csv",
+    "application/csv": ".csv",
+    "text/comma-separated-values": ".csv",
+    "text/tab-separated-values": ".tsv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.ms-excel.sheet.macroenabled.12": ".xlsm",
+    "text/plain": ".txt",
+}
 _DELIMITERS = [",", "\t", ";", "|"]
 _MAX_HEADER_CELL = 80
 # Rows read at most: a table longer than this (blank rows included) cannot be one dataset.
@@ -66,7 +83,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "sequence": ("number", "no", "#", "seq", "sequence", "order", "line", "row", "field number",
                  "item number", "column number", "ord", "field no", "sequence number"),
 }
-_ROLE_ORDER = list(SYNONYMS)
 _DESCRIPTIVE = {"label", "labelish", "description", "type", "start", "end", "width",
                 "decimals", "values"}
 
@@ -238,7 +254,7 @@ def _xlsx_tables(path: Path) -> list[Table]:
 
 
 def _is_xlsx(path: Path) -> bool:
-    return path.suffix.lower() in _XLSX_SUFFIXES and zipfile.is_zipfile(path)
+    return path.suffix.lower() in WORKBOOK_SUFFIXES and zipfile.is_zipfile(path)
 
 
 # ----------------------------------------------------------------------------- detection
@@ -247,12 +263,12 @@ def _is_xlsx(path: Path) -> bool:
 def detect(path: Path, head: str) -> bool:
     """True for CSV/TSV/TXT/XLSX tables whose header row can be recognised."""
     suffix = path.suffix.lower()
-    if suffix in _XLSX_SUFFIXES:
+    if suffix in WORKBOOK_SUFFIXES:
         try:
             return _is_xlsx(path) and any(find_header(t.rows) for t in _xlsx_tables(path))
         except FormatError:
             return False
-    if suffix not in _TEXT_SUFFIXES or "\x00" in head[:4096]:
+    if (suffix and suffix not in TEXT_SUFFIXES) or "\x00" in head[:4096]:
         return False
     stripped = head.lstrip("\ufeff \t\r\n")
     if stripped.startswith(("{", "[", "<", "---", "#!")):
@@ -341,7 +357,7 @@ def _row_field(row: list[str], header: Header, position: int) -> dict[str, Any]:
     raw_type = row[type_cols[0]].strip() if type_cols else ""
     start, end, width = _positions(row, header)
     decimals_cols = header.columns("decimals")
-    return make_field(
+    return new_field(
         position, name, label=label, description=description or None,
         data_type=normalise_type(raw_type) if raw_type else None,
         source_type=raw_type or None, width=width, start_col=start, end_col=end,
@@ -393,7 +409,8 @@ def _preamble(table: Table, header: Header) -> str | None:
     return tidy(" ".join(lines))
 
 
-def _dataset(path: Path, table: Table, header: Header, identifier: str) -> dict[str, Any]:
+def _dataset(table: Table, header: Header, identifier: str) -> dict[str, Any]:
+    """The raw dataset of one table."""
     fields = table_fields(table, header)
     has_positions = any(f["start_col"] for f in fields)
     kind = "Fixed-width layout table" if has_positions else "Data dictionary table"
@@ -405,8 +422,8 @@ def _dataset(path: Path, table: Table, header: Header, identifier: str) -> dict[
     }
     if table.name:
         extra["sheet"] = table.name
-    return make_dataset(path, fields, identifier=identifier, description=description,
-                        layout=has_positions, extra=extra)
+    return new_dataset(identifier, description=description, layout=has_positions, extra=extra,
+                       fields=fields)
 
 
 def _check_size(table: Table, header: Header, cut: bool = False) -> None:
@@ -441,8 +458,7 @@ def _text_table(path: Path) -> tuple[Table, Header]:
 def parse(path: Path) -> ParsedFile:
     """Read a dictionary table; one dataset per file, or per recognised worksheet."""
     result = ParsedFile(path=path, format=NAME)
-    stem = file_identifier(path)
-    if path.suffix.lower() in _XLSX_SUFFIXES and not _is_xlsx(path):
+    if path.suffix.lower() in WORKBOOK_SUFFIXES and not _is_xlsx(path):
         raise FormatError("not a valid XLSX workbook (the file is not a zip archive)")
     if _is_xlsx(path):
         found = []
@@ -455,13 +471,12 @@ def parse(path: Path) -> ParsedFile:
                 found.append((table, header))
         if not found:
             raise _no_header_error()
-        for table, header in found:
-            sheet = re.sub(r"\s+", "_", (table.name or "").strip())
-            identifier = stem if len(found) == 1 else f"{stem}-{sheet}"
-            result.datasets.append(_dataset(path, table, header, identifier))
+        sheets = [re.sub(r"\s+", "_", (table.name or "").strip()) for table, _ in found]
+        for (table, header), identifier in zip(found, file_identifiers(path, sheets), strict=True):
+            result.datasets.append(_dataset(table, header, identifier))
             result.warnings.extend(f"sheet {table.name!r}: {w}" for w in table.warnings)
         return result
     table, header = _text_table(path)
-    result.datasets.append(_dataset(path, table, header, stem))
+    result.datasets.append(_dataset(table, header, file_identifier(path)))
     result.warnings.extend(table.warnings)
     return result

@@ -26,10 +26,19 @@ from typing import Any
 from lxml import etree
 from lxml import html as lxml_html
 
-from indexer.formats import _portal as p
 from indexer.formats.base import FormatError, ParsedFile, file_identifier, read_text
+from indexer.formats.portal import epoch_to_iso, portal_dataset, portal_field, text
 
 NAME = "html-tables"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".html", ".htm", ".md", ".markdown")
+#: Media types its documents are served as, and the suffix each is read under.
+MEDIA_TYPES = {
+    "text/html": ".html",
+    "application/xhtml+xml": ".html",
+    "text/markdown": ".md",
+    "text/x-markdown": ".md",
+}
 
 _ROLES_EXACT = {
     "name": {"name", "column name", "column", "field", "field name", "variable", "variable name",
@@ -87,18 +96,18 @@ def parse(path: Path) -> ParsedFile:
         context = table_context(table) or f"table {number}"
         rows = table_fields(table, header_row, roles, context if several else None, len(fields))
         fields.extend(rows)
-        caption = p.text(_text(table.find("caption")))
+        caption = text(_text(table.find("caption")))
         table_info.append({"name": context, "caption": caption, "fields": len(rows)})
     first_table = dictionaries[0][0]
     parsed.datasets.append(
-        p.new_dataset(
+        portal_dataset(
             file_identifier(path),
             _title(front, root),
-            description=_prose(root, first_table) or p.text(front.get("description")),
+            description=_prose(root, first_table) or text(front.get("description")),
             extra={
                 "api_url": _api_url(root),
                 "created": _created(front.get("created")),
-                "version": p.text(front.get("version")),
+                "version": text(front.get("version")),
                 "tables": table_info if several else None,
                 "code_lists": code_lists(root),
             },
@@ -144,7 +153,7 @@ def _text(element: Any) -> str:
 
 
 def _title(front: dict[str, str], root: Any) -> str | None:
-    title = p.text(front.get("title"))
+    title = text(front.get("title"))
     if title:
         return title
     found = root.find(".//title")
@@ -180,8 +189,8 @@ def _api_url(root: Any) -> str | None:
 
 def _created(value: str | None) -> str | None:
     if value and value.isdigit():
-        return p.epoch_to_iso(int(value))
-    return p.text(value)
+        return epoch_to_iso(int(value))
+    return text(value)
 
 
 # --------------------------------------------------------------------------------- tables
@@ -254,7 +263,7 @@ def _cell_text(cell: Any, header_words: str) -> str | None:
         for child in list(cell.iterdescendants()):
             if _text(child) == header_words and child.getparent() is not None:
                 child.drop_tree()
-    return p.text(_text(cell))
+    return text(_text(cell))
 
 
 def table_fields(
@@ -291,7 +300,7 @@ def _field(position: int, name: str, values: dict[str, Any], context: str | None
     if context:
         description = f"[{context}] {description}" if description else f"[{context}]"
     width = values.get("width")
-    return p.new_field(
+    return portal_field(
         position,
         name,
         label=values.get("label"),

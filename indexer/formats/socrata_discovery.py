@@ -23,10 +23,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from indexer.formats import _portal as p
 from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.portal import (
+    JSON_MEDIA_TYPES,
+    JSON_SUFFIXES,
+    dicts,
+    expect_object,
+    first_text,
+    frequency_word,
+    has_key,
+    head_json,
+    html_text,
+    is_json_object_head,
+    load_json,
+    merge_keywords,
+    obj,
+    portal_dataset,
+    portal_field,
+    skipped_record,
+    socrata_type,
+    string_list,
+    text,
+)
 
 NAME = "socrata-discovery"
+SUFFIXES = JSON_SUFFIXES
+MEDIA_TYPES = JSON_MEDIA_TYPES
 
 # domain_metadata keys naming the publisher, most specific wording first.
 _AGENCY_SUFFIXES = ("_Agency", "_Publisher", "_Department")
@@ -35,20 +57,20 @@ _COLUMN_ARRAYS = ("columns_field_name", "columns_name", "columns_datatype", "col
 
 def detect(path: Path, head: str) -> bool:
     """True for a Discovery API response: ``results`` holding ``resource`` + ``classification``."""
-    whole = p.head_json(head)
+    whole = head_json(head)
     if whole is not None:
         return _looks_like_response(whole)
-    if not p.is_json_object_head(head) or not p.has_key(head, "results", "["):
+    if not is_json_object_head(head) or not has_key(head, "results", "["):
         return False
-    return p.has_key(head, "resource", "{") and (
-        p.has_key(head, "classification") or p.has_key(head, "columns_field_name")
+    return has_key(head, "resource", "{") and (
+        has_key(head, "classification") or has_key(head, "columns_field_name")
     )
 
 
 def _looks_like_response(data: Any) -> bool:
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         return False
-    results = p.dicts(data["results"])
+    results = dicts(data["results"])
     if not results:
         return "resultSetSize" in data
     first = results[0]
@@ -59,20 +81,17 @@ def _looks_like_response(data: Any) -> bool:
 
 def parse(path: Path) -> ParsedFile:
     """Read every search result into a dataset record."""
-    data = p.expect_object(p.load_json(path), "a JSON object with a 'results' list")
+    data = expect_object(load_json(path), "a JSON object with a 'results' list")
     results = data.get("results")
     if not isinstance(results, list):
         raise FormatError("expected a JSON object with a 'results' list (Socrata Discovery API)")
     parsed = ParsedFile(path=path, format=NAME)
     for index, result in enumerate(results, start=1):
-        resource = p.obj(result.get("resource")) if isinstance(result, dict) else {}
-        identifier = p.text(resource.get("id"))
+        resource = obj(result.get("resource")) if isinstance(result, dict) else {}
+        identifier = text(resource.get("id"))
         if identifier is None:
-            title = p.text(resource.get("name"))
-            parsed.errors.append(
-                f"result #{index}" + (f" ({title!r})" if title else "")
-                + ": no resource.id, skipped"
-            )
+            parsed.errors.append(skipped_record("result", index, "no resource.id",
+                                                text(resource.get("name"))))
             continue
         parsed.datasets.append(result_record(identifier, result))
     return parsed
@@ -80,35 +99,35 @@ def parse(path: Path) -> ParsedFile:
 
 def result_record(identifier: str, result: dict[str, Any]) -> dict[str, Any]:
     """The raw dataset record of one search result."""
-    resource = p.obj(result.get("resource"))
-    classification = p.obj(result.get("classification"))
-    domain = p.text(p.obj(result.get("metadata")).get("domain"))
+    resource = obj(result.get("resource"))
+    classification = obj(result.get("classification"))
+    domain = text(obj(result.get("metadata")).get("domain"))
     domain_metadata = _domain_metadata(classification.get("domain_metadata"))
     extra = {
         "socrata_id": identifier,
         "domain": domain,
-        "type": p.text(resource.get("type")),
-        "categories": p.string_list(classification.get("categories"), split=False),
-        "domain_category": p.text(classification.get("domain_category")),
-        "attribution_link": p.text(resource.get("attribution_link")),
-        "contact_email": p.text(resource.get("contact_email")),
-        "provenance": p.text(resource.get("provenance")),
-        "created": p.text(resource.get("createdAt")),
-        "owner": p.text(p.obj(result.get("owner")).get("display_name")),
+        "type": text(resource.get("type")),
+        "categories": string_list(classification.get("categories"), split=False),
+        "domain_category": text(classification.get("domain_category")),
+        "attribution_link": text(resource.get("attribution_link")),
+        "contact_email": text(resource.get("contact_email")),
+        "provenance": text(resource.get("provenance")),
+        "created": text(resource.get("createdAt")),
+        "owner": text(obj(result.get("owner")).get("display_name")),
         "domain_metadata": domain_metadata,
     }
-    return p.new_dataset(
+    return portal_dataset(
         identifier,
-        p.text(resource.get("name")),
-        description=p.html_text(resource.get("description")),
+        text(resource.get("name")),
+        description=html_text(resource.get("description")),
         agency=_agency(resource, domain_metadata, domain),
-        keywords=p.merge_keywords(
-            p.string_list(classification.get("domain_tags"), split=False),
-            p.string_list(classification.get("tags"), split=False),
+        keywords=merge_keywords(
+            string_list(classification.get("domain_tags"), split=False),
+            string_list(classification.get("tags"), split=False),
         ),
         update_frequency=_frequency(domain_metadata),
-        last_modified=p.text(resource.get("updatedAt"), limit=40),
-        landing_page=p.first_text(result.get("permalink"), result.get("link")),
+        last_modified=text(resource.get("updatedAt"), limit=40),
+        landing_page=first_text(result.get("permalink"), result.get("link")),
         extra=extra,
         fields=column_fields(resource),
     )
@@ -117,16 +136,16 @@ def result_record(identifier: str, result: dict[str, Any]) -> dict[str, Any]:
 def _domain_metadata(entries: Any) -> dict[str, str]:
     """``[{key, value}, ...]`` as an ordered dict; repeated keys keep their first value."""
     found: dict[str, str] = {}
-    for entry in p.dicts(entries):
-        key, value = p.text(entry.get("key")), p.text(entry.get("value"))
+    for entry in dicts(entries):
+        key, value = text(entry.get("key")), text(entry.get("value"))
         if key and value and key not in found:
             found[key] = value
     return found
 
 
 def _agency(resource: dict[str, Any], meta: dict[str, str], domain: str | None) -> str | None:
-    if p.text(resource.get("attribution")):
-        return p.text(resource.get("attribution"))
+    if text(resource.get("attribution")):
+        return text(resource.get("attribution"))
     for suffix in _AGENCY_SUFFIXES:
         for key, value in meta.items():
             if key.endswith(suffix):
@@ -139,7 +158,7 @@ def _frequency(meta: dict[str, str]) -> str | None:
     keys = [key for key in meta if "frequen" in key.lower() or "periodicit" in key.lower()]
     preferred = [key for key in keys if "update" in key.lower() or "posting" in key.lower()]
     chosen = preferred or keys
-    return p.frequency_word(meta[chosen[0]]) if chosen else None
+    return frequency_word(meta[chosen[0]]) if chosen else None
 
 
 def column_fields(resource: dict[str, Any]) -> list[dict[str, Any]]:
@@ -150,7 +169,7 @@ def column_fields(resource: dict[str, Any]) -> list[dict[str, Any]]:
 
     def cell(key: str, index: int) -> str | None:
         values = arrays[key]
-        return p.text(values[index]) if index < len(values) else None
+        return text(values[index]) if index < len(values) else None
 
     fields: list[dict[str, Any]] = []
     for index in range(count):
@@ -159,13 +178,13 @@ def column_fields(resource: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         raw_type = cell("columns_datatype", index)
         fields.append(
-            p.new_field(
+            portal_field(
                 len(fields) + 1,
                 name,
                 label=cell("columns_name", index),
                 description=cell("columns_description", index),
                 source_type=raw_type,
-                data_type=p.socrata_type(raw_type),
+                data_type=socrata_type(raw_type),
             )
         )
     return fields

@@ -22,10 +22,21 @@ import re
 from pathlib import Path
 from typing import Any
 
-from indexer.formats import _portal as p
 from indexer.formats.base import FormatError, ParsedFile, file_identifier, read_text
+from indexer.formats.portal import (
+    first_text,
+    portal_dataset,
+    portal_field,
+    socrata_type,
+    string_list,
+    text,
+)
 
 NAME = "socrata-markdown"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".md",)
+#: Media types its documents are served as, and the suffix each is read under.
+MEDIA_TYPES = {"text/markdown": ".md", "text/x-markdown": ".md"}
 
 _ID_ROW = re.compile(r"^\|\s*Id\s*\|\s*[a-z0-9]{4}-[a-z0-9]{4}\s*\|", re.MULTILINE)
 _COLUMNS_HEADER = re.compile(r"^\|\s*Included\s*\|\s*Schema Type\s*\|\s*Field Name\s*\|", re.M)
@@ -84,12 +95,12 @@ def _record(
         "license": meta.get("meta.view.license", {}).get("name"),
         "owner": owner,
     }
-    return p.new_dataset(
+    return portal_dataset(
         file_identifier(path),
-        p.first_text(info.get("Name"), heading.group(1) if heading else None),
-        description=p.text(sections.get("Description")),
-        agency=p.first_text(info.get("Attribution"), owner),
-        keywords=p.string_list(info.get("Tags")),
+        first_text(info.get("Name"), heading.group(1) if heading else None),
+        description=text(sections.get("Description")),
+        agency=first_text(info.get("Attribution"), owner),
+        keywords=string_list(info.get("Tags")),
         landing_page=f"https://{host}/d/{view_id}" if host and view_id else None,
         extra=extra,
         fields=fields,
@@ -148,7 +159,7 @@ def column_fields(block: str, warnings: list[str]) -> list[dict[str, Any]]:
 
     def cell(row: list[str], key: str) -> str | None:
         position = index.get(key)
-        return p.text(row[position]) if position is not None and position < len(row) else None
+        return text(row[position]) if position is not None and position < len(row) else None
 
     fields: list[dict[str, Any]] = []
     for row in rows[1:]:
@@ -157,12 +168,12 @@ def column_fields(block: str, warnings: list[str]) -> list[dict[str, Any]]:
             continue
         raw_type = cell(row, "data type")
         fields.append(
-            p.new_field(
+            portal_field(
                 len(fields) + 1,
                 name,
                 label=cell(row, "name"),
                 source_type=raw_type,
-                data_type=p.socrata_type(raw_type),
+                data_type=socrata_type(raw_type),
             )
         )
     return fields

@@ -18,10 +18,32 @@ import re
 from pathlib import Path
 from typing import Any
 
-from indexer.formats import _portal as p
 from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.portal import (
+    FOUR_BY_FOUR,
+    JSON_MEDIA_TYPES,
+    JSON_SUFFIXES,
+    dicts,
+    epoch_to_iso,
+    first_text,
+    frequency_word,
+    has_key,
+    head_json,
+    html_text,
+    key_count,
+    load_json,
+    obj,
+    portal_dataset,
+    portal_field,
+    skipped_record,
+    socrata_type,
+    string_list,
+    text,
+)
 
 NAME = "socrata-view"
+SUFFIXES = JSON_SUFFIXES
+MEDIA_TYPES = JSON_MEDIA_TYPES
 
 _VIEW_MARKERS = ("columns", "viewType", "displayType", "tableId", "viewLastModified", "owner")
 _ID_4X4 = re.compile(r'"id"\s*:\s*"[a-z0-9]{4}-[a-z0-9]{4}"')
@@ -29,40 +51,40 @@ _ID_4X4 = re.compile(r'"id"\s*:\s*"[a-z0-9]{4}-[a-z0-9]{4}"')
 
 def detect(path: Path, head: str) -> bool:
     """True for a Socrata view JSON object (or array of them) with a 4x4 ``id``."""
-    whole = p.head_json(head)
+    whole = head_json(head)
     if whole is not None:
         views = whole if isinstance(whole, list) else [whole]
         return bool(views) and all(_looks_like_view(view) for view in views)
     stripped = head.lstrip()
-    if not stripped.startswith(("{", "[")) or p.has_key(head, "results", "["):
+    if not stripped.startswith(("{", "[")) or has_key(head, "results", "["):
         return False
-    return _ID_4X4.search(head) is not None and p.key_count(head, _VIEW_MARKERS) >= 2
+    return _ID_4X4.search(head) is not None and key_count(head, _VIEW_MARKERS) >= 2
 
 
 def _looks_like_view(view: Any) -> bool:
-    if not isinstance(view, dict) or not p.FOUR_BY_FOUR.match(str(view.get("id", ""))):
+    if not isinstance(view, dict) or not FOUR_BY_FOUR.match(str(view.get("id", ""))):
         return False
     return "columns" in view or ("viewType" in view and "name" in view)
 
 
 def parse(path: Path) -> ParsedFile:
     """Read one view (or an array of views) into dataset records."""
-    data = p.load_json(path)
+    data = load_json(path)
     views = data if isinstance(data, list) else [data]
     result = ParsedFile(path=path, format=NAME)
     for index, view in enumerate(views, start=1):
         if not isinstance(view, dict):
             if len(views) == 1:
                 raise FormatError("expected a JSON object with 'id', 'name' and 'columns'")
-            result.errors.append(f"view #{index}: expected a JSON object, skipped")
+            result.errors.append(skipped_record("view", index, "expected a JSON object"))
             continue
-        identifier = p.text(view.get("id"))
+        identifier = text(view.get("id"))
         if identifier is None:
             if len(views) == 1:
                 raise FormatError("expected a Socrata view with an 'id' (4x4) and 'columns'")
             result.errors.append(f"view #{index} ({view.get('name')!r}): no 'id', skipped")
             continue
-        if not p.FOUR_BY_FOUR.match(identifier):
+        if not FOUR_BY_FOUR.match(identifier):
             result.warnings.append(f"view {identifier!r}: id is not a Socrata 4x4")
         result.datasets.append(view_record(identifier, view))
     return result
@@ -70,28 +92,28 @@ def parse(path: Path) -> ParsedFile:
 
 def view_record(identifier: str, view: dict[str, Any]) -> dict[str, Any]:
     """The raw dataset record of one view object."""
-    metadata = p.obj(view.get("metadata"))
-    custom = p.obj(metadata.get("custom_fields"))
-    license_ = p.obj(view.get("license"))
+    metadata = obj(view.get("metadata"))
+    custom = obj(metadata.get("custom_fields"))
+    license_ = obj(view.get("license"))
     extra = {
         "socrata_id": identifier,
-        "category": p.text(view.get("category")),
-        "attribution_link": p.text(view.get("attributionLink")),
-        "owner": p.text(p.obj(view.get("owner")).get("displayName")),
-        "license": p.text(license_.get("name")) or p.text(view.get("licenseId")),
-        "license_url": p.text(license_.get("termsLink")),
-        "view_type": p.text(view.get("viewType")),
-        "display_type": p.text(view.get("displayType")),
-        "created": p.epoch_to_iso(view.get("createdAt")),
-        "published": p.epoch_to_iso(view.get("publicationDate")),
+        "category": text(view.get("category")),
+        "attribution_link": text(view.get("attributionLink")),
+        "owner": text(obj(view.get("owner")).get("displayName")),
+        "license": text(license_.get("name")) or text(view.get("licenseId")),
+        "license_url": text(license_.get("termsLink")),
+        "view_type": text(view.get("viewType")),
+        "display_type": text(view.get("displayType")),
+        "created": epoch_to_iso(view.get("createdAt")),
+        "published": epoch_to_iso(view.get("publicationDate")),
         "custom_fields": custom,
     }
-    return p.new_dataset(
+    return portal_dataset(
         identifier,
-        p.text(view.get("name")),
-        description=p.html_text(view.get("description")),
-        agency=p.first_text(view.get("attribution"), p.obj(view.get("owner")).get("displayName")),
-        keywords=p.string_list(view.get("tags"), split=False),
+        text(view.get("name")),
+        description=html_text(view.get("description")),
+        agency=first_text(view.get("attribution"), obj(view.get("owner")).get("displayName")),
+        keywords=string_list(view.get("tags"), split=False),
         update_frequency=custom_frequency(custom),
         last_modified=_last_modified(view),
         access_level=_access_level(view),
@@ -103,31 +125,31 @@ def view_record(identifier: str, view: dict[str, Any]) -> dict[str, Any]:
 def custom_frequency(custom: dict[str, Any]) -> str | None:
     """The first custom-metadata value whose section or key names an update frequency."""
     for section, entries in custom.items():
-        for key, value in p.obj(entries).items():
-            if "frequen" in f"{section} {key}".lower() and p.text(value):
-                return p.frequency_word(value)
+        for key, value in obj(entries).items():
+            if "frequen" in f"{section} {key}".lower() and text(value):
+                return frequency_word(value)
     return None
 
 
 def column_fields(columns: Any) -> list[dict[str, Any]]:
     """Field records from a view's ``columns`` in source order, system columns left out."""
     ordered = sorted(
-        enumerate(p.dicts(columns)),
+        enumerate(dicts(columns)),
         key=lambda item: (_position(item[1]), item[0]),
     )
     fields: list[dict[str, Any]] = []
     for _, column in ordered:
-        name = p.first_text(column.get("fieldName"), column.get("name"))
+        name = first_text(column.get("fieldName"), column.get("name"))
         if name is None or name.startswith(":"):
             continue
         fields.append(
-            p.new_field(
+            portal_field(
                 len(fields) + 1,
                 name,
-                label=p.text(column.get("name")),
-                description=p.text(column.get("description")),
-                source_type=p.text(column.get("dataTypeName")),
-                data_type=p.socrata_type(column.get("dataTypeName")),
+                label=text(column.get("name")),
+                description=text(column.get("description")),
+                source_type=text(column.get("dataTypeName")),
+                data_type=socrata_type(column.get("dataTypeName")),
             )
         )
     return fields
@@ -146,11 +168,11 @@ def _last_modified(view: dict[str, Any]) -> str | None:
         for key in ("rowsUpdatedAt", "viewLastModified")
         if isinstance(view.get(key), (int, float)) and not isinstance(view.get(key), bool)
     ]
-    return p.epoch_to_iso(max(stamps)) if stamps else None
+    return epoch_to_iso(max(stamps)) if stamps else None
 
 
 def _access_level(view: dict[str, Any]) -> str:
-    grants = p.dicts(view.get("grants"))
+    grants = dicts(view.get("grants"))
     if not grants:
         return "public"
     public = any(

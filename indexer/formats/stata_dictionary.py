@@ -17,24 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from indexer.formats import stata_labels
-from indexer.formats._layout import (
-    RECORD,
-    LineIndex,
-    complete_columns,
-    make_dataset,
-    make_field,
-    read_text_mixed,
-    stata_format_width,
-    tidy,
-)
 from indexer.formats.base import (
     FormatError,
     ParsedFile,
     file_identifier,
     normalise_type,
+    read_text_mixed,
 )
+from indexer.formats.layout import RECORD, complete_columns, stata_format_width
+from indexer.formats.records import new_dataset, new_field
+from indexer.formats.statements import LineIndex, unquote
+from indexer.formats.text import tidy
 
 NAME = "stata-dictionary"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".dct",)
 
 _HEADER = re.compile(r"(?im)^[ \t]*(?:infile[ \t]+)?dictionary\b([^{\n]*)\{")
 _USING = re.compile(r"(?i)\busing\s+(\"[^\"]*\"|\S+)")
@@ -159,8 +156,8 @@ def _field(match: re.Match[str], position: int, pointer: _Pointer) -> dict[str, 
     pointer.column = end + 1 if end is not None else None
     label = match.group("label")
     if label:
-        label = stata_labels.unquote(label if label.endswith(("\"", "'")) else label + '"')
-    field = make_field(
+        label = unquote(label if label.endswith(("\"", "'")) else label + '"', stata=True)
+    field = new_field(
         position, match.group("name"), label=tidy(label), data_type=normalise_type(stype),
         source_type=stype, width=width, start_col=start, end_col=end, format=fmt,
         decimals=decimals,
@@ -225,10 +222,10 @@ def parse(path: Path) -> ParsedFile:
     labels_from = _attach_value_labels(path, fields, vlabels, result)
     if labels_from:
         extra["value_labels_from"] = labels_from
-    result.datasets.append(make_dataset(
-        path, fields, identifier=identifier, title=title,
+    result.datasets.append(new_dataset(
+        identifier, title,
         description=description or f"Stata dictionary for a fixed-width file ({len(fields)}"
         " variables).",
-        extra=extra,
+        layout=True, extra=extra, fields=fields,
     ))
     return result

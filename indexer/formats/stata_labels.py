@@ -16,17 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats._layout import (
-    LineIndex,
-    make_dataset,
-    make_field,
-    read_text_mixed,
-    tidy,
-    value_label,
-)
-from indexer.formats.base import FormatError, ParsedFile, file_identifier
+from indexer.formats.base import FormatError, ParsedFile, file_identifier, read_text_mixed
+from indexer.formats.records import new_dataset, new_field, value_label
+from indexer.formats.statements import LineIndex, Scanner, Statement, unquote
+from indexer.formats.text import tidy
 
 NAME = "stata-labels"
+#: File suffixes this format's files carry (a hint beside the content; see base.py).
+SUFFIXES = (".do",)
 
 _LABEL = r"la(?:b(?:e(?:l)?)?)?"
 _DETECT = re.compile(
@@ -38,17 +35,9 @@ _VALUES = re.compile(rf"^{_LABEL}\s+val(?:u(?:e(?:s)?)?)?\s+(.+)$", re.S)
 _DATA = re.compile(rf"^{_LABEL}\s+da(?:t(?:a)?)?\s*(.*)$", re.S)
 _USING = re.compile(r"^(?:insheet|infile|infix|import\s+delimited|use)\b.*?\busing\s+(\S+)", re.S)
 _SPECIAL = re.compile(r'/\*|//+|`"|"|\n|;')
+_DELIMIT_CR = re.compile(r"[ \t\r]*#d\w*[ \t]+cr[ \t\r]*(?=\n|$)")
 _PIECE = re.compile(r'`".*?"\'|"[^"\n]*"|,|[^\s,"]+', re.S)
 _FLAG_LINE = re.compile(r"^\*\s*([A-Z])\s+(\S.*)$")
-
-
-@dataclass
-class Command:
-    """One Stata command with comments removed; ``comment`` marks a ``*`` comment line."""
-
-    text: str
-    line: int
-    comment: bool = False
 
 
 @dataclass
@@ -69,7 +58,7 @@ class LabelProgram:
     variables: dict[str, Variable] = field(default_factory=dict)
     value_sets: dict[str, dict[str, str]] = field(default_factory=dict)
     commented_sets: dict[str, dict[str, str]] = field(default_factory=dict)
-    comments: list[Command] = field(default_factory=list)
+    comments: list[Statement] = field(default_factory=list)
     data_label: str | None = None
     using: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -102,19 +91,17 @@ def detect(path: Path, head: str) -> bool:
 # ----------------------------------------------------------------------------- lexing
 
 
-def split_commands(text: str) -> list[Command]:
+def split_commands(text: str) -> list[Statement]:
     """Split a do-file into commands, honouring ``#delimit``, ``///`` and the comment forms."""
     lines = LineIndex(text)
-    commands: list[Command] = []
+    commands: list[Statement] = []
     semicolon = False
-    buffer: list[str] = []
+    scan = Scanner(text, _SPECIAL)
     start = 0
-    pos, size = 0, len(text)
 
     def emit(end: int) -> None:
         nonlocal semicolon
-        body = "".join(buffer).strip()
-        buffer.clear()
+        body = scan.take().strip()
         if not body:
             return
         segment = text[start:end]
@@ -123,72 +110,60 @@ def split_commands(text: str) -> list[Command]:
         if directive:
             semicolon = directive.group(1) == ";"
             return
-        commands.append(Command(body.lstrip("*").strip() if body.startswith("*") else body,
-                                line, comment=body.startswith("*")))
+        commented = body.startswith("*")
+        commands.append(Statement(body.lstrip("*").strip() if commented else body, line,
+                                  offset=start, comment=commented))
 
-    while pos < size:
-        if semicolon and (pos == 0 or text[pos - 1] == "\n"):
-            directive = re.compile(r"[ \t\r]*#d\w*[ \t]+cr[ \t\r]*(?=\n|$)").match(text, pos)
+    while not scan.done:
+        if semicolon and (scan.pos == 0 or text[scan.pos - 1] == "\n"):
+            directive = _DELIMIT_CR.match(text, scan.pos)
             if directive:
                 semicolon = False
-                pos = directive.end()
+                scan.pos = directive.end()
                 continue
-        match = _SPECIAL.search(text, pos)
+        match = scan.next()
         if match is None:
-            buffer.append(text[pos:])
-            pos = size
             break
-        buffer.append(text[pos : match.start()])
         token = match.group()
         if token == "/*":
-            end = text.find("*/", match.end())
-            end = size if end < 0 else end + 2
-            buffer.append(" ")
-            pos = end
+            end = scan.comment_end(match.start())
+            scan.keep(" ")
+            scan.pos = len(text) if end is None else end
         elif token.startswith("//"):
-            pos = _line_comment(text, match, buffer, semicolon)
+            scan.pos = _line_comment(scan, match)
         elif token in ('"', '`"'):
             string = _PIECE.match(text, match.start())
             piece = string.group() if string and string.group()[0] in '"`' else token
-            buffer.append(piece)
-            pos = match.start() + len(piece)
+            scan.keep(piece)
+            scan.pos = match.start() + len(piece)
         elif (token == "\n" and not semicolon) or (token == ";" and semicolon):
             emit(match.start())
-            pos = start = match.end()
+            start = scan.pos
         else:
-            buffer.append(token)
-            pos = match.end()
-    emit(size)
+            scan.keep(token)
+    emit(len(text))
     return commands
 
 
-def _line_comment(text: str, match: re.Match[str], buffer: list[str], semicolon: bool) -> int:
+def _line_comment(scan: Scanner, match: re.Match[str]) -> int:
     """Handle ``//`` (comment to end of line) and ``///`` (line continuation)."""
+    text = scan.text
     before = text[match.start() - 1] if match.start() else "\n"
     if before not in " \t\r\n":
-        buffer.append(match.group())
+        scan.keep(match.group())
         return match.end()
     eol = text.find("\n", match.end())
     eol = len(text) if eol < 0 else eol
     if len(match.group()) >= 3:
-        buffer.append(" ")
+        scan.keep(" ")
         return eol + 1
     return eol
-
-
-def unquote(text: str) -> str:
-    """The content of a Stata string: ``"..."`` or compound ```"..."'``."""
-    if text.startswith('`"') and text.endswith("\"'"):
-        return text[2:-2]
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1]
-    return text
 
 
 # ----------------------------------------------------------------------------- commands
 
 
-def _define(body: str, command: Command, program: LabelProgram) -> None:
+def _define(body: str, command: Statement, program: LabelProgram) -> None:
     """``label define name code "label" ... [, add modify replace]``."""
     match = _DEFINE.match(body)
     if not match:
@@ -209,7 +184,7 @@ def _define(body: str, command: Command, program: LabelProgram) -> None:
             f"line {command.line}: label define {name} has a code without a label"
         )
     for code, label in zip(pieces[::2], pieces[1::2], strict=False):
-        codes[code] = tidy(unquote(label)) or ""
+        codes[code] = tidy(unquote(label, stata=True)) or ""
 
 
 def _variable(program: LabelProgram, name: str, line: int) -> Variable:
@@ -218,7 +193,7 @@ def _variable(program: LabelProgram, name: str, line: int) -> Variable:
     return program.variables[name]
 
 
-def _interpret(command: Command, program: LabelProgram) -> None:
+def _interpret(command: Statement, program: LabelProgram) -> None:
     """Apply one command (or commented-out label command) to the program record."""
     body = command.text
     if command.comment:
@@ -230,19 +205,19 @@ def _interpret(command: Command, program: LabelProgram) -> None:
                     program.variables[name].commented_value_label = names[-1]
         return
     if match := _VARIABLE.match(body):
-        label = tidy(unquote(match.group(2).strip())) or ""
+        label = tidy(unquote(match.group(2).strip(), stata=True)) or ""
         _variable(program, match.group(1), command.line).label = label
     elif _DEFINE.match(body):
         _define(body, command, program)
     elif match := _VALUES.match(body):
         _values(match.group(1), command, program)
     elif match := _DATA.match(body):
-        program.data_label = tidy(unquote(match.group(1).strip()))
+        program.data_label = tidy(unquote(match.group(1).strip(), stata=True))
     elif (match := _USING.match(body)) and program.using is None:
-        program.using = unquote(match.group(1).rstrip(","))
+        program.using = unquote(match.group(1).rstrip(","), stata=True)
 
 
-def _values(rest: str, command: Command, program: LabelProgram) -> None:
+def _values(rest: str, command: Statement, program: LabelProgram) -> None:
     """``label values varlist lblname`` (``.`` or nothing detaches)."""
     names = rest.replace(",", " ").split()
     if len(names) < 2:
@@ -309,7 +284,7 @@ def build_fields(program: LabelProgram) -> list[dict[str, Any]]:
         codes = program.codes_for(variable)
         if not codes and flags and (variable.label or "").lower().startswith("imputation field"):
             codes = [value_label(code, label) for code, label in flags.items()]
-        fields.append(make_field(
+        fields.append(new_field(
             position, variable.name, label=variable.label or None,
             format=variable.value_label or variable.commented_value_label,
             data_type="code" if codes else None, value_labels=codes,
@@ -348,8 +323,8 @@ def parse(path: Path) -> ParsedFile:
     flags = _imputation_codes(program)
     if flags:
         extra["imputation_flag_codes"] = flags
-    dataset = make_dataset(
-        path, fields, identifier=identifier, title=_header_title(program, identifier),
-        description=description, extra=extra,
+    dataset = new_dataset(
+        identifier, _header_title(program, identifier), description=description, layout=True,
+        extra=extra, fields=fields,
     )
     return ParsedFile(path=path, format=NAME, datasets=[dataset], warnings=program.warnings)

@@ -23,7 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import Any, TypeVar
+
+from indexer.formats.base import FormatError
+from indexer.formats.portal import skipped_record
+
+Parts = TypeVar("Parts")
 
 HARVESTER_MODULES = ("ckan", "socrata", "dcat", "frictionless", "web")
 
@@ -54,23 +60,56 @@ def record_item(
     try:
         record = build()
     except Exception as exc:  # any parser failure is this record's error, not the run's
-        return HarvestItem(error=f"{what} {identifier!r}: {exc}", identifier=identifier,
-                           total=total)
+        return record_error(what, identifier, str(exc), total)
     return HarvestItem(dataset=record, identifier=identifier, total=total)
 
 
-def unnamed_item(
-    what: str, index: int, title: str | None, missing: str, total: int | None
+def checked_item(
+    what: str, identifier: str, total: int | None, read_parts: Callable[[], Parts],
+    build: Callable[[Parts], dict[str, Any]],
 ) -> HarvestItem:
-    """The error item for a record that lacks its identifier: ``dataset #3 ('X'): no ...``."""
-    named = f"{what} #{index}" + (f" ({title!r})" if title else "")
-    return HarvestItem(error=f"{named}: no {missing}, skipped", total=total)
+    """The item for a record whose parts are fetched first (a data dictionary, schemas).
+
+    A part that cannot be read (``read_parts`` raises FormatError) makes the record an error
+    item carrying its identifier, so that the caller keeps its last good copy; otherwise the
+    item is that of :func:`record_item` for the record ``build`` makes of the parts.
+    """
+    try:
+        parts = read_parts()
+    except FormatError as exc:
+        return record_error(what, identifier, str(exc), total)
+    return record_item(what, identifier, total, lambda: build(parts))
 
 
-def harvester(kind: str) -> Any:
-    """The harvester module for a source type (``ckan``, ``socrata``, ``dcat``)."""
+def record_error(what: str, identifier: str, problem: str, total: int | None) -> HarvestItem:
+    """The error item of a record still in the source that could not be read this time."""
+    return HarvestItem(error=f"{what} {identifier!r}: {problem}", identifier=identifier,
+                       total=total)
+
+
+def skipped_item(what: str, index: int, problem: str, total: int | None,
+                 title: str | None = None) -> HarvestItem:
+    """The error item for record number ``index``, skipped: ``dataset #3 ('X'): no ...``."""
+    return HarvestItem(error=skipped_record(what, index, problem, title), total=total)
+
+
+def repeated_item(named: str, identifier: str, seen: set[str],
+                  total: int | None) -> HarvestItem | None:
+    """The error item when ``identifier`` is in ``seen`` (the first record is kept); else None.
+
+    An identifier not seen before is added to ``seen``.
+    """
+    if identifier in seen:
+        return HarvestItem(error=f"{named}: identifier {identifier!r} repeated, the first one "
+                                 "is kept", total=total)
+    seen.add(identifier)
+    return None
+
+
+def harvester(kind: str) -> ModuleType:
+    """The harvester module for a source type (one of :data:`HARVESTER_MODULES`)."""
     if kind not in HARVESTER_MODULES:
         raise ValueError(f"unknown source type {kind!r}; expected one of {HARVESTER_MODULES}")
     from importlib import import_module
 
-    return import_module(f"indexer.sources.{kind}")
+    return import_module(f"indexer.harvesters.{kind}")

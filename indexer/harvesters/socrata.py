@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from indexer.formats import _portal as p
 from indexer.formats import socrata_discovery
+from indexer.formats.portal import obj, text
+from indexer.harvesters import HarvestItem, record_item, skipped_item
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem, record_item, unnamed_item
 
 NAME = "socrata"
 DEFAULT_LIMIT = 100
@@ -68,15 +68,14 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
 
 
 def _key(result: Any) -> str:
-    resource = p.obj(result.get("resource")) if isinstance(result, dict) else {}
+    resource = obj(result.get("resource")) if isinstance(result, dict) else {}
     return str(resource.get("id") or repr(result)[:200])
 
 
 def _result_item(result: Any, index: int, total: int | None) -> HarvestItem:
-    resource = p.obj(result.get("resource")) if isinstance(result, dict) else {}
-    identifier = p.text(resource.get("id"))
+    resource = obj(result.get("resource")) if isinstance(result, dict) else {}
+    identifier = text(resource.get("id"))
     if identifier is None:
-        return unnamed_item("result", index, p.text(resource.get("name")), "resource.id",
-                            total)
+        return skipped_item("result", index, "no resource.id", total, text(resource.get("name")))
     return record_item("result", identifier, total,
                        lambda: socrata_discovery.result_record(identifier, result))

@@ -2,8 +2,9 @@
 
 Nothing here is a format of its own: the module has no ``detect``/``parse`` and is not listed in
 ``FORMAT_MODULES``. It gathers JSON loading with clear errors, cheap content sniffing of the 64 KiB
-head, value cleaning (text, keyword lists, dates, update frequencies) and the builders of the raw
-dataset and field records described in :mod:`indexer.formats.base`.
+head, value cleaning (text, keyword lists, dates, update frequencies), and
+:func:`portal_dataset` / :func:`portal_field`, which hold portal values to the schema's limits
+in the records :mod:`indexer.formats.records` builds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, blank_dataset, normalise_type, read_text
+from indexer.formats.base import FormatError, normalise_type, read_text
+from indexer.formats.records import new_dataset, new_field
+
+#: The suffix and media type of the JSON formats (Socrata, CKAN, DCAT, data packages).
+JSON_SUFFIXES = (".json",)
+JSON_MEDIA_TYPES = {"application/json": ".json"}
 
 FOUR_BY_FOUR = re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}$")
 
@@ -68,6 +74,11 @@ def has_key(head: str, key: str, opener: str = "") -> bool:
 def key_count(head: str, keys: Iterable[str]) -> int:
     """How many of ``keys`` occur as JSON keys in the head."""
     return sum(1 for key in keys if has_key(head, key))
+
+
+def skipped_record(what: str, index: int, problem: str, title: str | None = None) -> str:
+    """Why record number ``index`` is skipped: ``dataset #3 ('Wages'): no 'identifier', ...``."""
+    return f"{what} #{index}" + (f" ({title!r})" if title else "") + f": {problem}, skipped"
 
 
 def expect_object(value: Any, what: str) -> dict[str, Any]:
@@ -247,7 +258,7 @@ def socrata_type(raw: Any) -> str | None:
     return normalise_type(word.lower().replace(" ", "_"))
 
 
-def new_field(
+def portal_field(
     position: int,
     name: str,
     *,
@@ -259,29 +270,27 @@ def new_field(
     width: int | None = None,
     value_labels: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """A raw field record; ``data_type`` defaults to the normalised ``source_type``."""
+    """A field record from portal column metadata: types and format clipped to the schema's limits.
+
+    ``data_type`` defaults to the normalised ``source_type``.
+    """
     source_type = text(source_type, limit=MAX_SOURCE_TYPE)
-    return {
-        "position": position,
-        "name": name,
-        "label": label,
-        "description": description,
-        "data_type": data_type or normalise_type(source_type),
-        "source_type": source_type,
-        "width": width,
-        "start_col": None,
-        "end_col": None,
-        "format": text(format, limit=200),
-        "decimals": None,
-        "value_labels": value_labels or [],
-        "sensitivity": "public",
-    }
+    return new_field(
+        position,
+        name,
+        label=label,
+        description=description,
+        data_type=data_type or normalise_type(source_type),
+        source_type=source_type,
+        width=width,
+        format=text(format, limit=200),
+        value_labels=value_labels or [],
+    )
 
 
-def new_dataset(identifier: str, title: str | None = None, **values: Any) -> dict[str, Any]:
-    """A raw dataset record with every key present; ``values`` override the defaults."""
-    record = blank_dataset(identifier, title, **values)
+def portal_dataset(identifier: str, title: str | None = None, **values: Any) -> dict[str, Any]:
+    """A dataset record from portal metadata: agency clipped, empty ``extra`` values dropped."""
+    record = new_dataset(identifier, title, **values)
     record["agency"] = text(record["agency"], limit=MAX_AGENCY)
     record["extra"] = {k: v for k, v in record["extra"].items() if v not in (None, "", [], {})}
     return record
-

@@ -2,7 +2,7 @@
 
 ``harvest(url)`` fetches the ``data.json`` (one request, within the Fetcher's size limit) and
 reads it with :mod:`indexer.formats.dcat_json`, the same code that reads saved files: the
-catalog shape is recognised by its ``_datasets_of`` and each dataset built by
+catalog shape is recognised by its ``catalog_datasets`` and each dataset built by
 ``dataset_record``. ``total`` is the number of entries in the catalog's ``dataset`` list.
 
 A dataset whose ``describedBy`` (a URL; a relative one is resolved against the catalog URL)
@@ -36,16 +36,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from indexer.formats import _portal as p
 from indexer.formats import datapackage, dcat_json, dictionary_table
 from indexer.formats.base import FormatError
+from indexer.formats.portal import obj, text
+from indexer.harvesters import HarvestItem, checked_item, repeated_item, skipped_item
+from indexer.harvesters.web import ACCEPT, CONTENT_TYPES, parse_bytes, problem, safe_segment
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem, record_item, unnamed_item
-from indexer.sources.web import ACCEPT, CONTENT_TYPES, parse_bytes, problem, safe_segment
 
 TABLE_FILES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm"})
 
@@ -59,14 +60,8 @@ DESCRIBED_BY_TYPES = {
     "application/json": SCHEMA,
     "application/vnd.tableschema+json": SCHEMA,
 }
-DESCRIBED_BY_SUFFIXES = {".csv": ".csv", ".tsv": ".tsv", ".xlsx": ".xlsx", ".xlsm": ".xlsm",
-                         ".json": SCHEMA}
+DESCRIBED_BY_SUFFIXES = {**{suffix: suffix for suffix in TABLE_FILES}, ".json": SCHEMA}
 Dictionary = tuple[list[dict[str, Any]], bool]  # (fields, layout)
-
-
-def _catalog_datasets(data: Any) -> list[Any] | None:
-    """Adapter over the format module's private shape check (shared, not re-implemented)."""
-    return dcat_json._datasets_of(data)
 
 
 def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
@@ -76,38 +71,30 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
     follow = options.get("described_by", True) not in (False, "false", "no", 0)
     dictionaries: dict[tuple[str, str], Dictionary | Exception] = {}
     data = fetcher.get_json(url)
-    entries = _catalog_datasets(data)
+    entries = dcat_json.catalog_datasets(data)
     if entries is None:
         raise FetchError(url, "expected a DCAT-US data.json: a JSON object with a 'dataset' "
                               "list (conformsTo project-open-data or @type dcat:Catalog)")
-    catalog = p.obj(data)
+    catalog = obj(data)
     total = len(entries)
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict):
-            yield HarvestItem(error=f"dataset #{index}: expected a JSON object, skipped",
-                              total=total)
+            yield skipped_item("dataset", index, "expected a JSON object", total)
             continue
-        identifier = p.text(entry.get("identifier"))
+        identifier = text(entry.get("identifier"))
         if identifier is None:
-            yield unnamed_item("dataset", index, p.text(entry.get("title")), "'identifier'",
-                               total)
+            yield skipped_item("dataset", index, "no 'identifier'", total,
+                               text(entry.get("title")))
             continue
-        if identifier in seen:
-            yield HarvestItem(error=f"dataset #{index}: identifier {identifier!r} repeated, "
-                                    "the first one is kept", total=total)
+        if (repeated := repeated_item(f"dataset #{index}", identifier, seen, total)) is not None:
+            yield repeated
             continue
-        seen.add(identifier)
-        described: Dictionary | None = None
-        if follow:
-            try:
-                described = _described_by(fetcher, url, entry, dictionaries)
-            except FormatError as exc:
-                yield HarvestItem(error=f"dataset {identifier!r}: {exc}", identifier=identifier,
-                                  total=total)
-                continue
-        yield record_item("dataset", identifier, total,
-                          lambda e=entry, i=identifier, d=described: _record(i, e, catalog, d))
+        yield checked_item(
+            "dataset", identifier, total,
+            partial(_described_by, fetcher, url, entry, dictionaries, follow=follow),
+            partial(_record, identifier, entry, catalog),
+        )
 
 
 def _record(identifier: str, entry: dict[str, Any], catalog: dict[str, Any],
@@ -123,21 +110,25 @@ def _record(identifier: str, entry: dict[str, Any], catalog: dict[str, Any],
 
 def described_by_kind(entry: dict[str, Any]) -> str | None:
     """How the entry's ``describedBy`` is read (a table suffix or SCHEMA); None: not followed."""
-    declared = (p.text(entry.get("describedByType")) or "").split(";", 1)[0].strip().lower()
+    declared = (text(entry.get("describedByType")) or "").split(";", 1)[0].strip().lower()
     if declared in DESCRIBED_BY_TYPES:
         return DESCRIBED_BY_TYPES[declared]
-    link = p.text(entry.get("describedBy"))
+    link = text(entry.get("describedBy"))
     if link is None:
         return None
     return DESCRIBED_BY_SUFFIXES.get(Path(urlsplit(link).path).suffix.lower())
 
 
 def _described_by(fetcher: Fetcher, catalog_url: str, entry: dict[str, Any],
-                  cache: dict[tuple[str, str], Dictionary | Exception]) -> Dictionary | None:
-    """The fields of the entry's data dictionary; None when it has none this module reads.
+                  cache: dict[tuple[str, str], Dictionary | Exception], *,
+                  follow: bool = True) -> Dictionary | None:
+    """The fields of the entry's data dictionary; None when it has none this module reads
+    (or ``follow`` is false).
 
     FormatError naming the dictionary URL when it cannot be fetched or read.
     """
+    if not follow:
+        return None
     link = entry.get("describedBy")
     kind = described_by_kind(entry)
     if not isinstance(link, str) or not link.strip() or kind is None:
@@ -177,7 +168,7 @@ def _read_dictionary(fetcher: Fetcher, url: str, kind: str) -> Dictionary:
         for field in dataset["fields"]:
             field = dict(field, position=len(fields) + 1)
             if several and sheet:
-                text = field.get("description")
-                field["description"] = f"[{sheet}] {text}" if text else f"[{sheet}]"
+                described = field.get("description")
+                field["description"] = f"[{sheet}] {described}" if described else f"[{sheet}]"
             fields.append(field)
     return fields, any(dataset.get("layout") for dataset in parsed.datasets)

@@ -30,10 +30,10 @@ from typing import Any
 import ckanapi
 from ckanapi.errors import CKANAPIError, ServerIncompatibleError
 
-from indexer.formats import _portal as p
 from indexer.formats import ckan_package
+from indexer.formats.portal import dicts, first_text
+from indexer.harvesters import HarvestItem, record_error, record_item, skipped_item
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem, record_item
 
 NAME = "ckan"
 DEFAULT_ROWS = 100
@@ -88,28 +88,25 @@ def _package_item(
     seen: set[str], *, datastore: bool,
 ) -> Iterator[HarvestItem]:
     if not isinstance(package, dict):
-        yield HarvestItem(error=f"package #{index}: expected a JSON object, skipped", total=total)
+        yield skipped_item("package", index, "expected a JSON object", total)
         return
-    identifier = p.first_text(package.get("name"), package.get("id"))
+    identifier = first_text(package.get("name"), package.get("id"))
     if identifier is None:
-        yield HarvestItem(error=f"package #{index}: no 'name' or 'id', skipped", total=total)
+        yield skipped_item("package", index, "no 'name' or 'id'", total)
         return
     if identifier in seen:  # moved between pages while we paged: already yielded
         return
     seen.add(identifier)
     package = copy.deepcopy(package)
     if datastore:
-        for resource in p.dicts(package.get("resources")):
+        for resource in dicts(package.get("resources")):
             if resource.get("datastore_active") is not True or not resource.get("id"):
                 continue
             try:
                 resource["datastore_fields"] = _dictionary(remote, portal, resource["id"])
             except FetchError as exc:
-                yield HarvestItem(
-                    error=f"package {identifier!r}: data dictionary of resource "
-                          f"{resource['id']!r} not read: {exc}",
-                    identifier=identifier, total=total,
-                )
+                yield record_error("package", identifier, f"data dictionary of resource "
+                                   f"{resource['id']!r} not read: {exc}", total)
                 return
     yield record_item("package", identifier, total,
                       lambda: ckan_package.package_record(identifier, package, portal))

@@ -28,16 +28,17 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from indexer.formats import _portal as p
 from indexer.formats import datapackage
 from indexer.formats.base import FormatError
+from indexer.formats.portal import dicts, first_text, text
+from indexer.harvesters import HarvestItem, checked_item, repeated_item
+from indexer.harvesters.web import document_name, parse_bytes, problem, safe_segment
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem, record_item
-from indexer.sources.web import document_name, parse_bytes, problem, safe_segment
 
 NAME = "frictionless"
 
@@ -65,20 +66,16 @@ def harvest(url: str, *, fetcher: Fetcher, options: dict[str, Any] | None = None
                               total=total)
             continue
         folder, name = _file_name(package_url)
-        identifier = p.text(data.get("name")) or _fallback_identifier(Path(folder) / name)
-        if identifier in seen:
-            yield HarvestItem(error=f"package {package_url}: identifier {identifier!r} repeated,"
-                                    " the first one is kept", total=total)
+        identifier = text(data.get("name")) or datapackage.fallback_identifier(Path(folder) / name)
+        repeated = repeated_item(f"package {package_url}", identifier, seen, total)
+        if repeated is not None:
+            yield repeated
             continue
-        seen.add(identifier)
-        try:
-            data = _inline_schemas(fetcher, package_url, data, schemas)
-        except FormatError as exc:
-            yield HarvestItem(error=f"package {identifier!r}: {exc}", identifier=identifier,
-                              total=total)
-            continue
-        yield record_item("package", identifier, total,
-                          lambda d=data, f=folder, n=name, u=package_url: _record(d, f, n, u))
+        yield checked_item(
+            "package", identifier, total,
+            partial(_inline_schemas, fetcher, package_url, data, schemas),
+            partial(_record, folder=folder, name=name, url=package_url),
+        )
     if listed and len(failures) == total:
         raise FetchError(url, f"none of the {total} packages could be read; "
                               f"first: {failures[0]}")
@@ -100,21 +97,16 @@ def _file_name(url: str) -> tuple[str, str]:
     return safe_segment(folder, "package"), document_name(url, "application/json")
 
 
-def _fallback_identifier(path: Path) -> str:
-    """Adapter over the format module's private identifier rule (shared, not re-implemented)."""
-    return datapackage._fallback_identifier(path)
-
-
 def _inline_schemas(fetcher: Fetcher, url: str, data: dict[str, Any],
                     cache: dict[str, dict[str, Any] | Exception]) -> dict[str, Any]:
     """A copy of the package whose schemas by reference are replaced by the fetched schemas.
 
     FormatError naming the resource and the schema URL when a schema cannot be read.
     """
-    if not any(isinstance(r.get("schema"), str) for r in p.dicts(data["resources"])):
+    if not any(isinstance(r.get("schema"), str) for r in dicts(data["resources"])):
         return data
     data = copy.deepcopy(data)
-    for resource in p.dicts(data["resources"]):
+    for resource in dicts(data["resources"]):
         reference = resource.get("schema")
         if not isinstance(reference, str):
             continue
@@ -126,7 +118,7 @@ def _inline_schemas(fetcher: Fetcher, url: str, data: dict[str, Any],
                 cache[schema_url] = exc
         found = cache[schema_url]
         if isinstance(found, Exception):
-            label = p.first_text(resource.get("name"), resource.get("path")) or "a resource"
+            label = first_text(resource.get("name"), resource.get("path")) or "a resource"
             raise FormatError(f"schema of {label!r} ({schema_url}) not read: "
                               f"{problem(schema_url, found)}")
         resource["schema"] = copy.deepcopy(found)

@@ -18,10 +18,12 @@ file is loaded from disk (:func:`indexer.formats.detect`, then the module's ``pa
 A fetched document is written to a temporary file named after the URL's last path segment
 (percent-decoding undone), so that the parser, which names a dataset after its file, gives the
 identifier it gives when the same file is loaded from disk: ``.../data-dictionary.csv`` is
-dataset ``data-dictionary`` on every run. A segment without a known suffix gets one from the
-``Content-Type`` (``text/csv`` -> ``.csv``, the XLSX type -> ``.xlsx``, ``text/html`` ->
-``.html``), else from the body (a zip archive is read as XLSX, ``<`` as HTML); the segment
-itself stays the identifier (``/export/lfs`` served as CSV is dataset ``lfs``).
+dataset ``data-dictionary`` on every run. A segment keeps any suffix a format module declares
+(``.csv``, ``.cpy``, ``.copy``, ``.sps`` ...); one without gets a suffix from the
+``Content-Type`` by the media types the modules declare (``text/csv`` -> ``.csv``, the XLSX
+type -> ``.xlsx``, ``text/html`` -> ``.html``), else from the body (a zip archive is read as
+XLSX, ``<`` as HTML); the segment itself stays the identifier (``/export/lfs`` served as CSV is
+dataset ``lfs``).
 
 Every dataset of a document is one item, ``total`` being the number of documents; each item
 from a fetched document has ``extra["document_url"]``. A document that cannot be fetched or
@@ -47,38 +49,24 @@ from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from indexer import formats
+from indexer.formats import dictionary_table, html_tables
 from indexer.formats.base import FormatError, ParsedFile
+from indexer.harvesters import HarvestItem, repeated_item
 from indexer.http import Fetcher, FetchError
-from indexer.sources import HarvestItem
 
 NAME = "web"
 
 ACCEPT = ("text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, "
           "text/html;q=0.9, */*;q=0.8")
-TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".tab", ".txt", ".dat"})
-PAGE_SUFFIXES = frozenset({".html", ".htm", ".md", ".markdown"})
-WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
-# Suffixes a URL keeps as they are; any other (``.php``, ``.aspx``, none) gets one from the type.
-KNOWN_SUFFIXES = TABLE_SUFFIXES | PAGE_SUFFIXES | WORKBOOK_SUFFIXES | frozenset(
-    {".json", ".xml", ".sas", ".do", ".dct", ".cpy", ".cbl", ".cob", ".sps"})
-# Links an index page is followed to, unless ``link_pattern`` says otherwise.
+# Suffixes a URL keeps as they are (every suffix a format module declares); any other
+# (``.php``, ``.aspx``, none) gets one from the Content-Type, by the modules' media types.
+KNOWN_SUFFIXES = formats.suffixes()
+CONTENT_TYPES = formats.media_types()
+# Documents whose one dataset is named after the file: text tables and pages.
+NAMED_AFTER_FILE = frozenset((*dictionary_table.TEXT_SUFFIXES, *html_tables.SUFFIXES))
+# Links an index page is followed to, unless ``link_pattern`` says otherwise: dictionary tables,
+# workbooks and pages (not ``.txt``/``.dat``, of which folders of data files are full).
 LINK_SUFFIXES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm", ".html", ".htm", ".md"})
-CONTENT_TYPES = {
-    "text/csv": ".csv",
-    "application/csv": ".csv",
-    "text/comma-separated-values": ".csv",
-    "text/tab-separated-values": ".tsv",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
-    "application/vnd.ms-excel.sheet.macroenabled.12": ".xlsm",
-    "text/html": ".html",
-    "application/xhtml+xml": ".html",
-    "text/markdown": ".md",
-    "text/x-markdown": ".md",
-    "application/json": ".json",
-    "application/xml": ".xml",
-    "text/xml": ".xml",
-    "text/plain": ".txt",
-}
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _MAX_NAME = 150
 
@@ -128,7 +116,7 @@ def expected_identifier(name: str) -> str | None:
     per sheet) and JSON documents name their datasets in their content.
     """
     path = Path(name)
-    if path.suffix.lower() in TABLE_SUFFIXES | PAGE_SUFFIXES and path.stem:
+    if path.suffix.lower() in NAMED_AFTER_FILE and path.stem:
         return path.stem
     return None
 
@@ -245,11 +233,9 @@ def _items(what: str, parsed: ParsedFile, seen: set[str], total: int, *,
         yield HarvestItem(error=f"document {what}: no dataset in it", total=total)
     for record in parsed.datasets:
         identifier = str(record.get("identifier") or "")
-        if identifier in seen:
-            yield HarvestItem(error=f"document {what}: identifier {identifier!r} repeated, "
-                                    "the first one is kept", total=total)
+        if (repeated := repeated_item(f"document {what}", identifier, seen, total)) is not None:
+            yield repeated
             continue
-        seen.add(identifier)
         if document_url:
             record.setdefault("extra", {})["document_url"] = document_url
         yield HarvestItem(dataset=record, identifier=identifier, total=total)
