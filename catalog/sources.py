@@ -33,10 +33,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from catalog.audience import AudienceLike
 from catalog.models import Change, Dataset, HarvestRun, Source, utcnow
 from catalog.redact import ENV_REFERENCE, mask_options, mask_url
 from catalog.schemas import describe_errors
-from catalog.store import find_or_create_agency
+from catalog.store import find_or_create_agency, visible
 from catalog.vocabulary import SourceType, values
 
 SOURCE_TYPES = values(SourceType)
@@ -180,12 +181,12 @@ def remove_source(session: Session, source: Source, *, actor: str) -> int:
 
 
 def source_dataset_counts(
-    session: Session, source: Source, allowed_access: tuple[str, ...]
+    session: Session, source: Source, audience: AudienceLike
 ) -> dict[str, int]:
     """How many of the source's datasets the asker may see, by status."""
     rows = session.execute(
         select(Dataset.status, func.count(Dataset.id))
-        .where(Dataset.source_id == source.id, Dataset.access_level.in_(allowed_access))
+        .where(Dataset.source_id == source.id, visible(audience))
         .group_by(Dataset.status)
     ).all()
     return {status: int(n) for status, n in rows}

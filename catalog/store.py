@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
+from catalog.audience import Audience, AudienceLike
 from catalog.models import Agency, Change, Dataset, Field, utcnow
 from catalog.vocabulary import PUBLIC_ONLY
 
@@ -311,36 +312,43 @@ def steward_edit(
     return edits
 
 
-def visible_datasets(allowed_access: tuple[str, ...] = PUBLIC_ONLY) -> Select[tuple[Dataset]]:
+def visible(audience: AudienceLike = PUBLIC_ONLY) -> Any:
+    """The SQL condition that a dataset is visible to the audience (levels, stewarded agencies)."""
+    who = Audience.of(audience)
+    return who.clause(Dataset.access_level, Dataset.agency_id,
+                      select(Agency.id).where(Agency.slug.in_(who.restricted_agencies)))
+
+
+def visible_datasets(audience: AudienceLike = PUBLIC_ONLY) -> Select[tuple[Dataset]]:
     """A select of datasets the asker may see."""
-    return select(Dataset).where(Dataset.access_level.in_(allowed_access))
+    return select(Dataset).where(visible(audience))
 
 
 def get_dataset(
-    session: Session, dataset_id: int, allowed_access: tuple[str, ...] = PUBLIC_ONLY
+    session: Session, dataset_id: int, audience: AudienceLike = PUBLIC_ONLY
 ) -> Dataset | None:
     """A dataset with its agency and fields, or None when absent or not visible."""
     return session.scalar(
-        visible_datasets(allowed_access)
+        visible_datasets(audience)
         .where(Dataset.id == dataset_id)
         .options(selectinload(Dataset.fields), selectinload(Dataset.agency))
     )
 
 
 def get_field(
-    session: Session, field_id: int, allowed_access: tuple[str, ...] = PUBLIC_ONLY
+    session: Session, field_id: int, audience: AudienceLike = PUBLIC_ONLY
 ) -> Field | None:
     """A field whose dataset the asker may see, or None."""
     return session.scalar(
         select(Field)
         .join(Field.dataset)
-        .where(Field.id == field_id, Dataset.access_level.in_(allowed_access))
+        .where(Field.id == field_id, visible(audience))
         .options(selectinload(Field.dataset).selectinload(Dataset.agency))
     )
 
 
 def agencies_with_counts(
-    session: Session, allowed_access: tuple[str, ...] = PUBLIC_ONLY
+    session: Session, audience: AudienceLike = PUBLIC_ONLY
 ) -> list[tuple[Agency, int, int]]:
     """Agencies that have visible datasets, with their dataset and field counts."""
     field_counts = (
@@ -356,7 +364,7 @@ def agencies_with_counts(
         )
         .join(Dataset, Dataset.agency_id == Agency.id)
         .outerjoin(field_counts, field_counts.c.dataset_id == Dataset.id)
-        .where(Dataset.access_level.in_(allowed_access))
+        .where(visible(audience))
         .group_by(Agency.id)
         .order_by(Agency.name)
     ).all()
@@ -369,13 +377,13 @@ def get_agency(session: Session, slug: str) -> Agency | None:
 
 
 def agency_datasets(
-    session: Session, agency: Agency, allowed_access: tuple[str, ...] = PUBLIC_ONLY
+    session: Session, agency: Agency, audience: AudienceLike = PUBLIC_ONLY
 ) -> list[tuple[Dataset, int]]:
     """An agency's visible datasets with their field counts, by title."""
     rows = session.execute(
         select(Dataset, func.count(Field.id))
         .outerjoin(Field, Field.dataset_id == Dataset.id)
-        .where(Dataset.agency_id == agency.id, Dataset.access_level.in_(allowed_access))
+        .where(Dataset.agency_id == agency.id, visible(audience))
         .group_by(Dataset.id)
         .order_by(func.lower(Dataset.title))
     ).all()
@@ -383,20 +391,20 @@ def agency_datasets(
 
 
 def catalog_counts(
-    session: Session, allowed_access: tuple[str, ...] = PUBLIC_ONLY
+    session: Session, audience: AudienceLike = PUBLIC_ONLY
 ) -> dict[str, int]:
     """How many agencies, datasets and fields the asker can see."""
     datasets = session.scalar(
-        select(func.count(Dataset.id)).where(Dataset.access_level.in_(allowed_access))
+        select(func.count(Dataset.id)).where(visible(audience))
     )
     fields = session.scalar(
         select(func.count(Field.id)).join(Field.dataset).where(
-            Dataset.access_level.in_(allowed_access)
+            visible(audience)
         )
     )
     agencies = session.scalar(
         select(func.count(func.distinct(Dataset.agency_id))).where(
-            Dataset.access_level.in_(allowed_access)
+            visible(audience)
         )
     )
     return {"agencies": agencies or 0, "datasets": datasets or 0, "fields": fields or 0}
