@@ -33,7 +33,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from catalog.models import Change, Dataset, HarvestRun, Source, utcnow
+from catalog.models import Change, Dataset, Field, HarvestRun, Source, utcnow
 from catalog.schemas import describe_errors
 from catalog.store import find_or_create_agency
 
@@ -264,3 +264,39 @@ def sync_sources(session: Session, entries: list[dict[str, Any]], *, prune: bool
         else:
             report.not_in_file.append(source.name)
     return report
+
+
+def dataset_counts_by_source(
+    session: Session, allowed_access: tuple[str, ...] | None = None, *, status: str | None = None
+) -> dict[int | None, int]:
+    """How many datasets each source id gave (only at these access levels, of this status)."""
+    query = select(Dataset.source_id, func.count(Dataset.id)).group_by(Dataset.source_id)
+    if allowed_access is not None:
+        query = query.where(Dataset.access_level.in_(allowed_access))
+    if status is not None:
+        query = query.where(Dataset.status == status)
+    return {source_id: int(n) for source_id, n in session.execute(query).all()}
+
+
+def source_dataset_total(
+    session: Session, source: Source, allowed_access: tuple[str, ...] | None = None
+) -> int:
+    """How many datasets the source gave (only those at these access levels, when given)."""
+    query = select(func.count(Dataset.id)).where(Dataset.source_id == source.id)
+    if allowed_access is not None:
+        query = query.where(Dataset.access_level.in_(allowed_access))
+    return int(session.scalar(query) or 0)
+
+
+def source_datasets(
+    session: Session, source: Source, allowed_access: tuple[str, ...]
+) -> list[tuple[Dataset, int]]:
+    """The source's datasets at these access levels with their field counts, by status, title."""
+    rows = session.execute(
+        select(Dataset, func.count(Field.id))
+        .outerjoin(Field, Field.dataset_id == Dataset.id)
+        .where(Dataset.source_id == source.id, Dataset.access_level.in_(allowed_access))
+        .group_by(Dataset.id)
+        .order_by(Dataset.status, func.lower(Dataset.title))
+    ).all()
+    return [(dataset, int(n)) for dataset, n in rows]
