@@ -34,7 +34,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.audience import AudienceLike
-from catalog.models import Change, Dataset, HarvestRun, Source, utcnow
+from catalog.models import Change, Dataset, Field, HarvestRun, Source, utcnow
 from catalog.redact import ENV_REFERENCE, mask_options, mask_url
 from catalog.schemas import describe_errors
 from catalog.store import find_or_create_agency, visible
@@ -258,3 +258,39 @@ def sync_sources(session: Session, entries: list[dict[str, Any]], *, prune: bool
         else:
             report.not_in_file.append(source.name)
     return report
+
+
+def dataset_counts_by_source(
+    session: Session, audience: AudienceLike | None = None, *, status: str | None = None
+) -> dict[int | None, int]:
+    """How many datasets each source id gave (only those visible to the audience, of a status)."""
+    query = select(Dataset.source_id, func.count(Dataset.id)).group_by(Dataset.source_id)
+    if audience is not None:
+        query = query.where(visible(audience))
+    if status is not None:
+        query = query.where(Dataset.status == status)
+    return {source_id: int(n) for source_id, n in session.execute(query).all()}
+
+
+def source_dataset_total(
+    session: Session, source: Source, audience: AudienceLike | None = None
+) -> int:
+    """How many datasets the source gave (only those visible to the audience, when given)."""
+    query = select(func.count(Dataset.id)).where(Dataset.source_id == source.id)
+    if audience is not None:
+        query = query.where(visible(audience))
+    return int(session.scalar(query) or 0)
+
+
+def source_datasets(
+    session: Session, source: Source, audience: AudienceLike
+) -> list[tuple[Dataset, int]]:
+    """The source's datasets visible to the audience, with field counts, by status and title."""
+    rows = session.execute(
+        select(Dataset, func.count(Field.id))
+        .outerjoin(Field, Field.dataset_id == Dataset.id)
+        .where(Dataset.source_id == source.id, visible(audience))
+        .group_by(Dataset.id)
+        .order_by(Dataset.status, func.lower(Dataset.title))
+    ).all()
+    return [(dataset, int(n)) for dataset, n in rows]

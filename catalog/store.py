@@ -420,3 +420,8 @@ def dataset_history(session: Session, dataset_id: int, limit: int = 50) -> list[
             .limit(limit)
         )
     )
+
+
+def field_by_name(session: Session, dataset_id: int, name: str) -> Field | None:
+    """The field of this dataset with this name, or None."""
+    return session.scalar(select(Field).where(Field.dataset_id == dataset_id, Field.name == name))

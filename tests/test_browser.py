@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from tests.webfixtures import WebCatalog
+
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot-search.png"
@@ -18,7 +20,7 @@ MAX_TABS = 80
 
 
 @pytest.fixture(scope="module")
-def live_url(web_catalog) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def live_url(web_catalog: WebCatalog) -> Iterator[str]:
     """The shared app served on a free localhost port from a background thread."""
     server = make_server("127.0.0.1", 0, web_catalog.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -11,6 +11,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from catalog.models import Dataset
+from catalog.service import Catalog
+from indexer.load import LoadReport
+from tests.webfixtures import WebCatalog
 from web import exports
 from web.app import create_app
 
@@ -26,7 +29,7 @@ TS_TOP_KEYS = {"fields", "primaryKey", "foreignKeys", "missingValues", "$schema"
                "fieldsMatch", "uniqueKeys"}
 
 
-def with_exports(catalog) -> Flask:  # type: ignore[no-untyped-def]
+def with_exports(catalog: Catalog) -> Flask:
     """A fresh app on ``catalog`` with the exports blueprint (registered here until app.py does)."""
     app = create_app(catalog)
     if "exports" not in app.blueprints:
@@ -35,17 +38,17 @@ def with_exports(catalog) -> Flask:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def fixtures_app(fixtures_catalog) -> Flask:  # type: ignore[no-untyped-def]
+def fixtures_app(fixtures_catalog: tuple[Catalog, LoadReport]) -> Flask:
     catalog, _ = fixtures_catalog
     return with_exports(catalog)
 
 
 @pytest.fixture(scope="module")
-def web_app(web_catalog) -> Flask:  # type: ignore[no-untyped-def]
+def web_app(web_catalog: WebCatalog) -> Flask:
     return with_exports(web_catalog.catalog)
 
 
-def dataset_id(catalog, identifier: str) -> int:  # type: ignore[no-untyped-def]
+def dataset_id(catalog: Catalog, identifier: str) -> int:
     with catalog.session() as session:
         return session.scalar(select(Dataset.id).where(Dataset.identifier == identifier))
 

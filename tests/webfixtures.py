@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from catalog.config import load_settings
 from catalog.embeddings import Embedder
@@ -209,7 +210,7 @@ def web_catalog(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 
 
 @pytest.fixture
-def client(web_catalog: WebCatalog):  # type: ignore[no-untyped-def]
+def client(web_catalog: WebCatalog) -> FlaskClient:
     """A Flask test client of the shared app."""
     return web_catalog.app.test_client()
 

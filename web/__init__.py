@@ -1,1 +1,2 @@
-"""The web front end: Flask app factory, blueprints, templates and static files."""
+"""The web front end and the composition root: Flask app factory, blueprints, templates,
+static files, and the ``catalog`` command (:mod:`web.cli`)."""

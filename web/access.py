@@ -1,16 +1,191 @@
-"""Who may see what: the one place where the web and the API decide access.
+"""Who may see what: the one place where the web pages and the API decide access.
 
 There are no user accounts yet, so every visitor is anonymous and sees public metadata
 only. Restricted and internal datasets (and their fields) must never reach an anonymous
 visitor: not in results, counts, facets or similar-field lists, and not by direct URL,
 where they answer 404 so that their existence is not revealed.
+
+Everything else follows from the datasets a visitor may see:
+
+* an agency is shown when it has such a dataset;
+* a source is shown when it gave no dataset yet, or one of them is such a dataset;
+* a harvest run shows the counts of such datasets, and quotes the errors about them only;
+* a job is shown when it concerns no source (an index rebuild) or a source that is shown;
+  its error and traceback go to administrators only (a traceback can quote any record).
+
+Each rule asks the visitor two questions: :func:`allowed_access` (which access levels) and
+:func:`is_admin`. When accounts and per-agency roles come, the current user answers them
+here, and no other module changes. Being an administrator allows actions
+(:mod:`web.admin`) but does not widen which metadata one sees.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import abort
+
+from catalog.models import Agency, Dataset, Field, HarvestRun, Job, Source
 from catalog.search.query import PUBLIC_ONLY
+from catalog.sources import (
+    dataset_counts_by_source,
+    get_source,
+    list_sources,
+    recent_runs,
+    source_dataset_total,
+    source_datasets,
+)
+from catalog.store import (
+    agencies_with_counts,
+    agency_datasets,
+    catalog_counts,
+    get_agency,
+    get_dataset,
+    get_field,
+)
+from indexer import jobs
+from web.admin import is_admin
+from web.current import catalog, db
+
+# What a harvest run counts, per access level of the datasets concerned.
+RUN_COUNTS = ("created", "updated", "unchanged", "withdrawn", "fields")
 
 
 def allowed_access() -> tuple[str, ...]:
     """Access levels the current visitor may see (anonymous visitors: public only)."""
     return PUBLIC_ONLY
+
+
+def may_see_job_errors() -> bool:
+    """Whether the visitor may read jobs' errors and tracebacks (administrators only)."""
+    return is_admin()
+
+
+# ------------------------------------------------------------ agencies, datasets, fields
+
+
+def visible_totals() -> dict[str, int]:
+    """How many agencies, datasets and fields the visitor may see."""
+    return catalog_counts(db(), allowed_access())
+
+
+def visible_agencies() -> list[tuple[Agency, int, int]]:
+    """Agencies with datasets the visitor may see, with those datasets' and fields' counts."""
+    return agencies_with_counts(db(), allowed_access())
+
+
+def visible_agency(slug: str) -> tuple[Agency, list[tuple[Dataset, int]]]:
+    """An agency with its visible datasets; 404 when it has none the visitor may see."""
+    agency = get_agency(db(), slug)
+    if agency is None:
+        abort(404)
+    datasets = agency_datasets(db(), agency, allowed_access())
+    if not datasets:
+        abort(404)  # an agency with only hidden datasets must not reveal that it exists
+    return agency, datasets
+
+
+def visible_dataset(dataset_id: int) -> Dataset:
+    """A dataset the visitor may see, else 404."""
+    dataset = get_dataset(db(), dataset_id, allowed_access())
+    if dataset is None:
+        abort(404)
+    return dataset
+
+
+def visible_field(field_id: int) -> Field:
+    """A field whose dataset the visitor may see, else 404."""
+    field = get_field(db(), field_id, allowed_access())
+    if field is None:
+        abort(404)
+    return field
+
+
+# ------------------------------------------------------------------ sources and runs
+
+
+def source_visible(source: Source) -> bool:
+    """Like an agency: a source whose datasets are all hidden from the visitor is hidden."""
+    session = db()
+    return (source_dataset_total(session, source) == 0
+            or source_dataset_total(session, source, allowed_access()) > 0)
+
+
+def visible_sources() -> list[tuple[Source, int]]:
+    """Sources the visitor may know of, with how many active datasets they may see."""
+    session, allowed = db(), allowed_access()
+    held = dataset_counts_by_source(session)
+    visible = dataset_counts_by_source(session, allowed)
+    active = dataset_counts_by_source(session, allowed, status="active")
+    return [(s, active.get(s.id, 0)) for s in list_sources(session)
+            if not held.get(s.id) or visible.get(s.id)]
+
+
+def visible_source(name: str) -> Source:
+    """A source the visitor may know of, else 404."""
+    found = get_source(db(), name)
+    if found is None or not source_visible(found):
+        abort(404)  # unknown, or every dataset it gave is hidden: do not reveal the source
+    return found
+
+
+def visible_source_datasets(source: Source) -> list[tuple[Dataset, int]]:
+    """The source's datasets the visitor may see, with their field counts."""
+    return source_datasets(db(), source, allowed_access())
+
+
+def visible_runs(source: Source, limit: int) -> list[HarvestRun]:
+    """A visible source's newest runs (each shown through run_counts and run_errors)."""
+    return recent_runs(db(), source, limit)
+
+
+def run_counts(run: HarvestRun) -> dict[str, int]:
+    """A run's counts (created, updated ...) of the datasets the visitor may see."""
+    by_access = (run.counts or {}).get("by_access") or {}
+    shown = dict.fromkeys(RUN_COUNTS, 0)
+    for level in allowed_access():
+        for key in RUN_COUNTS:
+            shown[key] += int((by_access.get(level) or {}).get(key, 0))
+    return shown
+
+
+def run_errors(run: HarvestRun) -> tuple[list[dict[str, Any]], int]:
+    """A run's errors about datasets the visitor may see, and how many others it had.
+
+    An error about a record the run could not read at all names no access level: it is
+    counted, not quoted.
+    """
+    allowed = allowed_access()
+    errors = [e for e in (run.errors or []) if e.get("access") in allowed]
+    return errors, len(run.errors or []) - len(errors)
+
+
+# ---------------------------------------------------------------------------- jobs
+
+
+def job_visible(job: Job) -> bool:
+    """A job of no source, or of a source the visitor may know of."""
+    name = (job.args or {}).get("source")
+    if name is None:
+        return True
+    source = get_source(db(), name)
+    return source is not None and source_visible(source)
+
+
+def visible_jobs(limit: int, target: str | None = None) -> list[Job]:
+    """Recent jobs the visitor may know of (not those of sources hidden from them)."""
+    names = {s.name for s, _ in visible_sources()}
+    out = []
+    for job in jobs.recent_jobs(catalog(), limit=limit, target=target):
+        source = (job.args or {}).get("source")
+        if source is None or source in names:
+            out.append(job)
+    return out
+
+
+def visible_job(job_id: str) -> Job:
+    """A job (by id, or a unique prefix of it) the visitor may know of, else 404."""
+    job = jobs.get_job(catalog(), job_id)
+    if job is None or not job_visible(job):
+        abort(404)
+    return job

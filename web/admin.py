@@ -25,6 +25,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 bp = Blueprint("admin", __name__)
 
@@ -73,7 +74,7 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/admin/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     """Sign in with the admin token."""
     if not admin_enabled():
         return render_template("admin_login.html", disabled=True), 404
@@ -91,7 +92,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/admin/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     """Sign out."""
     check_csrf()
     session.pop("admin", None)

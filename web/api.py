@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from catalog.schemas import (
     AgencyOutSchema,
@@ -12,10 +13,8 @@ from catalog.schemas import (
     FieldOutSchema,
     SearchHitSchema,
 )
-from catalog.store import agencies_with_counts
-from web.access import allowed_access
-from web.browse import similar_to, visible_agency, visible_dataset, visible_field
-from web.current import db
+from web.access import visible_agencies, visible_agency, visible_dataset, visible_field
+from web.browse import similar_to
 from web.errors import json_error
 from web.present import agency_dict, dataset_dict, field_dict, hit_dict
 from web.search import SearchUnavailable, load_args, run_search, to_query
@@ -24,7 +23,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/search")
-def search():  # type: ignore[no-untyped-def]
+def search() -> ResponseReturnValue:
     """Search datasets and fields; the parameters of the search page, as JSON."""
     params = load_args(request.args)  # ValidationError → 400 JSON (see web.errors)
     try:
@@ -47,14 +46,14 @@ def search():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/datasets/<int:dataset_id>")
-def dataset(dataset_id: int):  # type: ignore[no-untyped-def]
+def dataset(dataset_id: int) -> Response:
     """A dataset with its fields."""
     found = visible_dataset(dataset_id)
     return jsonify(DatasetOutSchema().dump(dataset_dict(found)))
 
 
 @bp.get("/fields/<int:field_id>")
-def field(field_id: int):  # type: ignore[no-untyped-def]
+def field(field_id: int) -> Response:
     """A field with the fields most similar to it in other datasets."""
     found = visible_field(field_id)
     data: dict[str, Any] = FieldOutSchema().dump(field_dict(found))
@@ -67,15 +66,15 @@ def field(field_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/agencies")
-def agencies():  # type: ignore[no-untyped-def]
+def agencies() -> Response:
     """Agencies with visible datasets and their counts."""
-    rows = agencies_with_counts(db(), allowed_access())
+    rows = visible_agencies()
     items = AgencyOutSchema(many=True).dump([agency_dict(a, d, f) for a, d, f in rows])
     return jsonify({"total": len(items), "agencies": items})
 
 
 @bp.get("/agencies/<slug>")
-def agency(slug: str):  # type: ignore[no-untyped-def]
+def agency(slug: str) -> Response:
     """An agency with its visible datasets (without their fields)."""
     found, datasets = visible_agency(slug)
     data = AgencyOutSchema().dump(

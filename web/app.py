@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from markupsafe import Markup
 
 from catalog.config import Settings, load_settings
@@ -13,7 +13,7 @@ from web import admin, api, browse, exports, jobs, search, sources
 from web.access import allowed_access
 from web.current import close_db
 from web.errors import register_error_handlers
-from web.present import FACET_TITLES, KIND_LABELS, facet_label
+from web.present import ACCESS_HELP, FACET_TITLES, KIND_LABELS, SENSITIVITY_HELP, facet_label
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -32,7 +32,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
         JSON_SORT_KEYS=False,
         CATALOG_SETTINGS=settings,
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
     app.extensions["catalog"] = catalog
 
     app.register_blueprint(search.bp)
@@ -53,6 +53,8 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
             "kind_labels": KIND_LABELS,
             "facet_label": facet_label,
             "facet_titles": FACET_TITLES,
+            "access_help": ACCESS_HELP,
+            "sensitivity_help": SENSITIVITY_HELP,
             "current_endpoint": request.endpoint or "",
             "admin_enabled": admin.admin_enabled(),
             "is_admin": admin.is_admin(),
@@ -73,7 +75,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
         return Markup("<code>{}</code>").format(value or "")
 
     @app.after_request
-    def _headers(response):  # type: ignore[no-untyped-def]
+    def _headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -43,7 +44,9 @@ def wants_json() -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def json_error(status: int, message: str, fields: dict[str, list[str]] | None = None):  # type: ignore[no-untyped-def]
+def json_error(
+    status: int, message: str, fields: dict[str, list[str]] | None = None
+) -> ResponseReturnValue:
     """A JSON error body ``{"error": {"status", "message", "fields"?}}`` with its status."""
     error: dict[str, Any] = {"status": status, "message": message}
     if fields:
@@ -51,7 +54,7 @@ def json_error(status: int, message: str, fields: dict[str, list[str]] | None = 
     return jsonify({"error": error}), status
 
 
-def error_page(status: int, message: str | None = None):  # type: ignore[no-untyped-def]
+def error_page(status: int, message: str | None = None) -> ResponseReturnValue:
     """A friendly HTML error page in the site layout."""
     title, text = FRIENDLY.get(status, (f"Error {status}", "The request could not be completed."))
     return render_template("error.html", status=status, title=title,
@@ -62,7 +65,7 @@ def register_error_handlers(app: Flask) -> None:
     """JSON errors under ``/api/``, friendly pages everywhere else."""
 
     @app.errorhandler(ValidationError)
-    def _validation(exc: ValidationError):  # type: ignore[no-untyped-def]
+    def _validation(exc: ValidationError) -> ResponseReturnValue:
         fields = field_messages(exc.messages)
         if wants_json():
             return json_error(400, "Invalid parameters", fields)
@@ -70,7 +73,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_page(400, f"Invalid parameters. {detail}")
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         if wants_json():
             text = FRIENDLY.get(status, (exc.name, ""))[1] if status >= 500 else exc.description
@@ -78,7 +81,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_page(status)
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
         if isinstance(exc, HTTPException):  # pragma: no cover - handled above
             return _http(exc)
         log.exception("unhandled error on %s", request.path)

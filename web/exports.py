@@ -26,7 +26,7 @@ from flask import Blueprint, Response, jsonify, url_for
 
 from catalog.models import Dataset, Field
 from catalog.schemas import FieldOutSchema
-from web.browse import visible_dataset
+from web.access import visible_dataset
 from web.present import field_dict
 
 bp = Blueprint("exports", __name__)

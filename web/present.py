@@ -1,14 +1,20 @@
-"""How catalog objects are shown: display labels, links, and plain dicts for the API."""
+"""How catalog objects are shown: display labels, links, and plain dicts for pages and the API.
+
+What a visitor may see is decided in :mod:`web.access`; this module only shapes it.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import url_for
 
-from catalog.models import Agency, Dataset, Field
+from catalog.models import Agency, Dataset, Field, HarvestRun, Job, Source
 from catalog.search.query import Hit
+from catalog.sources import source_as_dict
+from web.access import may_see_job_errors, run_counts, run_errors
 
 FACET_TITLES = {
     "kind": "Result type",
@@ -106,4 +112,60 @@ def agency_dict(agency: Agency, dataset_count: int, field_count: int) -> dict[st
     """An agency as plain data for :class:`AgencyOutSchema`."""
     data = {c.key: getattr(agency, c.key) for c in Agency.__table__.columns}
     data.update(dataset_count=dataset_count, field_count=field_count)
+    return data
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    """How long something took, or None when it has not both started and finished."""
+    if start and end:
+        return (end - start).total_seconds()
+    return None
+
+
+def jsonable(view: dict[str, Any]) -> dict[str, Any]:
+    """A view with its dates and times as ISO 8601 text."""
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in view.items()}
+
+
+def run_view(run: HarvestRun) -> dict[str, Any]:
+    """A harvest run with only the counts and errors the visitor may see."""
+    errors, hidden = run_errors(run)
+    return {"run": run, "counts": run_counts(run), "errors": errors, "hidden_errors": hidden,
+            "took": seconds_between(run.started_at, run.finished_at)}
+
+
+def source_data(source: Source, active: int, runs: list[dict[str, Any]] | None) -> dict:
+    """A source as plain data for :class:`SourceOutSchema` (with runs from :func:`run_view`)."""
+    data = {**source_as_dict(source), "status": source.status,
+            "last_run_at": source.last_run_at, "datasets": active,
+            "page": url_for("sources.source", name=source.name, _external=True)}
+    if runs is not None:
+        data["runs"] = [{
+            "id": r["run"].id, "started_at": r["run"].started_at,
+            "finished_at": r["run"].finished_at, "seconds": r["took"],
+            "status": r["run"].status, "counts": r["counts"],
+            "errors": [e["message"] for e in r["errors"]], "hidden_errors": r["hidden_errors"],
+        } for r in runs]
+    return data
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    """A job as the pages and the API show it."""
+    percent = None
+    if job.progress_total:
+        percent = min(100, round(100 * (job.progress_done or 0) / job.progress_total))
+    data = {
+        "id": job.id, "kind": job.kind, "source": (job.args or {}).get("source"),
+        "status": job.status, "stage": job.stage, "progress_done": job.progress_done,
+        "progress_total": job.progress_total, "percent": percent, "attempts": job.attempts,
+        "max_attempts": job.max_attempts, "enqueued_at": job.enqueued_at,
+        "started_at": job.started_at, "finished_at": job.finished_at,
+        "seconds": seconds_between(job.started_at, job.finished_at),
+        "via": job.via, "retry_of": job.retry_of,
+    }
+    if may_see_job_errors():
+        data.update(error=job.error, traceback=job.traceback, actor=job.actor,
+                    worker=job.worker)
+    else:
+        data.update(error=None, traceback=None)
     return data

@@ -1,0 +1,45 @@
+"""``catalog load``: metadata files and folders into the catalog."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from web.cli.context import CliState, pass_state
+from web.cli.output import print_load_report, progress_bar
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--agencies", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV of path_prefix,agency,abbreviation for files that name no publisher "
+                   "(default: the nearest AGENCIES.csv above each file).")
+@click.option("--no-index", is_flag=True, help="Store only; do not update the search index.")
+@click.option("--verbose", "show_all", is_flag=True, help="List every error and skipped file.")
+@pass_state
+def load(state: CliState, paths: tuple[Path, ...], agencies: Path | None, no_index: bool,
+         show_all: bool) -> None:
+    """Load metadata files or whole folders into the catalog.
+
+    Formats are detected by content: Socrata, CKAN, DCAT data.json, Frictionless data
+    packages, CSV/XLSX dictionaries and layout tables, SAS, Stata and DDI. Files in
+    other formats are reported and skipped.
+    """
+    from indexer.load import iter_files, load_paths
+
+    for path in paths:
+        if not path.exists():
+            raise click.BadParameter(f"{path}: no such file or folder", param_hint="PATHS")
+    catalog = state.catalog
+    total = sum(1 for _ in iter_files(paths))
+    started = time.perf_counter()
+    with progress_bar("file", total=total) as bar:
+        report = load_paths(catalog, paths, agencies_file=agencies, index=not no_index,
+                            on_file=lambda _: bar.update(1))
+    print_load_report(report, verbose=show_all)
+    click.echo(f"took {time.perf_counter() - started:.1f}s")
+    if report.totals()["loaded"] == 0 and total:
+        sys.exit(1)

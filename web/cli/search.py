@@ -1,0 +1,75 @@
+"""``catalog search``: the catalog by meaning, down to the single field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from web.cli.context import CliState, pass_state
+
+ACCESS_CHOICES = ("public", "restricted", "internal")
+
+
+def hit_json(hit: Any) -> dict[str, Any]:
+    """A search hit as one JSON record of ``catalog search --json``."""
+    payload = hit.payload
+    return {
+        "kind": hit.kind,
+        "agency": payload.get("agency_name"),
+        "agency_slug": payload.get("agency"),
+        "dataset": payload.get("dataset"),
+        "field": payload.get("field"),
+        "title": payload.get("title"),
+        "score": round(hit.score, 6),
+    }
+
+
+@click.command()
+@click.argument("query", required=False)
+@click.option("--queries", "queries_file", type=click.File("r"),
+              help="Run one query per line of this file ('-' for stdin), in one process; "
+                   "with --json, one JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--kind", type=click.Choice(["dataset", "field"]), help="Only datasets or fields.")
+@click.option("--agency", multiple=True, help="Only this agency (slug); repeatable.")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Hits per query.")
+@click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid",
+              show_default=True, help="Ranking: fused, BM25 only, or embeddings only.")
+@click.option("--access", multiple=True, type=click.Choice(ACCESS_CHOICES),
+              help="Access levels to include (default public only); repeatable.")
+@pass_state
+def search(state: CliState, query: str | None, queries_file: Any, as_json: bool,
+           kind: str | None, agency: tuple[str, ...], limit: int, mode: str,
+           access: tuple[str, ...]) -> None:
+    """Search the catalog by meaning, down to the single field."""
+    from catalog.search.query import SearchQuery
+
+    if (query is None) == (queries_file is None):
+        raise click.UsageError("give either QUERY or --queries FILE")
+    texts = [query] if query is not None else [
+        line.strip() for line in queries_file if line.strip() and not line.startswith("#")
+    ]
+    allowed = access or ("public",)
+    catalog = state.catalog
+    queries = [
+        SearchQuery(text=t, kind=kind, agencies=agency, mode=mode, per_page=limit,
+                    allowed_access=allowed)
+        for t in texts
+    ]
+    results = catalog.search_many(queries)
+    for text, result in zip(texts, results, strict=True):
+        if as_json:
+            record = {"query": text, "total": result.total,
+                      "hits": [hit_json(h) for h in result.hits]}
+            click.echo(json.dumps(record, ensure_ascii=False) if queries_file
+                       else json.dumps(record, indent=2, ensure_ascii=False))
+            continue
+        click.echo(f"{result.total} results for {text!r} ({result.took_ms:.0f} ms)")
+        for i, hit in enumerate(result.hits, start=1):
+            p = hit.payload
+            name = f"{p['field']} — " if p.get("field") else ""
+            click.echo(f"{i:3}. [{hit.kind}] {name}{p.get('title')}")
+            click.echo(f"     {p.get('dataset_title')} · {p.get('agency_name')}")
