@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from catalog.audience import AudienceLike
 from catalog.config import Settings, load_settings
 from catalog.db import make_engine, migrate, session_factory, transaction
 from catalog.embeddings import Embedder, cached_embeddings
@@ -170,12 +171,10 @@ class Catalog:
         return out
 
     def similar_fields(
-        self, field_id: int, *, allowed_access: tuple[str, ...], limit: int = 10
+        self, field_id: int, *, audience: AudienceLike, limit: int = 10
     ) -> list[Hit]:
-        """Fields in other datasets nearest in meaning to this one."""
-        return self.search_engine.similar_fields(
-            field_id, allowed_access=allowed_access, limit=limit
-        )
+        """Fields in other datasets nearest in meaning to this one, that the audience may see."""
+        return self.search_engine.similar_fields(field_id, audience=audience, limit=limit)
 
     def close(self) -> None:
         """Release the database and search connections."""

@@ -53,6 +53,11 @@ DATASETS = [
         "access_level": "restricted",
         "fields": [{"position": 1, "name": "CHILD_DOB", "label": "Zorblax child date of birth",
                     "data_type": "date"}]}),
+    ("Department of Social Services", "DSS", {
+        "identifier": "dss-case-notes-restricted", "title": "Glorbix case notes",
+        "access_level": "restricted",
+        "fields": [{"position": 1, "name": "CASE_DOB", "label": "Glorbix client date of birth",
+                    "data_type": "date"}]}),
     ("Department of Correction", "DOC", {
         "identifier": "inmate-internal", "title": "Quuxinate inmate roster",
         "access_level": "internal",
@@ -155,6 +160,53 @@ def test_access_levels_open_up_for_those_allowed(catalog: Catalog) -> None:
     assert catalog.search(sneaky).total == 0
 
 
+STEWARD_OF_DPH = {"allowed_access": ("public", "internal"), "allowed_agencies": ("dph",)}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "lexical", "semantic"])
+def test_a_steward_sees_the_restricted_datasets_of_their_agency_only(
+    catalog: Catalog, mode: str
+) -> None:
+    query = SearchQuery(text="child date of birth", mode=mode, per_page=100,
+                        **STEWARD_OF_DPH)
+    result = catalog.search(query)
+    datasets = {h.payload["dataset"] for h in result.hits}
+    assert "vital-births-restricted" in datasets  # DPH's restricted: theirs
+    assert "inmate-internal" in datasets  # internal: every signed-in role
+    assert "dss-case-notes-restricted" not in datasets  # DSS's restricted: not theirs
+    assert result.facets["access_level"].get("restricted", 0) == sum(
+        1 for h in result.hits if h.payload["access_level"] == "restricted")
+    assert sum(result.facets["kind"].values()) == result.total == len(result.hits)
+    asked = catalog.search(SearchQuery(text="glorbix zorblax", mode=mode,
+                                       access_levels=("restricted",), **STEWARD_OF_DPH))
+    assert {h.payload["dataset"] for h in asked.hits} == {"vital-births-restricted"}
+
+
+def test_a_steward_browses_and_finds_similar_fields_within_their_audience(
+    catalog: Catalog
+) -> None:
+    from catalog.audience import Audience
+
+    browse = catalog.search(SearchQuery(text="", per_page=100, **STEWARD_OF_DPH))
+    datasets = {h.payload["dataset"] for h in browse.hits}
+    assert {"vital-births-restricted", "inmate-internal"} <= datasets
+    assert "dss-case-notes-restricted" not in datasets
+    assert browse.total == 2 + 4 + 28 + 2 + 2 == len(browse.hits)
+    with catalog.session() as session:
+        from sqlalchemy import select
+
+        from catalog.models import Field
+
+        field_id = session.scalar(select(Field.id).where(Field.name == "CLNT_DOB_DT"))
+    steward = Audience(levels=("public", "internal"), agencies=("dph",))
+    similar = {h.payload["field"] for h in catalog.similar_fields(field_id, audience=steward,
+                                                                  limit=50)}
+    assert "CHILD_DOB" in similar and "CASE_DOB" not in similar
+    nobody = Audience(levels=())
+    assert catalog.search(SearchQuery(text="birth", allowed_access=())).total == 0
+    assert catalog.similar_fields(field_id, audience=nobody) == []
+
+
 def test_filters_apply_inside_both_rankings(catalog: Catalog) -> None:
     by_agency = catalog.search(SearchQuery(text="date of birth", agencies=("dph",)))
     assert by_agency.hits and {h.payload["agency"] for h in by_agency.hits} == {"dph"}
@@ -209,12 +261,12 @@ def test_similar_fields_come_from_other_datasets_visible_to_the_asker(catalog: C
         from catalog.models import Field
 
         field_id = session.scalar(select(Field.id).where(Field.name == "CLNT_DOB_DT"))
-    similar = catalog.similar_fields(field_id, allowed_access=("public",), limit=5)
+    similar = catalog.similar_fields(field_id, audience=("public",), limit=5)
     names = [h.payload["field"] for h in similar]
     assert names[0] == "BDATE"
     assert all(h.payload["dataset"] != "dss-clients" for h in similar)
     assert not {"CHILD_DOB", "INMATE_BIRTH_DT"} & set(names)
-    wider = catalog.similar_fields(field_id, allowed_access=ALL, limit=5)
+    wider = catalog.similar_fields(field_id, audience=ALL, limit=5)
     assert {"CHILD_DOB", "INMATE_BIRTH_DT"} & {h.payload["field"] for h in wider}
 
 

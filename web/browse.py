@@ -29,7 +29,7 @@ def similar_to(field: Field) -> list[Hit] | None:
     """Similar fields in other datasets, or None when the search index cannot answer."""
     try:
         return catalog().similar_fields(
-            field.id, allowed_access=allowed_access(), limit=SIMILAR_LIMIT
+            field.id, audience=allowed_access(), limit=SIMILAR_LIMIT
         )
     except Exception:
         log.exception("similar fields failed for field %s", field.id)

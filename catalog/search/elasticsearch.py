@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
+from catalog.audience import Audience, AudienceLike
 from catalog.embeddings import DIMENSIONS
 from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
 from catalog.search.engine import SearchEngine
@@ -38,6 +39,7 @@ from catalog.search.ranking import (
     sorted_facets,
 )
 from catalog.text import query_terms
+from catalog.vocabulary import AccessLevel
 
 log = logging.getLogger(__name__)
 BULK_CHUNK = 500
@@ -94,8 +96,24 @@ def _source(doc: SearchDocument, vector: np.ndarray) -> dict[str, Any]:
     return body
 
 
-def _filters(filters: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
-    return [{"terms": {attr: list(allowed)}} for attr, allowed in filters.items()]
+def _filters(filters: dict[str, tuple[str, ...]], audience: Audience) -> list[dict[str, Any]]:
+    """Filter clauses: what the audience may see, and the asker's own attribute filters."""
+    out = [{"terms": {attr: list(allowed)}} for attr, allowed in filters.items()]
+    if not audience.sees_everything:
+        visible: list[dict[str, Any]] = [{"terms": {"access_level": list(audience.levels)}}]
+        if audience.restricted_agencies:
+            visible.append({"bool": {"filter": [
+                {"term": {"access_level": AccessLevel.RESTRICTED.value}},
+                {"terms": {"agency": list(audience.restricted_agencies)}}]}})
+        out.insert(0, {"bool": {"should": visible, "minimum_should_match": 1}})
+    return out
+
+
+def _sees_nothing(query: SearchQuery) -> bool:
+    """True when no document can pass: an empty filter, or an audience that sees nothing."""
+    audience = query.audience
+    return (any(not v for v in query.filters().values())
+            or not (audience.levels or audience.restricted_agencies))
 
 
 class ElasticsearchEngine(SearchEngine):
@@ -291,7 +309,7 @@ class ElasticsearchEngine(SearchEngine):
         text = query.text.strip()
         if not text:
             result = self._browse(query)
-        elif not HAS_WORD.search(text) or any(not v for v in query.filters().values()):
+        elif not HAS_WORD.search(text) or _sees_nothing(query):
             result = SearchResult([], 0, query.page, query.per_page, {})
         else:
             result = self._hybrid(query, vector, query_terms(text))
@@ -301,7 +319,7 @@ class ElasticsearchEngine(SearchEngine):
     def _hybrid(
         self, query: SearchQuery, vector: np.ndarray | None, terms: list[str]
     ) -> SearchResult:
-        filters = _filters(query.filters())
+        filters = _filters(query.filters(), query.audience)
         searches: list[dict[str, Any]] = []
         use_lexical = query.uses_lexical and bool(terms)
         if use_lexical:
@@ -354,12 +372,11 @@ class ElasticsearchEngine(SearchEngine):
         return {d["_id"]: d["_source"]["payload"] for d in docs if d.get("found")}
 
     def _browse(self, query: SearchQuery) -> SearchResult:
-        filters = query.filters()
-        if any(not v for v in filters.values()):
+        if _sees_nothing(query):
             return SearchResult([], 0, query.page, query.per_page, {})
         response = self.es.search(
             index=self.alias,
-            query={"bool": {"filter": _filters(filters)}},
+            query={"bool": {"filter": _filters(query.filters(), query.audience)}},
             sort=[{"sort_key": "asc"}, {"doc_id": "asc"}],
             from_=(query.page - 1) * query.per_page,
             size=query.per_page,
@@ -380,16 +397,17 @@ class ElasticsearchEngine(SearchEngine):
         return SearchResult(hits, total, query.page, query.per_page, sorted_facets(facets))
 
     def similar_fields(
-        self, field_id: int, *, allowed_access: tuple[str, ...], limit: int = 10
+        self, field_id: int, *, audience: AudienceLike, limit: int = 10
     ) -> list[Hit]:
-        """Nearest fields by meaning in other datasets, visible at the given access levels."""
+        """Nearest fields by meaning in other datasets, visible to the audience."""
+        audience = Audience.of(audience)
         self._ensure()
         try:
             doc = self.es.get(index=self.alias, id=f"field:{field_id}",
                               source=["vector_b64", "dataset_id"])
         except NotFoundError:
             return []
-        if not allowed_access:
+        if not (audience.levels or audience.restricted_agencies):
             return []
         vector = np.frombuffer(base64.b64decode(doc["_source"]["vector_b64"]), dtype=np.float32)
         response = self.es.search(
@@ -401,9 +419,7 @@ class ElasticsearchEngine(SearchEngine):
                 "num_candidates": max(limit * 10, 100),
                 "filter": {
                     "bool": {
-                        "filter": _filters(
-                            {"kind": ("field",), "access_level": allowed_access}
-                        ),
+                        "filter": _filters({"kind": ("field",)}, audience),
                         "must_not": [{"term": {"dataset_id": doc["_source"]["dataset_id"]}}],
                     }
                 },

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from catalog.audience import Audience, AudienceLike
 from catalog.embeddings import DIMENSIONS
 from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
 from catalog.search.engine import SearchEngine
@@ -36,6 +37,7 @@ from catalog.search.ranking import (
     sorted_facets,
 )
 from catalog.text import query_terms
+from catalog.vocabulary import AccessLevel
 
 INDEX_FORMAT = "2"  # bump when the file layout changes; older files are rebuilt
 
@@ -77,12 +79,21 @@ class _Vectors:
     vocab: dict[str, dict[str, int]]
     position: dict[int, int]
 
-    def mask(self, filters: dict[str, tuple[str, ...]]) -> np.ndarray:
-        """Boolean mask of rows whose attributes pass every filter."""
+    def _isin(self, attr: str, allowed: Iterable[str]) -> np.ndarray:
+        ids = [self.vocab[attr][v] for v in allowed if v in self.vocab[attr]]
+        return np.isin(self.codes[attr], np.asarray(ids, dtype=np.int32))
+
+    def mask(self, filters: dict[str, tuple[str, ...]], audience: Audience) -> np.ndarray:
+        """Boolean mask of rows the audience may see whose attributes pass every filter."""
         keep = np.ones(len(self.rowids), dtype=bool)
+        if not audience.sees_everything:
+            visible = self._isin("access_level", audience.levels)
+            if audience.restricted_agencies:
+                visible |= (self._isin("access_level", (AccessLevel.RESTRICTED,))
+                            & self._isin("agency", audience.restricted_agencies))
+            keep &= visible
         for attr, allowed in filters.items():
-            ids = [self.vocab[attr][v] for v in allowed if v in self.vocab[attr]]
-            keep &= np.isin(self.codes[attr], np.asarray(ids, dtype=np.int32))
+            keep &= self._isin(attr, allowed)
         return keep
 
 
@@ -293,9 +304,20 @@ class EmbeddedEngine(SearchEngine):
     # ------------------------------------------------------------------ searching
 
     @staticmethod
-    def _where(filters: dict[str, tuple[str, ...]], alias: str = "d") -> tuple[str, list[str]]:
+    def _where(filters: dict[str, tuple[str, ...]], audience: Audience,
+               alias: str = "d") -> tuple[str, list[str]]:
         clauses: list[str] = []
         params: list[str] = []
+        if not audience.sees_everything:
+            levels, agencies = audience.levels, audience.restricted_agencies
+            visible = [f"{alias}.access_level IN ({','.join('?' * len(levels))})"] \
+                if levels else []
+            params.extend(levels)
+            if agencies:
+                visible.append(f"({alias}.access_level = ? AND {alias}.agency IN "
+                               f"({','.join('?' * len(agencies))}))")
+                params.extend([AccessLevel.RESTRICTED.value, *agencies])
+            clauses.append("(" + " OR ".join(visible) + ")" if visible else "0")
         for attr, allowed in filters.items():
             if not allowed:
                 clauses.append("0")
@@ -310,9 +332,10 @@ class EmbeddedEngine(SearchEngine):
         # Filters are tokens of the ``tags`` column, so FTS5 intersects them with the
         # terms inside its own index: no join, and no match outside the filters is scored.
         filters = query.filters()
-        if any(not allowed for allowed in filters.values()):
+        audience = _audience_tags(query.audience)
+        if audience is None or any(not allowed for allowed in filters.values()):
             return []
-        tags = "".join(
+        tags = audience + "".join(
             " AND tags:(" + " OR ".join(f'"{_tag(attr, v)}"' for v in allowed) + ")"
             for attr, allowed in filters.items()
         )
@@ -335,7 +358,7 @@ class EmbeddedEngine(SearchEngine):
     ) -> list[int]:
         # One product over the whole matrix is cheaper than copying the visible rows out.
         all_scores = vectors.matrix @ np.asarray(vector, dtype=np.float32)
-        keep = vectors.mask(query.filters()) & (all_scores >= SEMANTIC_FLOOR)
+        keep = vectors.mask(query.filters(), query.audience) & (all_scores >= SEMANTIC_FLOOR)
         index = np.flatnonzero(keep)
         scores = all_scores[index]
         top = min(query.candidates, index.size)
@@ -355,7 +378,7 @@ class EmbeddedEngine(SearchEngine):
         return {r[0]: (r[1], r[2], json.loads(r[3])) for r in rows}
 
     def _browse(self, conn: sqlite3.Connection, query: SearchQuery) -> SearchResult:
-        where, params = self._where(query.filters())
+        where, params = self._where(query.filters(), query.audience)
         total = conn.execute(f"SELECT count(*) FROM docs d WHERE {where}", params).fetchone()[0]
         facets: dict[str, dict[str, int]] = {}
         for facet in FACETS:
@@ -441,9 +464,9 @@ class EmbeddedEngine(SearchEngine):
         return SearchResult(hits, len(fused), query.page, query.per_page, sorted_facets(facets))
 
     def similar_fields(
-        self, field_id: int, *, allowed_access: tuple[str, ...], limit: int = 10
+        self, field_id: int, *, audience: AudienceLike, limit: int = 10
     ) -> list[Hit]:
-        """Nearest fields by meaning in other datasets, visible at the given access levels."""
+        """Nearest fields by meaning in other datasets, visible to the audience."""
         with self._connect() as conn:
             row = conn.execute(
                 "SELECT rowid, dataset_id FROM docs WHERE doc_id = ?", (f"field:{field_id}",)
@@ -454,7 +477,7 @@ class EmbeddedEngine(SearchEngine):
             i = vectors.position.get(row[0])
             if i is None:
                 return []
-            mask = vectors.mask({"kind": ("field",), "access_level": allowed_access})
+            mask = vectors.mask({"kind": ("field",)}, Audience.of(audience))
             mask &= vectors.dataset_ids != row[1]
             index = np.flatnonzero(mask)
             if index.size == 0:
@@ -484,6 +507,17 @@ def lexical_expressions(terms: list[str]) -> list[str]:
                 f"({a} AND {b})" for i, a in enumerate(quoted) for b in quoted[i + 1 :]
             ))
     return out
+
+
+def _audience_tags(audience: Audience) -> str | None:
+    """The FTS5 condition on ``tags`` of what the audience may see ("" for everything, None
+    for nothing)."""
+    if audience.sees_everything:
+        return ""
+    visible = [f'"{_tag("access_level", level)}"' for level in audience.levels]
+    visible += [f'("{_tag("access_level", AccessLevel.RESTRICTED)}" AND "{_tag("agency", a)}")'
+                for a in audience.restricted_agencies]
+    return f" AND tags:({' OR '.join(visible)})" if visible else None
 
 
 def _tag(attribute: str, value: str) -> str:

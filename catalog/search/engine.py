@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from catalog.audience import AudienceLike
 from catalog.search.documents import SearchDocument
 from catalog.search.query import Hit, SearchQuery, SearchResult
 
@@ -36,9 +37,9 @@ class SearchEngine(ABC):
 
     @abstractmethod
     def similar_fields(
-        self, field_id: int, *, allowed_access: tuple[str, ...], limit: int = 10
+        self, field_id: int, *, audience: AudienceLike, limit: int = 10
     ) -> list[Hit]:
-        """Nearest fields to a field by meaning, in other datasets, visible to the asker."""
+        """Nearest fields to a field by meaning, in other datasets, visible to the audience."""
 
     @abstractmethod
     def count(self) -> int:

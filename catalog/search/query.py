@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.audience import Audience
 from catalog.vocabulary import PUBLIC_ONLY, SearchMode
 
 FACETS = ("kind", "agency", "data_type", "access_level", "sensitivity")
@@ -21,6 +22,8 @@ class SearchQuery:
     access_levels: tuple[str, ...] = ()
     sensitivities: tuple[str, ...] = ()
     allowed_access: tuple[str, ...] = PUBLIC_ONLY
+    # Agencies whose restricted datasets the asker also sees (those they steward).
+    allowed_agencies: tuple[str, ...] = ()
     mode: str = SearchMode.HYBRID
     page: int = 1
     per_page: int = 20
@@ -36,15 +39,16 @@ class SearchQuery:
         """Whether the mode ranks by embeddings (hybrid or semantic)."""
         return self.mode != SearchMode.LEXICAL
 
-    def visible_access(self) -> tuple[str, ...]:
-        """Access levels both requested (if any) and allowed for the asker."""
-        if not self.access_levels:
-            return self.allowed_access
-        return tuple(a for a in self.access_levels if a in self.allowed_access)
+    @property
+    def audience(self) -> Audience:
+        """Who asks: the engines admit only documents this audience may see."""
+        return Audience(levels=self.allowed_access, agencies=self.allowed_agencies)
 
     def filters(self) -> dict[str, tuple[str, ...]]:
-        """Attribute filters as ``{attribute: allowed values}``; access is always present."""
-        out: dict[str, tuple[str, ...]] = {"access_level": self.visible_access()}
+        """The asker's own filters as ``{attribute: allowed values}`` (the audience aside)."""
+        out: dict[str, tuple[str, ...]] = {}
+        if self.access_levels:
+            out["access_level"] = self.access_levels
         if self.kind:
             out["kind"] = (self.kind,)
         if self.agencies:
