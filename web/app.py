@@ -9,12 +9,24 @@ from markupsafe import Markup
 
 from catalog.config import Settings, load_settings
 from catalog.service import Catalog
+from catalog.vocabulary import (
+    AccessLevel,
+    DatasetStatus,
+    JobStatus,
+    ResultKind,
+    RunStatus,
+    SearchMode,
+    Sensitivity,
+)
 from web import admin, api, browse, exports, jobs, search, sources
 from web.access import allowed_access
 from web.current import close_db
 from web.errors import register_error_handlers
 from web.present import ACCESS_HELP, FACET_TITLES, KIND_LABELS, SENSITIVITY_HELP, facet_label
 
+# The vocabularies, for templates to compare with (``job.status == JobStatus.RUNNING``).
+VOCABULARIES = {v.__name__: v for v in (AccessLevel, DatasetStatus, JobStatus, ResultKind,
+                                        RunStatus, SearchMode, Sensitivity)}
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -44,6 +56,8 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(exports.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
+
+    app.jinja_env.globals.update(VOCABULARIES)  # seen by imported macros too
 
     @app.context_processor
     def _globals() -> dict[str, object]:

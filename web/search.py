@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 
 from catalog.schemas import SearchArgsSchema
 from catalog.search.query import SearchQuery, SearchResult
+from catalog.vocabulary import SearchMode, values
 from web.access import allowed_access, visible_agencies, visible_totals
 from web.current import catalog
 from web.errors import field_messages
@@ -20,7 +21,7 @@ from web.present import FACET_TITLES
 log = logging.getLogger(__name__)
 bp = Blueprint("search", __name__)
 
-MODES = ("hybrid", "lexical", "semantic")
+MODES = values(SearchMode)
 FILTER_FACETS = ("agency", "data_type", "sensitivity", "access_level")
 EXAMPLES = (
     "date a child entered foster care",
@@ -69,7 +70,8 @@ def url_args(params: dict[str, Any], **changes: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "q": params.get("q") or None,
         "kind": params.get("kind"),
-        "mode": None if params.get("mode", "hybrid") == "hybrid" else params["mode"],
+        "mode": None if params.get("mode", SearchMode.HYBRID) == SearchMode.HYBRID
+        else params["mode"],
         "per_page": None if params.get("per_page", 20) == 20 else params["per_page"],
         "page": None if params.get("page", 1) == 1 else params["page"],
     }
@@ -100,7 +102,7 @@ def home() -> str:
 
 def _defaults() -> dict[str, Any]:
     return {"q": "", "kind": None, "agency": [], "data_type": [], "access_level": [],
-            "sensitivity": [], "mode": "hybrid", "page": 1, "per_page": 20}
+            "sensitivity": [], "mode": SearchMode.HYBRID.value, "page": 1, "per_page": 20}
 
 
 @bp.get("/search")

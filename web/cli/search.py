@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
+from catalog.vocabulary import AccessLevel, ResultKind, SearchMode, values
 from web.cli.context import CliState, pass_state
 
-ACCESS_CHOICES = ("public", "restricted", "internal")
+ACCESS_CHOICES = values(AccessLevel)
 
 
 def hit_json(hit: Any) -> dict[str, Any]:
@@ -32,11 +33,11 @@ def hit_json(hit: Any) -> dict[str, Any]:
               help="Run one query per line of this file ('-' for stdin), in one process; "
                    "with --json, one JSON object per line.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--kind", type=click.Choice(["dataset", "field"]), help="Only datasets or fields.")
+@click.option("--kind", type=click.Choice(values(ResultKind)), help="Only datasets or fields.")
 @click.option("--agency", multiple=True, help="Only this agency (slug); repeatable.")
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True,
               help="Hits per query.")
-@click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid",
+@click.option("--mode", type=click.Choice(values(SearchMode)), default=SearchMode.HYBRID.value,
               show_default=True, help="Ranking: fused, BM25 only, or embeddings only.")
 @click.option("--access", multiple=True, type=click.Choice(ACCESS_CHOICES),
               help="Access levels to include (default public only); repeatable.")

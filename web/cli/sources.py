@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
+from catalog.vocabulary import SourceType, values
 from web.cli.context import CliState, actor, pass_state
 from web.cli.output import echo_some, table, when
 
-# catalog.sources.SOURCE_TYPES, written out so that `--help` need not import the catalog.
-SOURCE_TYPES = ("ckan", "socrata", "dcat", "frictionless", "web")
+SOURCE_TYPES = values(SourceType)
 
 
 def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
