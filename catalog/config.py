@@ -31,9 +31,21 @@ class Settings:
     redis_url: str | None = field(default_factory=lambda: _env("CATALOG_REDIS_URL"))
     model_path: str | None = field(default_factory=lambda: _env("CATALOG_MODEL_PATH"))
     secret_key: str | None = field(default_factory=lambda: _env("CATALOG_SECRET_KEY"))
-    # Admin actions in the web app (harvest now, rebuild index, retry a job) need this token;
-    # without it they are off and only the CLI can start work.
-    admin_token: str | None = field(default_factory=lambda: _env("CATALOG_ADMIN_TOKEN"))
+    # The public address of the web app (https://catalog.example.gov): absolute URLs in the
+    # API and pages are built from it, never from the request's Host header, and cookies
+    # are marked Secure when it is https.
+    base_url: str | None = field(default_factory=lambda: _env("CATALOG_BASE_URL"))
+    # Single sign-on with OpenID Connect (optional): the issuer (its
+    # /.well-known/openid-configuration is read), the client registered there, and whether
+    # someone without an account may sign in as a new viewer.
+    oidc_issuer: str | None = field(default_factory=lambda: _env("CATALOG_OIDC_ISSUER"))
+    oidc_client_id: str | None = field(default_factory=lambda: _env("CATALOG_OIDC_CLIENT_ID"))
+    oidc_client_secret: str | None = field(
+        default_factory=lambda: _env("CATALOG_OIDC_CLIENT_SECRET"))
+    oidc_label: str = field(
+        default_factory=lambda: _env("CATALOG_OIDC_LABEL", "single sign-on") or "single sign-on")
+    oidc_create_viewers: bool = field(
+        default_factory=lambda: (_env("CATALOG_OIDC_CREATE_VIEWERS", "0") or "0") == "1")
     queue_name: str = field(default_factory=lambda: _env("CATALOG_QUEUE", "catalog") or "catalog")
     # Queued jobs that fail for a transient reason (a portal down) are retried this many
     # times, after job_backoff seconds, then 4x, 16x that.

@@ -18,7 +18,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from catalog.vocabulary import AccessLevel, DatasetStatus, JobStatus, RunStatus, Sensitivity
+from catalog.vocabulary import (
+    AccessLevel,
+    DatasetStatus,
+    JobStatus,
+    Role,
+    RunStatus,
+    Sensitivity,
+    SuggestionStatus,
+)
 
 
 def utcnow() -> datetime:
@@ -93,6 +101,8 @@ class Dataset(Base):
     last_modified: Mapped[str | None] = mapped_column(String(40))
     access_level: Mapped[str] = mapped_column(String(20), default=AccessLevel.PUBLIC.value)
     landing_page: Mapped[str | None] = mapped_column(Text)
+    # Who to ask about the dataset (a steward's text; sources rarely say).
+    contact: Mapped[str | None] = mapped_column(Text)
     layout: Mapped[bool] = mapped_column(default=False)
     format: Mapped[str | None] = mapped_column(String(50))
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -159,6 +169,10 @@ class Change(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Edits applied together (a bulk documentation upload) share one change set id.
+    change_set: Mapped[str | None] = mapped_column(String(36), index=True)
+    # The change this one undid, for a revert.
+    reverts: Mapped[int | None] = mapped_column(Integer)
 
 
 class HarvestRun(Base):
@@ -245,3 +259,110 @@ class EmbeddingCache(Base):
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
     text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class User(Base):
+    """A person with an account: a role, and the agencies they steward."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
+    name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default=Role.VIEWER.value)
+    # argon2id hash; None for an account that signs in only through single sign-on.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # Issuer and subject of the single sign-on identity linked to this account.
+    sso_subject: Mapped[str | None] = mapped_column(String(500), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    stewardships: Mapped[list[Stewardship]] = relationship(
+        back_populates="user", cascade="all, delete-orphan")
+
+
+class Stewardship(Base):
+    """A user stewards an agency (and may be its Agency Data Officer)."""
+
+    __tablename__ = "stewardships"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    data_officer: Mapped[bool] = mapped_column(default=False)
+
+    user: Mapped[User] = relationship(back_populates="stewardships")
+    agency: Mapped[Agency] = relationship()
+
+
+class ApiToken(Base):
+    """A personal API token; only its SHA-256 is kept, the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # shown, so that a token can be told apart
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class UserSession(Base):
+    """A signed-in browser session, kept on the server so that signing out ends it."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str | None] = mapped_column(String(100))
+
+    user: Mapped[User] = relationship()
+
+
+class SignInFailure(Base):
+    """A failed sign-in, kept a while to throttle guessing per address and per account."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str | None] = mapped_column(String(100), index=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Suggestion(Base):
+    """A correction a signed-in viewer suggests for a field, decided by the agency's stewards."""
+
+    __tablename__ = "suggestions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"),
+                                            index=True)
+    field_name: Mapped[str | None] = mapped_column(String(500))  # None: the dataset itself
+    column: Mapped[str] = mapped_column(String(50))
+    value: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20), default=SuggestionStatus.OPEN.value,
+                                        index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    dataset: Mapped[Dataset] = relationship()
+    user: Mapped[User | None] = relationship()

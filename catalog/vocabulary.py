@@ -103,6 +103,30 @@ class RunStatus(StrEnum):
     ABANDONED = "abandoned"
 
 
+class Role(StrEnum):
+    """What a signed-in person may do (anonymous visitors have no role: public metadata only).
+
+    viewer: sees public and internal metadata; may suggest corrections.
+    steward: a viewer who also sees and edits the datasets of the agencies they steward,
+    restricted ones included.
+    intake: sees internal metadata and works the data-request queue.
+    admin: sees and does everything: users, sources, jobs.
+    """
+
+    VIEWER = "viewer"
+    STEWARD = "steward"
+    INTAKE = "intake"
+    ADMIN = "admin"
+
+
+class SuggestionStatus(StrEnum):
+    """Where a suggested correction is: waiting for a steward, or decided."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
 # Plain strings (not members) where a tuple goes into SQL or a search engine's query: a
 # driver may dump an enum member by its name instead of its value.
 ACTIVE_JOB_STATUSES: tuple[str, ...] = (

@@ -38,11 +38,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from catalog.models import Dataset, HarvestRun, Source, utcnow
+from catalog.models import Agency, Dataset, HarvestRun, Source, utcnow
 from catalog.redact import mask_url, redact, secrets_in
 from catalog.service import Catalog
 from catalog.sources import SourceError, expand_options, get_source
 from catalog.store import IdentityConflict, find_or_create_agency, upsert_dataset, withdraw_dataset
+from catalog.vocabulary import AccessLevel
 from indexer.agencies import UNKNOWN_AGENCY
 from indexer.formats.layout import check_layout
 from indexer.harvesters import HarvestItem, harvester
@@ -110,20 +111,33 @@ class RunReport:
         }
 
     def error(self, message: str, identifier: str | None = None,
-              access: str | None = None) -> None:
-        """Record one per-record error (the run goes on)."""
+              access: str | None = None, agency: str | None = None) -> None:
+        """Record one per-record error (the run goes on), with the record's level and agency."""
         self.counts["errors"] += 1
         if len(self.errors) < MAX_STORED_ERRORS:
             self.errors.append({"identifier": identifier, "message": self.clean(message),
-                                "access": access})
+                                "access": access, "agency": agency})
 
-    def count(self, action: str, access: str, fields: int = 0) -> None:
-        """Count one dataset's outcome, overall and under its access level."""
+    def count(self, action: str, access: str, fields: int = 0,
+              agency: str | None = None) -> None:
+        """Count one dataset's outcome, overall and under its audience key.
+
+        The key is the access level, or ``restricted:<agency slug>`` for a restricted
+        dataset, so that a steward is shown the counts of their own agencies' datasets.
+        """
         self.counts[action] += 1
         self.counts["fields"] += fields
-        level = self.by_access.setdefault(access, dict.fromkeys((*ACTIONS, "fields"), 0))
+        key = audience_key(access, agency)
+        level = self.by_access.setdefault(key, dict.fromkeys((*ACTIONS, "fields"), 0))
         level[action] += 1
         level["fields"] += fields
+
+
+def audience_key(access: str, agency: str | None) -> str:
+    """Under which key a run counts a dataset: its level, or ``restricted:<agency>``."""
+    if access == AccessLevel.RESTRICTED and agency:
+        return f"{AccessLevel.RESTRICTED.value}:{agency}"
+    return access
 
 
 def reap_runs(session: Session, *, source_id: int | None = None,
@@ -333,11 +347,12 @@ def _apply(catalog: Catalog, source_id: int, spool: Any, seen: dict[str, Any],
                         session, record, agency=agency, fmt=source.type,
                         provenance=provenance, actor=actor, source_id=source_id)
                 except IdentityConflict as exc:
-                    report.error(str(exc), record["identifier"], record.get("access_level"))
+                    report.error(str(exc), record["identifier"], record.get("access_level"),
+                                 agency.slug)
                     continue
                 report.warnings.extend(outcome.warnings)
                 report.count(outcome.action, record.get("access_level") or "public",
-                             len(record["fields"]))
+                             len(record["fields"]), agency=agency.slug)
                 if outcome.action != "unchanged":
                     changed.append(outcome.dataset.id)
             changed.extend(_withdraw(session, source, seen, options, report, actor))
@@ -381,21 +396,22 @@ def _withdraw(session: Session, source: Source, seen: dict[str, Any], options: d
     for dataset in gone:
         withdraw_dataset(session, dataset, actor=actor,
                          reason=f"no longer listed by source {source.name!r}")
-        report.count("withdrawn", dataset.access_level)
+        report.count("withdrawn", dataset.access_level, agency=dataset.agency.slug)
     return [d.id for d in gone]
 
 
 def _access_of_errors(session: Session, source_id: int, report: RunReport) -> None:
     """Errors about datasets the catalog holds take that dataset's access level."""
-    unknown = {e["identifier"] for e in report.errors if e["access"] is None and e["identifier"]}
+    unknown = {e["identifier"] for e in report.errors
+               if (e["access"] is None or e.get("agency") is None) and e["identifier"]}
     if not unknown:
         return
-    levels = dict(session.execute(
-        select(Dataset.identifier, Dataset.access_level)
-        .where(Dataset.source_id == source_id, Dataset.identifier.in_(unknown))).all())
+    held = {identifier: (level, slug) for identifier, level, slug in session.execute(
+        select(Dataset.identifier, Dataset.access_level, Agency.slug).join(Dataset.agency)
+        .where(Dataset.source_id == source_id, Dataset.identifier.in_(unknown))).all()}
     for entry in report.errors:
-        if entry["access"] is None and entry["identifier"] in levels:
-            entry["access"] = levels[entry["identifier"]]
+        if entry["identifier"] in held and entry["access"] in (None, held[entry["identifier"]][0]):
+            entry["access"], entry["agency"] = held[entry["identifier"]]
 
 
 def _finish_failed(catalog: Catalog, run_id: int, source_id: int, report: RunReport,

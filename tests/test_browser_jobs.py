@@ -21,10 +21,10 @@ from catalog.embeddings import Embedder
 from catalog.service import Catalog
 from catalog.sources import save_source, validate_source
 from tests.recorded_sources import RecordedPortals
+from tests.webfixtures import PASSWORD, add_account
 from web.app import create_app
 
 pytestmark = pytest.mark.browser
-TOKEN = "browser-admin-token"
 
 
 @pytest.fixture
@@ -43,8 +43,9 @@ def slow_portals() -> Iterator[RecordedPortals]:
 @pytest.fixture
 def live(tmp_path: Path, embedder: Embedder, slow_portals: RecordedPortals) -> Iterator[str]:
     catalog = Catalog(load_settings(data_dir=tmp_path / "data", database_url=None,
-                                    elasticsearch_url=None, redis_url=None,
-                                    admin_token=TOKEN), embedder=embedder)
+                                    elasticsearch_url=None, redis_url=None),
+                      embedder=embedder)
+    add_account(catalog, "admin@example.org", "admin")
     spec = next(s for s in slow_portals.sources() if s["name"] == "chicago")
     with catalog.transaction() as session:
         save_source(session, validate_source({**spec, "options": {
@@ -66,11 +67,12 @@ def test_an_admin_starts_a_harvest_and_watches_its_progress(
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live + "/sources/chicago")
     assert page.locator("text=Harvest now").count() == 0  # not signed in: no actions
-    page.goto(live + "/admin/login?next=/sources/chicago")
-    page.locator("#token").fill(TOKEN)
+    page.goto(live + "/login?next=/sources/chicago")
+    page.locator("#email").fill("admin@example.org")
+    page.locator("#password").fill(PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(live + "/sources/chicago")
-    assert "Signed in as an administrator" in page.content()
+    assert "Signed in." in page.content()
     button = page.get_by_role("button", name="Harvest now")
     button.focus()
     page.keyboard.press("Enter")

@@ -10,7 +10,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from web.access import allowed_access
+from web.access import audience
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -80,7 +80,7 @@ def parse(html: str) -> _Page:
 def without_query(body: str, query: str) -> str:
     """The page with every echo of the query text removed (the box, the title, links)."""
     for form in {query, escape(query), escape(query, quote=False), quote_plus(query),
-                 quote(query)}:
+                 quote(query), quote_plus(quote_plus(query)), quote(quote_plus(query), safe="")}:
         body = body.replace(form, "")
     return body
 
@@ -279,7 +279,8 @@ def test_agency_pages(client, web_catalog) -> None:
 
 
 def test_access_is_public_only_for_visitors(web_catalog) -> None:
-    assert allowed_access() == ("public",)
+    with web_catalog.app.test_request_context("/"):
+        assert audience().levels == ("public",) and audience().agencies == ()
     assert web_catalog.hidden_words == HIDDEN_WORDS
     assert len(web_catalog.hidden_datasets) == 3 and len(web_catalog.hidden_fields) == 5
 

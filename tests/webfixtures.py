@@ -225,3 +225,36 @@ def broken_index_app(tmp_path: Path, embedder: Embedder
     catalog.settings.search_index_path.write_bytes(b"this is not a SQLite database" * 100)
     yield built.app, built
     catalog.close()
+
+
+# ------------------------------------------------------------------------- accounts
+
+PASSWORD = "correct horse battery staple"
+
+
+def add_account(catalog: Catalog, email: str, role: str, agencies: tuple[str, ...] = (),
+                password: str = PASSWORD, officer_of: tuple[str, ...] = ()) -> str:
+    """Create an account (through the real account rules); returns its e-mail address."""
+    from catalog import accounts
+
+    with catalog.transaction() as session:
+        return accounts.create_user(session, email, role, agencies=agencies,
+                                    data_officer_of=officer_of, password=password,
+                                    name=email.split("@")[0].title()).email
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token of a page's forms."""
+    import re
+
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> str:
+    """Sign a test client in through the real sign-in form; returns the session's CSRF token."""
+    csrf = csrf_of(client.get("/login").get_data(as_text=True))
+    answer = client.post("/login", data={"email": email, "password": password, "csrf": csrf})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
+    return csrf_of(client.get("/account").get_data(as_text=True))

@@ -1,9 +1,11 @@
 """Who may see what: the one place where the web pages and the API decide access.
 
-There are no user accounts yet, so every visitor is anonymous and sees public metadata
-only. Restricted and internal datasets (and their fields) must never reach an anonymous
-visitor: not in results, counts, facets or similar-field lists, and not by direct URL,
-where they answer 404 so that their existence is not revealed.
+The visitor's :func:`audience` comes from who signed in (:mod:`web.auth`): anonymous
+visitors see public metadata only; viewers and intake officers public and internal; a
+steward also the restricted datasets of the agencies they steward; an administrator
+everything (:func:`catalog.accounts.audience_for`). A dataset outside the audience (and its
+fields) never reaches the visitor: not in results, counts, facets or similar-field lists,
+and not by direct URL, where it answers 404 so that its existence is not revealed.
 
 Everything else follows from the datasets a visitor may see:
 
@@ -13,10 +15,9 @@ Everything else follows from the datasets a visitor may see:
 * a job is shown when it concerns no source (an index rebuild) or a source that is shown;
   its error and traceback go to administrators only (a traceback can quote any record).
 
-Each rule asks the visitor two questions: :func:`allowed_access` (which access levels) and
-:func:`is_admin`. When accounts and per-agency roles come, the current user answers them
-here, and no other module changes. Being an administrator allows actions
-(:mod:`web.admin`) but does not widen which metadata one sees.
+Each rule asks the visitor two questions: :func:`audience` (what they may see) and
+:func:`is_admin`. Editing is decided here too: :func:`may_edit` (a steward of the dataset's
+agency, or an administrator).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from typing import Any
 
 from flask import abort
 
+from catalog.audience import Audience
 from catalog.models import Agency, Dataset, Field, HarvestRun, Job, Source
-from catalog.search.query import PUBLIC_ONLY
 from catalog.sources import (
     dataset_counts_by_source,
     get_source,
@@ -44,16 +45,28 @@ from catalog.store import (
     get_field,
 )
 from indexer import jobs
-from web.admin import is_admin
+from web.auth import current_account, current_audience, is_admin
 from web.current import catalog, db
 
 # What a harvest run counts, per access level of the datasets concerned.
 RUN_COUNTS = ("created", "updated", "unchanged", "withdrawn", "fields")
 
 
-def allowed_access() -> tuple[str, ...]:
-    """Access levels the current visitor may see (anonymous visitors: public only)."""
-    return PUBLIC_ONLY
+def audience() -> Audience:
+    """What the current visitor may see."""
+    return current_audience()
+
+
+def may_edit(dataset: Dataset) -> bool:
+    """Whether the visitor may edit this dataset (its agency's steward, or an administrator)."""
+    account = current_account()
+    return account is not None and account.stewards(dataset.agency.slug)
+
+
+def shows_access_levels() -> bool:
+    """Whether the visitor sees more than public metadata (so levels are worth showing)."""
+    who = audience()
+    return len(who.levels) > 1 or bool(who.restricted_agencies)
 
 
 def may_see_job_errors() -> bool:
@@ -66,12 +79,12 @@ def may_see_job_errors() -> bool:
 
 def visible_totals() -> dict[str, int]:
     """How many agencies, datasets and fields the visitor may see."""
-    return catalog_counts(db(), allowed_access())
+    return catalog_counts(db(), audience())
 
 
 def visible_agencies() -> list[tuple[Agency, int, int]]:
     """Agencies with datasets the visitor may see, with those datasets' and fields' counts."""
-    return agencies_with_counts(db(), allowed_access())
+    return agencies_with_counts(db(), audience())
 
 
 def visible_agency(slug: str) -> tuple[Agency, list[tuple[Dataset, int]]]:
@@ -79,7 +92,7 @@ def visible_agency(slug: str) -> tuple[Agency, list[tuple[Dataset, int]]]:
     agency = get_agency(db(), slug)
     if agency is None:
         abort(404)
-    datasets = agency_datasets(db(), agency, allowed_access())
+    datasets = agency_datasets(db(), agency, audience())
     if not datasets:
         abort(404)  # an agency with only hidden datasets must not reveal that it exists
     return agency, datasets
@@ -87,7 +100,7 @@ def visible_agency(slug: str) -> tuple[Agency, list[tuple[Dataset, int]]]:
 
 def visible_dataset(dataset_id: int) -> Dataset:
     """A dataset the visitor may see, else 404."""
-    dataset = get_dataset(db(), dataset_id, allowed_access())
+    dataset = get_dataset(db(), dataset_id, audience())
     if dataset is None:
         abort(404)
     return dataset
@@ -95,7 +108,7 @@ def visible_dataset(dataset_id: int) -> Dataset:
 
 def visible_field(field_id: int) -> Field:
     """A field whose dataset the visitor may see, else 404."""
-    field = get_field(db(), field_id, allowed_access())
+    field = get_field(db(), field_id, audience())
     if field is None:
         abort(404)
     return field
@@ -108,12 +121,12 @@ def source_visible(source: Source) -> bool:
     """Like an agency: a source whose datasets are all hidden from the visitor is hidden."""
     session = db()
     return (source_dataset_total(session, source) == 0
-            or source_dataset_total(session, source, allowed_access()) > 0)
+            or source_dataset_total(session, source, audience()) > 0)
 
 
 def visible_sources() -> list[tuple[Source, int]]:
     """Sources the visitor may know of, with how many active datasets they may see."""
-    session, allowed = db(), allowed_access()
+    session, allowed = db(), audience()
     held = dataset_counts_by_source(session)
     visible = dataset_counts_by_source(session, allowed)
     active = dataset_counts_by_source(session, allowed, status="active")
@@ -131,7 +144,7 @@ def visible_source(name: str) -> Source:
 
 def visible_source_datasets(source: Source) -> list[tuple[Dataset, int]]:
     """The source's datasets the visitor may see, with their field counts."""
-    return source_datasets(db(), source, allowed_access())
+    return source_datasets(db(), source, audience())
 
 
 def visible_runs(source: Source, limit: int) -> list[HarvestRun]:
@@ -142,10 +155,13 @@ def visible_runs(source: Source, limit: int) -> list[HarvestRun]:
 def run_counts(run: HarvestRun) -> dict[str, int]:
     """A run's counts (created, updated ...) of the datasets the visitor may see."""
     by_access = (run.counts or {}).get("by_access") or {}
+    who = audience()
     shown = dict.fromkeys(RUN_COUNTS, 0)
-    for level in allowed_access():
-        for key in RUN_COUNTS:
-            shown[key] += int((by_access.get(level) or {}).get(key, 0))
+    for group, counts in by_access.items():
+        level, _, agency = group.partition(":")
+        if who.allows(level, agency or None):
+            for key in RUN_COUNTS:
+                shown[key] += int((counts or {}).get(key, 0))
     return shown
 
 
@@ -155,8 +171,9 @@ def run_errors(run: HarvestRun) -> tuple[list[dict[str, Any]], int]:
     An error about a record the run could not read at all names no access level: it is
     counted, not quoted.
     """
-    allowed = allowed_access()
-    errors = [e for e in (run.errors or []) if e.get("access") in allowed]
+    who = audience()
+    errors = [e for e in (run.errors or [])
+              if e.get("access") and who.allows(e["access"], e.get("agency"))]
     return errors, len(run.errors or []) - len(errors)
 
 

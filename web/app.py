@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from flask import Flask, Response, request
 from markupsafe import Markup
+from werkzeug.routing import IntegerConverter, Map
 
+from catalog import accounts
 from catalog.config import Settings, load_settings
 from catalog.service import Catalog
 from catalog.vocabulary import (
@@ -14,12 +17,13 @@ from catalog.vocabulary import (
     DatasetStatus,
     JobStatus,
     ResultKind,
+    Role,
     RunStatus,
     SearchMode,
     Sensitivity,
 )
-from web import admin, api, browse, exports, jobs, search, sources
-from web.access import allowed_access
+from web import account, api, auth, browse, exports, jobs, search, sources, sso, users
+from web.access import shows_access_levels
 from web.current import close_db
 from web.errors import register_error_handlers
 from web.present import ACCESS_HELP, FACET_TITLES, KIND_LABELS, SENSITIVITY_HELP, facet_label
@@ -27,10 +31,20 @@ from web.present import ACCESS_HELP, FACET_TITLES, KIND_LABELS, SENSITIVITY_HELP
 # The vocabularies, for templates to compare with (``job.status == JobStatus.RUNNING``).
 VOCABULARIES = {v.__name__: v for v in (AccessLevel, DatasetStatus, JobStatus, ResultKind,
                                         RunStatus, SearchMode, Sensitivity)}
+# Links of the account menu: (endpoint, label, roles that see it).
+ACCOUNT_LINKS = (("users.index", "Users", (Role.ADMIN,)),)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:…>`` in routes: a non-negative id the database can hold; larger ones are 404."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(catalog: Catalog | None = None, settings: Settings | None = None) -> Flask:
@@ -39,10 +53,19 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     if catalog is None:
         catalog = Catalog(settings)
     app = Flask(__name__)
+    app.url_map.converters["int"] = DatabaseId
+    secure = (settings.base_url or "").lower().startswith("https://")
     app.config.update(
         SECRET_KEY=settings.secret_key or os.urandom(32).hex(),
         JSON_SORT_KEYS=False,
         CATALOG_SETTINGS=settings,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=accounts.SESSION_LONGEST,
+        PREFERRED_URL_SCHEME="https" if secure else "http",
     )
     app.json.sort_keys = False
     app.extensions["catalog"] = catalog
@@ -52,7 +75,10 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(api.bp)
     app.register_blueprint(sources.bp)
     app.register_blueprint(jobs.bp)
-    app.register_blueprint(admin.bp)
+    auth.init_app(app)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(users.bp)
+    sso.init_app(app, settings)
     app.register_blueprint(exports.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
@@ -63,16 +89,18 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     def _globals() -> dict[str, object]:
         return {
             "site_name": "State Data Catalog",
-            "show_access_level": len(allowed_access()) > 1,
+            "show_access_level": shows_access_levels(),
             "kind_labels": KIND_LABELS,
             "facet_label": facet_label,
             "facet_titles": FACET_TITLES,
             "access_help": ACCESS_HELP,
             "sensitivity_help": SENSITIVITY_HELP,
             "current_endpoint": request.endpoint or "",
-            "admin_enabled": admin.admin_enabled(),
-            "is_admin": admin.is_admin(),
-            "csrf_token": admin.csrf_token,
+            "account": auth.current_account(),
+            "account_links": ACCOUNT_LINKS,
+            "login_next": auth.login_next,
+            "is_admin": auth.is_admin(),
+            "csrf_token": auth.csrf_token,
         }
 
     @app.template_filter("thousands")

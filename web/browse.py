@@ -10,7 +10,7 @@ from catalog.models import Field
 from catalog.search.query import Hit
 from catalog.store import dataset_history
 from web.access import (
-    allowed_access,
+    audience,
     visible_agencies,
     visible_agency,
     visible_dataset,
@@ -29,7 +29,7 @@ def similar_to(field: Field) -> list[Hit] | None:
     """Similar fields in other datasets, or None when the search index cannot answer."""
     try:
         return catalog().similar_fields(
-            field.id, audience=allowed_access(), limit=SIMILAR_LIMIT
+            field.id, audience=audience(), limit=SIMILAR_LIMIT
         )
     except Exception:
         log.exception("similar fields failed for field %s", field.id)

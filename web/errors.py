@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -57,6 +57,7 @@ def json_error(
 def error_page(status: int, message: str | None = None) -> ResponseReturnValue:
     """A friendly HTML error page in the site layout."""
     title, text = FRIENDLY.get(status, (f"Error {status}", "The request could not be completed."))
+    g.error_page = True  # the page names no address of its own (see web.auth.login_next)
     return render_template("error.html", status=status, title=title,
                            message=message or text), status
 

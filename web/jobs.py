@@ -28,7 +28,7 @@ from flask.typing import ResponseReturnValue
 
 from indexer import jobs
 from web.access import visible_job, visible_jobs
-from web.admin import admin_action, safe_next
+from web.auth import admin_required, safe_next, web_actor
 from web.current import catalog
 from web.present import job_view, jsonable
 
@@ -52,7 +52,7 @@ def any_active(views: list[dict[str, Any]]) -> bool:
 def start_job(kind: str, args: dict[str, Any], back: str) -> ResponseReturnValue:
     """Enqueue a job for an administrator, then go to its page (or back, when it cannot start)."""
     try:
-        job = jobs.submit(catalog(), kind, args, actor="web:admin", background=True)
+        job = jobs.submit(catalog(), kind, args, actor=web_actor(), background=True)
     except jobs.JobBusy as exc:
         flash(f"Not started: job {exc.job.id[:8]} ({exc.job.kind}, {exc.job.status}) is "
               "already working on it.", "error")
@@ -95,19 +95,19 @@ def api_show(job_id: str) -> Response:
 
 
 @bp.post("/jobs/reindex")
-@admin_action
+@admin_required
 def reindex() -> ResponseReturnValue:
     """Enqueue a rebuild of the search index."""
     return start_job("reindex", {}, url_for("jobs.index"))
 
 
 @bp.post("/jobs/<job_id>/retry")
-@admin_action
+@admin_required
 def retry(job_id: str) -> ResponseReturnValue:
     """Run a failed or abandoned job again."""
-    back = safe_next(request.form.get("next"))
+    back = safe_next(request.form.get("next"), url_for("jobs.index"))
     try:
-        job = jobs.retry(catalog(), job_id, actor="web:admin", background=True)
+        job = jobs.retry(catalog(), job_id, actor=web_actor(), background=True)
     except LookupError:
         abort(404)
     except jobs.JobBusy as exc:

@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from catalog.schemas import SearchArgsSchema
 from catalog.search.query import SearchQuery, SearchResult
 from catalog.vocabulary import SearchMode, values
-from web.access import allowed_access, visible_agencies, visible_totals
+from web.access import audience, shows_access_levels, visible_agencies, visible_totals
 from web.current import catalog
 from web.errors import field_messages
 from web.present import FACET_TITLES
@@ -49,7 +49,8 @@ def to_query(params: dict[str, Any]) -> SearchQuery:
         data_types=tuple(params["data_type"]),
         access_levels=tuple(params["access_level"]),
         sensitivities=tuple(params["sensitivity"]),
-        allowed_access=allowed_access(),
+        allowed_access=audience().levels,
+        allowed_agencies=audience().restricted_agencies,
         mode=params["mode"],
         page=params["page"],
         per_page=params["per_page"],
@@ -108,12 +109,12 @@ def _defaults() -> dict[str, Any]:
 @bp.get("/search")
 def results() -> ResponseReturnValue:
     """Search results with facet filters and pagination."""
-    access = allowed_access()
     agency_names = {a.slug: a.name for a, _, _ in visible_agencies()}
     context: dict[str, Any] = {
         "agency_names": agency_names,
         "facet_titles": FACET_TITLES,
-        "filter_facets": [f for f in FILTER_FACETS if f != "access_level" or len(access) > 1],
+        "filter_facets": [f for f in FILTER_FACETS
+                          if f != "access_level" or shows_access_levels()],
         "modes": MODES,
         "url_args": url_args,
         "page_window": page_window,

@@ -21,7 +21,7 @@ from web.access import (
     visible_source_datasets,
     visible_sources,
 )
-from web.admin import admin_action
+from web.auth import admin_required
 from web.jobs import any_active, queue_state, start_job
 from web.present import job_view, run_view, source_data
 
@@ -50,7 +50,7 @@ def source(name: str) -> str:
 
 
 @bp.post("/sources/<name>/harvest")
-@admin_action
+@admin_required
 def harvest_now(name: str) -> ResponseReturnValue:
     """Enqueue a harvest of this source."""
     visible_source(name)

@@ -10,6 +10,7 @@ One module per group of commands, as in CKAN's ``ckan/cli``:
 ``jobs``        ``catalog harvest``, ``reindex``, ``reembed``, ``jobs [show|retry]``,
                 ``worker``
 ``edit``        ``catalog edit``: a steward's edit
+``users``       ``catalog users add|list|remove|set-role|password|token|revoke``
 ``dump``        ``catalog dump``
 ``context``     the state of one invocation: the catalog, opened once when needed
 ``output``      printing shared by the commands
@@ -26,7 +27,7 @@ import os
 
 import click
 
-from web.cli import dump, edit, jobs, load, search, serve, sources
+from web.cli import dump, edit, jobs, load, search, serve, sources, users
 from web.cli.context import CliState
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -51,5 +52,5 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 for command in (load.load, search.search, serve.serve, serve.demo, sources.source,
                 jobs.harvest, jobs.reindex, jobs.reembed, jobs.jobs_group, jobs.worker,
-                edit.edit, dump.dump):
+                edit.edit, dump.dump, users.users):
     main.add_command(command)
