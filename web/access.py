@@ -28,6 +28,7 @@ from flask import abort
 
 from catalog.audience import Audience
 from catalog.models import Agency, Dataset, Field, HarvestRun, Job, Source
+from catalog.redact import without_quotes
 from catalog.sources import (
     dataset_counts_by_source,
     get_source,
@@ -171,8 +172,9 @@ def run_errors(run: HarvestRun) -> tuple[list[dict[str, Any]], int]:
     An error about a record the run could not read at all names no access level: it is
     counted, not quoted.
     """
-    who = audience()
-    errors = [e for e in (run.errors or [])
+    who, admin = audience(), is_admin()
+    errors = [{**e, "message": e.get("message") if admin else without_quotes(e.get("message"))}
+              for e in (run.errors or [])
               if e.get("access") and who.allows(e["access"], e.get("agency"))]
     return errors, len(run.errors or []) - len(errors)
 
@@ -187,6 +189,18 @@ def job_visible(job: Job) -> bool:
         return True
     source = get_source(db(), name)
     return source is not None and source_visible(source)
+
+
+def job_counts_visible(job: Job) -> bool:
+    """Whether a job's progress numbers may be shown: they count what the job read, hidden
+    datasets too, so only to an administrator or to one who sees all of its source."""
+    if is_admin() or audience().sees_everything:
+        return True
+    name = (job.args or {}).get("source")
+    source = get_source(db(), name) if name else None
+    if source is None:
+        return False  # an index rebuild counts every dataset of the catalog
+    return source_dataset_total(db(), source) == source_dataset_total(db(), source, audience())
 
 
 def visible_jobs(limit: int, target: str | None = None) -> list[Job]:

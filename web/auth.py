@@ -134,6 +134,7 @@ def init_app(app: Flask) -> None:
     manager.request_loader(_load_bearer)
     manager.unauthorized_handler(_unauthorized)
     manager.init_app(app)
+    app.before_request(refuse_bad_tokens)
     app.before_request(check_csrf_globally)
     app.register_blueprint(bp)
 
@@ -163,6 +164,12 @@ def _load_bearer(_request: Any) -> Account | None:
             g.bad_token = True
             return None
         return account_of(user, None)
+
+
+def refuse_bad_tokens() -> None:
+    """A request with an unknown or revoked API token is refused (401), not served as public."""
+    if bearer_token() is not None and current_account() is None:
+        abort(401, description="The API token is unknown or revoked.")
 
 
 def _unauthorized() -> ResponseReturnValue:
@@ -278,12 +285,11 @@ def sign_in(user: User, *, via: str = "password") -> None:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     """Sign in with an e-mail address and password (or single sign-on, when set up)."""
-    from web import sso
-
     target = safe_next(request.values.get("next"))
     if current_account() is not None and request.method == "GET":
         return redirect(target)
-    context = {"next": target, "sso": sso.enabled(), "sso_label": sso.label(), "email": ""}
+    context = {"next": target, "sso": "catalog_oauth" in current_app.extensions,
+               "sso_label": current_app.config["CATALOG_SETTINGS"].oidc_label, "email": ""}
     if request.method == "GET":
         return render_template("login.html", **context)
     email = request.form.get("email", "")[:320]

@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 FRIENDLY = {
     400: ("Bad request", "The address or the form had something we could not understand."),
+    401: ("Sign in needed", "This needs you to be signed in (or, for the API, a token)."),
+    403: ("Not allowed", "Your account may not do this."),
+    429: ("Too many tries", "Too many tries in a short time; wait a moment and try again."),
     404: ("Page not found", "There is nothing at this address. It may have moved, or the "
           "link may be mistyped."),
     405: ("Method not allowed", "This page cannot be used that way."),
@@ -78,7 +81,10 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         if wants_json():
             text = FRIENDLY.get(status, (exc.name, ""))[1] if status >= 500 else exc.description
-            return json_error(status, text or exc.name)
+            body, code = json_error(status, text or exc.name)
+            if status == 401:
+                body.headers["WWW-Authenticate"] = 'Bearer realm="catalog"'
+            return body, code
         return error_page(status)
 
     @app.errorhandler(Exception)

@@ -22,12 +22,13 @@ import io
 import re
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, url_for
+from flask import Blueprint, Response, jsonify
 
 from catalog.models import Dataset, Field
 from catalog.schemas import FieldOutSchema
 from web.access import visible_dataset
 from web.present import field_dict
+from web.urls import external_url
 
 bp = Blueprint("exports", __name__)
 
@@ -111,7 +112,7 @@ def fields_csv(dataset_id: int) -> Response:
         row = [getattr(field, column) for column in CSV_COLUMNS]
         row[CSV_COLUMNS.index("value_labels")] = value_labels_text(field.value_labels)
         writer.writerow([_cell(value) for value in row])
-    return attachment(out.getvalue(), "text/csv; charset=utf-8",
+    return attachment(out.getvalue(), "text/csv",
                       download_name(dataset, "fields.csv"))
 
 
@@ -126,7 +127,7 @@ def _dataset_head(dataset: Dataset) -> dict[str, Any]:
         "layout": dataset.layout,
         "format": dataset.format,
         "record_length": extra.get("record_length") if dataset.layout else None,
-        "url": url_for("browse.dataset", dataset_id=dataset.id, _external=True),
+        "url": external_url("browse.dataset", dataset_id=dataset.id),
     }
 
 

@@ -14,7 +14,9 @@ from flask import url_for
 from catalog.models import Agency, Dataset, Field, HarvestRun, Job, Source
 from catalog.search.query import Hit
 from catalog.sources import source_as_dict
-from web.access import may_see_job_errors, run_counts, run_errors
+from indexer.liveness import shown_status
+from web.access import job_counts_visible, may_see_job_errors, run_counts, run_errors
+from web.urls import external_url
 
 FACET_TITLES = {
     "kind": "Result type",
@@ -62,9 +64,10 @@ def safe_href(url: str | None) -> str | None:
 def hit_url(hit: Hit, *, external: bool = False) -> str:
     """Link to the page of a search hit."""
     payload = hit.payload
+    link = external_url if external else url_for
     if hit.kind == "field" and payload.get("field_id") is not None:
-        return url_for("browse.field", field_id=payload["field_id"], _external=external)
-    return url_for("browse.dataset", dataset_id=payload["dataset_id"], _external=external)
+        return link("browse.field", field_id=payload["field_id"])
+    return link("browse.dataset", dataset_id=payload["dataset_id"])
 
 
 def hit_dict(hit: Hit) -> dict[str, Any]:
@@ -83,7 +86,7 @@ def field_dict(field: Field, dataset: Dataset | None = None) -> dict[str, Any]:
         agency_slug=dataset.agency.slug,
         value_labels=field.value_labels or [],
         pii=field.pii or [],
-        url=url_for("browse.field", field_id=field.id, _external=True),
+        url=external_url("browse.field", field_id=field.id),
     )
     return data
 
@@ -98,7 +101,7 @@ def dataset_dict(
         keywords=dataset.keywords or [],
         provenance=dataset.provenance or {},
         source_name=dataset.source.name if dataset.source is not None else None,
-        url=url_for("browse.dataset", dataset_id=dataset.id, _external=True),
+        url=external_url("browse.dataset", dataset_id=dataset.id),
     )
     if with_fields:
         data["fields_"] = [field_dict(f, dataset) for f in dataset.fields]
@@ -130,7 +133,8 @@ def jsonable(view: dict[str, Any]) -> dict[str, Any]:
 def run_view(run: HarvestRun) -> dict[str, Any]:
     """A harvest run with only the counts and errors the visitor may see."""
     errors, hidden = run_errors(run)
-    return {"run": run, "counts": run_counts(run), "errors": errors, "hidden_errors": hidden,
+    return {"run": run, "status": shown_status(run.status, run.worker, run.heartbeat_at),
+            "counts": run_counts(run), "errors": errors, "hidden_errors": hidden,
             "took": seconds_between(run.started_at, run.finished_at)}
 
 
@@ -138,12 +142,12 @@ def source_data(source: Source, active: int, runs: list[dict[str, Any]] | None) 
     """A source as plain data for :class:`SourceOutSchema` (with runs from :func:`run_view`)."""
     data = {**source_as_dict(source), "status": source.status,
             "last_run_at": source.last_run_at, "datasets": active,
-            "page": url_for("sources.source", name=source.name, _external=True)}
+            "page": external_url("sources.source", name=source.name)}
     if runs is not None:
         data["runs"] = [{
             "id": r["run"].id, "started_at": r["run"].started_at,
             "finished_at": r["run"].finished_at, "seconds": r["took"],
-            "status": r["run"].status, "counts": r["counts"],
+            "status": r["status"], "counts": r["counts"],
             "errors": [e["message"] for e in r["errors"]], "hidden_errors": r["hidden_errors"],
         } for r in runs]
     return data
@@ -151,13 +155,16 @@ def source_data(source: Source, active: int, runs: list[dict[str, Any]] | None) 
 
 def job_view(job: Job) -> dict[str, Any]:
     """A job as the pages and the API show it."""
+    done, total = (job.progress_done, job.progress_total) if job_counts_visible(job) \
+        else (None, None)
     percent = None
-    if job.progress_total:
-        percent = min(100, round(100 * (job.progress_done or 0) / job.progress_total))
+    if total:
+        percent = min(100, round(100 * (done or 0) / total))
     data = {
         "id": job.id, "kind": job.kind, "source": (job.args or {}).get("source"),
-        "status": job.status, "stage": job.stage, "progress_done": job.progress_done,
-        "progress_total": job.progress_total, "percent": percent, "attempts": job.attempts,
+        "status": shown_status(job.status, job.worker, job.heartbeat_at), "stage": job.stage,
+        "progress_done": done, "progress_total": total, "percent": percent,
+        "attempts": job.attempts,
         "max_attempts": job.max_attempts, "enqueued_at": job.enqueued_at,
         "started_at": job.started_at, "finished_at": job.finished_at,
         "seconds": seconds_between(job.started_at, job.finished_at),

@@ -22,7 +22,9 @@ from catalog import accounts
 from catalog.config import Settings
 from catalog.models import User
 from catalog.vocabulary import Role
+from web.auth import sign_in
 from web.current import catalog
+from web.urls import external_url
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sso", __name__)
@@ -31,17 +33,6 @@ PROVIDER = "catalog_oidc"
 
 def _settings() -> Settings:
     return current_app.config["CATALOG_SETTINGS"]
-
-
-def enabled() -> bool:
-    """Whether single sign-on is configured."""
-    settings = _settings()
-    return bool(settings.oidc_issuer and settings.oidc_client_id)
-
-
-def label() -> str:
-    """The provider's name on the sign-in button."""
-    return _settings().oidc_label
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -70,17 +61,12 @@ def start() -> ResponseReturnValue:
     client = _client()
     if client is None:
         return redirect(url_for("auth.login"))
-    base = _settings().base_url
-    callback = (f"{base.rstrip('/')}{url_for('sso.callback')}" if base
-                else url_for("sso.callback", _external=True))
-    return client.authorize_redirect(callback)
+    return client.authorize_redirect(external_url("sso.callback"))
 
 
 @bp.get("/login/sso/callback")
 def callback() -> ResponseReturnValue:
     """Back from the provider: match the person to an account and sign them in."""
-    from web.auth import sign_in
-
     client = _client()
     if client is None:
         return redirect(url_for("auth.login"))

@@ -41,5 +41,10 @@ def load(state: CliState, paths: tuple[Path, ...], agencies: Path | None, no_ind
                             on_file=lambda _: bar.update(1))
     print_load_report(report, verbose=show_all)
     click.echo(f"took {time.perf_counter() - started:.1f}s")
+    failed = report.totals()["failed"]
+    if failed:
+        click.echo(f"FAILED: {failed} of {total} file(s) could not be loaded (listed above); "
+                   "the others are stored", err=True)
+        sys.exit(1)
     if report.totals()["loaded"] == 0 and total:
         sys.exit(1)

@@ -105,6 +105,7 @@ def source_show(state: CliState, name: str, runs: int, error_limit: int) -> None
     """Show a source, its recent harvest runs and the errors of the last one."""
     from catalog.schemas import ACCESS_LEVELS
     from catalog.sources import get_source, recent_runs, source_as_dict, source_dataset_counts
+    from indexer.liveness import shown_status
 
     with state.catalog.session() as session:
         found = get_source(session, name)
@@ -127,7 +128,8 @@ def source_show(state: CliState, name: str, runs: int, error_limit: int) -> None
             took = (run.finished_at - run.started_at).total_seconds() \
                 if run.finished_at and run.started_at else None
             rows.append([run.id, when(run.started_at),
-                         f"{took:.1f}s" if took is not None else "—", run.status,
+                         f"{took:.1f}s" if took is not None else "—",
+                         shown_status(run.status, run.worker, run.heartbeat_at),
                          c.get("created", 0), c.get("updated", 0), c.get("unchanged", 0),
                          c.get("withdrawn", 0), c.get("fields", 0), c.get("errors", 0)])
         click.echo("\n" + table(rows, ["run", "started", "took", "status", "added", "changed",

@@ -1,0 +1,275 @@
+"""The web app as an attacker tries it: redirects, sessions, guessing, cookies, hosts, ids.
+
+Each test drives the real app (Flask's test client over the real catalog and accounts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from catalog.config import load_settings
+from catalog.embeddings import Embedder
+from catalog.service import Catalog
+from tests.webfixtures import PASSWORD, WebCatalog, add_account, build_catalog, csrf_of, sign_in
+from web.app import create_app
+from web.auth import safe_next
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+            ) -> Iterator[WebCatalog]:
+    """A small real catalog with a viewer, a DOL steward and an administrator."""
+    catalog = Catalog(load_settings(data_dir=tmp_path_factory.mktemp("secure"),
+                                    database_url=None, elasticsearch_url=None),
+                      embedder=embedder)
+    built = build_catalog(catalog)
+    add_account(catalog, "viewer@example.org", "viewer")
+    add_account(catalog, "steward@example.org", "steward", ("dol",))
+    add_account(catalog, "admin@example.org", "admin")
+    yield built
+    catalog.close()
+
+
+def app_with(secured: WebCatalog, **settings: Any) -> Flask:
+    """Another app over the same catalog, with other settings."""
+    catalog = secured.catalog
+    changed = load_settings(**{**{f: getattr(catalog.settings, f)
+                                  for f in catalog.settings.__dataclass_fields__}, **settings})
+    catalog.settings = changed
+    try:
+        return create_app(catalog, changed)
+    finally:
+        catalog.settings = secured.app.config["CATALOG_SETTINGS"]
+
+
+# ------------------------------------------------------------------------ redirects
+
+
+@pytest.mark.parametrize("target", [
+    "https://evil.example/", "//evil.example/", "/\\evil.example", "\\\\evil.example",
+    "/%09/evil.example/phish", "/%2F/evil.example", "/%5Cevil.example", "/\t/evil.example",
+    "/%0d%0aSet-Cookie:%20x=1", "/\r\nSet-Cookie: x=1", "javascript:alert(1)",
+    "http:/evil.example", "/%252F%252Fevil.example", "", "x" * 3000,
+])
+def test_next_refuses_everything_but_a_same_site_path(secured: WebCatalog, target: str) -> None:
+    with secured.app.test_request_context("/"):
+        assert safe_next(target, "/fallback") == "/fallback"
+
+
+@pytest.mark.parametrize("target", ["/", "/search?q=birth+date", "/datasets/3#fields"])
+def test_next_keeps_a_same_site_path(secured: WebCatalog, target: str) -> None:
+    with secured.app.test_request_context("/"):
+        assert safe_next(target, "/fallback") == target
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example/phish", "//evil.example",
+                                    "/\r\nX-Injected: 1"])
+def test_sign_in_never_redirects_off_site(secured: WebCatalog, target: str) -> None:
+    client = secured.app.test_client()
+    csrf = csrf_of(client.get("/login").get_data(as_text=True))
+    answer = client.post("/login", data={"email": "viewer@example.org", "password": PASSWORD,
+                                         "csrf": csrf, "next": target})
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/"
+    assert "X-Injected" not in answer.headers
+    assert client.get(f"/login?next={target}").status_code in (200, 302)
+
+
+# ------------------------------------------------------------------------- sessions
+
+
+def test_signing_out_ends_the_session_on_the_server(secured: WebCatalog) -> None:
+    client = secured.app.test_client()
+    csrf = sign_in(client, "viewer@example.org")
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    assert client.get("/account").status_code == 200
+    assert client.post("/logout", data={"csrf": csrf}).status_code == 302
+    thief = secured.app.test_client()
+    thief.set_cookie("session", cookie.value)  # a copy taken before the sign-out
+    answer = thief.get("/account")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_a_new_sign_in_drops_the_old_session_content(secured: WebCatalog) -> None:
+    client = secured.app.test_client()
+    before = csrf_of(client.get("/login").get_data(as_text=True))
+    after = sign_in(client, "viewer@example.org")
+    assert before != after  # no session fixation: the anonymous session is not carried over
+
+
+def test_a_password_reset_ends_every_session_of_the_account(secured: WebCatalog) -> None:
+    from catalog import accounts
+
+    add_account(secured.catalog, "reset@example.org", "viewer")
+    client = secured.app.test_client()
+    sign_in(client, "reset@example.org")
+    with secured.catalog.transaction() as session:
+        user = accounts.get_user(session, "reset@example.org")
+        assert user is not None
+        accounts.set_password(session, user, "another long password")
+    assert client.get("/account").status_code == 302
+
+
+def test_failed_sign_ins_are_throttled_per_account(secured: WebCatalog) -> None:
+    add_account(secured.catalog, "guessed@example.org", "viewer")
+    client = secured.app.test_client()
+    csrf = csrf_of(client.get("/login").get_data(as_text=True))
+    codes = [client.post("/login", data={"email": "guessed@example.org", "password": f"no{i}",
+                                         "csrf": csrf}).status_code for i in range(8)]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
+    # Even the right password is refused while throttled, and says when to come back.
+    right = client.post("/login", data={"email": "guessed@example.org", "password": PASSWORD,
+                                        "csrf": csrf})
+    assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+
+
+def test_failed_sign_ins_are_throttled_per_address(secured: WebCatalog) -> None:
+    client = secured.app.test_client()
+    csrf = csrf_of(client.get("/login").get_data(as_text=True))
+    environ = {"REMOTE_ADDR": "198.51.100.7"}
+    codes = [client.post("/login", data={"email": f"nobody{i}@example.org", "password": "x" * 12,
+                                         "csrf": csrf}, environ_base=environ).status_code
+             for i in range(22)]
+    assert codes.count(401) == 20 and codes[-1] == 429
+    other = client.post("/login", data={"email": "viewer@example.org", "password": PASSWORD,
+                                        "csrf": csrf}, environ_base={"REMOTE_ADDR": "198.51.100.8"})
+    assert other.status_code == 302  # another address is not locked out
+
+
+def test_cookies_are_samesite_httponly_and_secure_on_https(secured: WebCatalog) -> None:
+    plain = secured.app.test_client()
+    header = plain.get("/login").headers.get("Set-Cookie", "")
+    assert "SameSite=Lax" in header and "HttpOnly" in header and "Secure" not in header
+    https = app_with(secured, base_url="https://catalog.example.gov").test_client()
+    header = https.get("/login").headers.get("Set-Cookie", "")
+    assert "SameSite=Lax" in header and "HttpOnly" in header and "Secure" in header
+
+
+# --------------------------------------------------------------------- CSRF, tokens
+
+
+def post_routes(app: Flask) -> list[str]:
+    """Every rule that accepts POST, PATCH or DELETE, with its arguments filled in."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if not rule.methods or not rule.methods & {"POST", "PATCH", "DELETE"}:
+            continue
+        values = {arg: ("1" if "id" in arg else "x") for arg in rule.arguments}
+        urls.append(rule.build(values, append_unknown=False)[1])
+    return urls
+
+
+def test_every_form_and_endpoint_refuses_a_request_without_the_csrf_token(
+    secured: WebCatalog
+) -> None:
+    client = secured.app.test_client()
+    sign_in(client, "admin@example.org")
+    urls = post_routes(secured.app)
+    assert len(urls) >= 8 and "/logout" in urls and "/admin/users" in urls
+    for url in urls:
+        assert client.post(url, data={}).status_code == 400, url
+        assert client.post(url, data={"csrf": "forged"}).status_code == 400, url
+
+
+def test_api_tokens_work_until_revoked(secured: WebCatalog) -> None:
+    client = secured.app.test_client()
+    sign_in(client, "viewer@example.org")
+    page = client.post("/account/tokens",
+                       data={"label": "script", "csrf": csrf_of(client.get("/account")
+                                                                .get_data(as_text=True))})
+    assert page.status_code == 201
+    token = page.get_data(as_text=True).split('<code id="new-token">', 1)[1].split("<", 1)[0]
+    assert token.startswith("cat_")
+    api = secured.app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    internal = secured.datasets["quokka-casework"]
+    assert api.get(f"/api/v1/datasets/{internal}").status_code == 404  # anonymous
+    assert api.get(f"/api/v1/datasets/{internal}", headers=headers).status_code == 200
+    assert token not in client.get("/account").get_data(as_text=True)  # shown once
+    token_id = int(client.get("/account").get_data(as_text=True)
+                   .split("/account/tokens/", 1)[1].split("/", 1)[0])
+    csrf = csrf_of(client.get("/account").get_data(as_text=True))
+    assert client.post(f"/account/tokens/{token_id}/revoke", data={"csrf": csrf}
+                       ).status_code == 302
+    refused = api.get(f"/api/v1/datasets/{internal}", headers=headers)
+    assert refused.status_code == 401
+    assert refused.get_json()["error"]["status"] == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    assert api.get("/api/v1/agencies", headers={"Authorization": "Bearer cat_made-up"}
+                   ).status_code == 401
+
+
+def test_tokens_are_stored_hashed(secured: WebCatalog) -> None:
+    from sqlalchemy import select
+
+    from catalog import accounts
+    from catalog.models import ApiToken
+
+    with secured.catalog.transaction() as session:
+        user = accounts.get_user(session, "admin@example.org")
+        assert user is not None
+        token, _ = accounts.issue_token(session, user, "x")
+    with secured.catalog.session() as session:
+        stored = [t.token_hash for t in session.scalars(select(ApiToken))]
+    assert token not in stored and all(len(h) == 64 for h in stored)
+
+
+# ---------------------------------------------------------------- hosts, ids, types
+
+
+def test_absolute_urls_come_from_the_base_url_not_the_host_header(secured: WebCatalog) -> None:
+    app = app_with(secured, base_url="https://catalog.example.gov")
+    client = app.test_client()
+    data = client.get("/api/v1/search?q=birth", headers={"Host": "evil.example"}).get_json()
+    assert data["hits"] and all(h["url"].startswith("https://catalog.example.gov/")
+                                for h in data["hits"])
+    dataset = client.get(f"/api/v1/datasets/{secured.datasets['ui-claims']}",
+                         headers={"Host": "evil.example"}).get_json()
+    assert dataset["url"].startswith("https://catalog.example.gov/datasets/")
+
+
+def test_ids_beyond_what_the_database_holds_are_not_found(secured: WebCatalog) -> None:
+    client = secured.app.test_client()
+    huge = 2**63
+    routes = [r for r in secured.app.url_map.iter_rules()
+              if "GET" in (r.methods or set()) and any(
+                  type(r._converters[a]).__name__ == "DatabaseId" for a in r.arguments)]
+    assert len(routes) >= 5
+    for rule in routes:
+        values = {a: (huge if type(rule._converters[a]).__name__ == "DatabaseId" else "x")
+                  for a in rule.arguments}
+        url = rule.rule
+        for key, value in values.items():
+            url = url.replace(f"<int:{key}>", str(value)).replace(f"<{key}>", str(value))
+        assert client.get(url).status_code == 404, url
+        assert client.get(url.replace(str(huge), str(10**30))).status_code == 404, url
+
+
+def test_csv_exports_say_their_charset_once(secured: WebCatalog) -> None:
+    client = secured.app.test_client()
+    answer = client.get(f"/datasets/{secured.datasets['ui-claims']}/fields.csv")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].count("charset") == 1
+
+
+def test_load_exits_non_zero_when_a_file_failed(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "good.csv").write_text("name,description\nCLIENT_ID,Client identifier\n", "utf-8")
+    (folder / "broken.json").write_text('{"dataset": [', "utf-8")
+    monkeypatch.setenv("CATALOG_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(main, ["load", str(folder), "--no-index"])
+    assert result.exit_code == 1, result.output
+    assert "1 loaded" in result.output and "1 failed" in result.output
+    assert "FAILED: 1 of 2 file(s) could not be loaded" in result.output
