@@ -11,6 +11,13 @@ columns, ``labl`` its label, ``txt`` and the question text (``qstn``) its descri
 span several lines) the field is marked with its record types for the layout checks. The
 totals the file states in ``fileDscr`` (``dimensns``: ``varQnty``, ``logRecL``) are kept in
 ``extra`` as ``stated_variables`` and ``stated_record_length``.
+
+Access fails closed (:func:`access`): DDI has no access level for the codebook itself, but its
+``dataAccs/useStmt`` states the terms on which the data are had. A restriction it states
+makes the dataset restricted: ``restrctn`` with any text but a plain "none", a confidentiality
+declaration (``confDec required="yes"``) or special permissions (``specPerm
+required="yes"``). The place of access (``accsPlac``), citation requirements and general
+conditions of use (which public-use files carry too) are not read as access.
 """
 
 from __future__ import annotations
@@ -254,6 +261,29 @@ def _stated_totals(file_txt: Any | None) -> dict[str, int]:
     return out
 
 
+_NO_RESTRICTION = frozenset({"none", "no restrictions", "no restriction", "unrestricted"})
+
+
+def access(root: Any) -> tuple[str, str | None]:
+    """The codebook's access level from the restrictions its ``useStmt`` elements state."""
+    notes = []
+    for element in root.iter():
+        name = _local(element)
+        if name == "restrctn":
+            words = " ".join((_text(element) or "").lower().rstrip(".").split())
+            if words not in _NO_RESTRICTION:
+                notes.append(f"restrctn {(_text(element) or '')[:80]!r} (line "
+                             f"{element.sourceline})")
+        elif name in ("confDec", "specPerm") and (element.get("required") or "").lower() in (
+                "yes", "true", "1"):
+            notes.append(f'{name} required="{element.get("required")}" (line '
+                         f"{element.sourceline})")
+    if not notes:
+        return "public", None
+    return "restricted", "the data access terms state a restriction: " + "; ".join(notes) + \
+        ": read as restricted"
+
+
 def parse(path: Path) -> ParsedFile:
     """Read a DDI codebook into one dataset (identifier: the file name without extension)."""
     root = read_tree(path)
@@ -276,6 +306,9 @@ def parse(path: Path) -> ParsedFile:
     rectypes = {v.get("name"): v.get("rectype") for v in variables if v.get("rectype")}
     if rectypes:
         extra["variable_record_types"] = rectypes
+    level, note = access(root)
+    if note:
+        extra["access_note"] = note
     dataset = new_dataset(
         file_identifier(path), _text(_child(citation, "titlStmt", "titl")), layout=True,
         fields=fields,
@@ -283,6 +316,7 @@ def parse(path: Path) -> ParsedFile:
         agency_abbreviation=abbreviation, keywords=list(dict.fromkeys(k for k in keywords if k)),
         last_modified=prod_date.get("date") if prod_date is not None else None,
         landing_page=contact.get("URI") if contact is not None else None, extra=extra,
+        access_level=level,
     )
     return ParsedFile(
         path=path, format=NAME, datasets=[dataset], warnings=warnings
