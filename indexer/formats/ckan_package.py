@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from indexer.formats import dcat_json
-from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.base import DOCUMENT_MAX_BYTES, FormatError, ParsedFile
 from indexer.formats.portal import (
     JSON_MEDIA_TYPES,
     JSON_SUFFIXES,
@@ -67,6 +67,7 @@ from indexer.formats.portal import (
 NAME = "ckan-package"
 SUFFIXES = JSON_SUFFIXES
 MEDIA_TYPES = JSON_MEDIA_TYPES
+MAX_BYTES = DOCUMENT_MAX_BYTES
 
 _CKAN_KEYS = (
     "num_resources", "owner_org", "metadata_modified", "metadata_created", "license_id",

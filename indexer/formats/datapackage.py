@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.formats import dcat_json
-from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.base import DOCUMENT_MAX_BYTES, FormatError, ParsedFile
 from indexer.formats.portal import (
     JSON_MEDIA_TYPES,
     JSON_SUFFIXES,
@@ -57,6 +57,7 @@ from indexer.formats.portal import (
 NAME = "datapackage"
 SUFFIXES = JSON_SUFFIXES
 MEDIA_TYPES = JSON_MEDIA_TYPES
+MAX_BYTES = DOCUMENT_MAX_BYTES
 
 _PACKAGE_MARKERS = ("datapackage_version", "profile", "licenses", "schema", "path", "ckan_extras")
 _CKAN_MARKERS = ("num_resources", "owner_org", "metadata_modified", "package_id", "license_id")

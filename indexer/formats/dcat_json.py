@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.base import DOCUMENT_MAX_BYTES, FormatError, ParsedFile
 from indexer.formats.portal import (
     JSON_MEDIA_TYPES,
     JSON_SUFFIXES,
@@ -48,6 +48,7 @@ from indexer.formats.portal import (
 NAME = "dcat-json"
 SUFFIXES = JSON_SUFFIXES
 MEDIA_TYPES = JSON_MEDIA_TYPES
+MAX_BYTES = DOCUMENT_MAX_BYTES
 
 #: DCAT-US accessLevel words (as :func:`indexer.formats.portal.access_key` spells them).
 ACCESS_WORDS = {"public": "public", "restricted public": "restricted",

@@ -28,7 +28,13 @@ from typing import Any
 
 from lxml import etree
 
-from indexer.formats.base import FormatError, ParsedFile, file_identifier
+from indexer.formats.base import (
+    DOCUMENT_MAX_BYTES,
+    FormatError,
+    ParsedFile,
+    file_identifier,
+    whole_number,
+)
 from indexer.formats.layout import RECORD, complete_columns
 from indexer.formats.records import new_dataset, new_field, value_label
 from indexer.formats.text import tidy
@@ -36,6 +42,7 @@ from indexer.formats.text import tidy
 NAME = "ddi-codebook"
 #: File suffixes this format's files carry (a hint beside the content; see base.py).
 SUFFIXES = (".xml",)
+MAX_BYTES = DOCUMENT_MAX_BYTES
 #: Media types its documents are served as, and the suffix each is read under.
 MEDIA_TYPES = {"application/xml": ".xml", "text/xml": ".xml"}
 
@@ -90,8 +97,11 @@ def _long_text(element: Any | None) -> str | None:
 
 
 def _int(value: str | None) -> int | None:
+    text = str(value).strip() if value is not None else ""
+    if text.isdigit():
+        return whole_number(text)  # FormatError past MAX_DIGITS (the caller adds the line)
     try:
-        return int(str(value).strip()) if value is not None else None
+        return int(text) if value is not None else None
     except ValueError:
         return None
 
@@ -291,7 +301,13 @@ def parse(path: Path) -> ParsedFile:
     study = _child(root, "stdyDscr")
     citation = _child(study, "citation")
     variables = [v for v in root.iter() if _local(v) == "var"]
-    fields = [_field(var, position) for position, var in enumerate(variables, start=1)]
+    fields = []
+    for position, var in enumerate(variables, start=1):
+        try:
+            fields.append(_field(var, position))
+        except FormatError as exc:
+            raise FormatError(f"line {var.sourceline}: variable {var.get('name')!r}: {exc}",
+                              line=var.sourceline) from None
     agency, abbreviation = _agency(citation)
     keywords = [_text(e) for e in (study.iter() if study is not None else [])
                 if _local(e) in ("keyword", "topcClas")]

@@ -26,12 +26,13 @@ from typing import Any
 from lxml import etree
 from lxml import html as lxml_html
 
-from indexer.formats.base import FormatError, ParsedFile, file_identifier, read_text
+from indexer.formats.base import MB, FormatError, ParsedFile, file_identifier, read_text
 from indexer.formats.portal import epoch_to_iso, portal_dataset, portal_field, text
 
 NAME = "html-tables"
 #: File suffixes this format's files carry (a hint beside the content; see base.py).
 SUFFIXES = (".html", ".htm", ".md", ".markdown")
+MAX_BYTES = 16 * MB
 #: Media types its documents are served as, and the suffix each is read under.
 MEDIA_TYPES = {
     "text/html": ".html",

@@ -30,7 +30,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.base import DOCUMENT_MAX_BYTES, FormatError, ParsedFile
 from indexer.formats.portal import (
     JSON_MEDIA_TYPES,
     JSON_SUFFIXES,
@@ -59,6 +59,7 @@ from indexer.formats.portal import (
 NAME = "socrata-discovery"
 SUFFIXES = JSON_SUFFIXES
 MEDIA_TYPES = JSON_MEDIA_TYPES
+MAX_BYTES = DOCUMENT_MAX_BYTES
 
 # domain_metadata keys naming the publisher, most specific wording first.
 _AGENCY_SUFFIXES = ("_Agency", "_Publisher", "_Department")

@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.base import DOCUMENT_MAX_BYTES, FormatError, ParsedFile
 from indexer.formats.portal import (
     FOUR_BY_FOUR,
     JSON_MEDIA_TYPES,
@@ -54,6 +54,7 @@ from indexer.formats.portal import (
 NAME = "socrata-view"
 SUFFIXES = JSON_SUFFIXES
 MEDIA_TYPES = JSON_MEDIA_TYPES
+MAX_BYTES = DOCUMENT_MAX_BYTES
 
 _VIEW_MARKERS = ("columns", "viewType", "displayType", "tableId", "viewLastModified", "owner")
 _ID_4X4 = re.compile(r'"id"\s*:\s*"[a-z0-9]{4}-[a-z0-9]{4}"')
