@@ -194,6 +194,19 @@ def _big_copybook(path: Path, size: int = 100 * MB) -> None:
             i += 10_000
 
 
+def _lines(head: str, line: str, size: int, tail: str = "") -> Callable[[Path], None]:
+    """A file of ``head``, then ``line`` (formatted with n, c = n + 1) until ``size``, ``tail``."""
+    def make(path: Path) -> None:
+        with path.open("w") as out:
+            out.write(head)
+            n = 0
+            while out.tell() < size - len(tail) - 200 * len(line):
+                out.write("".join(line.format(n=n + k, c=n + k + 1) for k in range(100)))
+                n += 100
+            out.write(tail)
+    return make
+
+
 def _ddi_number(path: Path) -> None:
     path.write_text(
         '<?xml version="1.0"?><codeBook xmlns="ddi:codebook:2_5"><stdyDscr><citation><titlStmt>'
@@ -236,6 +249,21 @@ HOSTILE: list[Hostile] = [
     Hostile("size and field limits", "4 MB COBOL copybook (96,000 fields, under the size limit)",
             "many_fields.cpy", lambda path: _big_copybook(path, 4 * MB)),
     Hostile("size and field limits", "CSV header row of 200,000 columns", "wide.csv", _wide_csv),
+    Hostile("at the size limit", "8 MB COBOL copybook (220,000 fields)", "limit.cpy",
+            _lines("       01  R.\n", "           05  F-{n:08d}  PIC X.\n", 8 * MB)),
+    Hostile("at the size limit", "8 MB SAS INPUT of 310,000 variables", "limit.sas",
+            _lines("data x;\n  infile 'x.dat';\n  input\n", "    V{n} $ {c}-{c}\n", 8 * MB,
+                   "  ;\nrun;\n")),
+    Hostile("at the size limit", "8 MB SPSS DATA LIST of 360,000 variables", "limit.sps",
+            _lines("DATA LIST FIXED /\n", "  V{n} {c}-{c}\n", 8 * MB, ".\n")),
+    Hostile("at the size limit", "8 MB Stata dictionary of 220,000 entries", "limit.dct",
+            _lines("infile dictionary {\n", '  _column({c}) str1 v{n} %1s "V"\n', 8 * MB, "}\n")),
+    Hostile("at the size limit", "8 MB Stata label program of 210,000 variables", "limit.do",
+            _lines("", 'label variable v{n} "Variable {n}"\n', 8 * MB)),
+    Hostile("at the size limit", "16 MB layout table of 420,000 rows", "limit.csv",
+            _lines("Field Name,Start,Length,Description\n", "F{n},{c},1,Field {n}\n", 16 * MB)),
+    Hostile("at the size limit", "4 MB Markdown page of 110,000 columns", "limit.md",
+            _lines(_markdown_page(""), "| Yes | t | f{n} | F | text | text |\n", 4 * MB)),
     Hostile("oversized number", "COBOL PIC X(<5,000 digits>)", "number.cpy",
             _text("       01  R.\n           05  A  PIC X(" + "9" * 5000 + ").\n")),
     Hostile("oversized number", "SAS INPUT @<5,000 digits>", "number.sas",

@@ -62,13 +62,13 @@ def media_types() -> dict[str, str]:
     return found
 
 
-def check_size(module: ModuleType, path: Path) -> None:
+def check_size(module: ModuleType, path: Path, what: str | None = None) -> None:
     """FormatError when ``path`` is larger than the format reads (its ``MAX_BYTES``)."""
     limit = getattr(module, "MAX_BYTES", None)
     size = path.stat().st_size
     if limit is not None and size > limit:
-        raise FormatError(f"the file is {size:,} bytes; a {module.NAME} file is read up to "
-                          f"{limit:,} bytes ({limit // (1024 * 1024)} MB)")
+        raise FormatError(f"the file is {size:,} bytes; {what or f'a {module.NAME} file'} is "
+                          f"read up to {limit:,} bytes ({limit // (1024 * 1024)} MB)")
 
 
 def read(module: ModuleType, path: Path) -> ParsedFile:
@@ -83,13 +83,13 @@ def explain_unrecognised(path: Path) -> FormatError | None:
     Returns the error of the format it resembles (invalid JSON at line 3, no header row,
     malformed XML), or None for files that are simply of another kind.
     """
-    from indexer.formats import ddi_codebook, dictionary_table, portal
+    from indexer.formats import dcat_json, ddi_codebook, dictionary_table, portal
 
     head = read_head(path, 4096).lstrip()
     suffix = path.suffix.lower()
     try:
         if suffix in portal.JSON_SUFFIXES or head[:1] in ("{", "["):
-            check_size(ddi_codebook, path)  # the limit portal JSON documents share
+            check_size(dcat_json, path, "a JSON document")  # the portal formats' limit
             portal.load_json(path)
             return FormatError("valid JSON, but not a metadata format this catalog reads "
                                "(Socrata, CKAN, DCAT data.json, data package)")
@@ -99,7 +99,7 @@ def explain_unrecognised(path: Path) -> FormatError | None:
         if suffix in ddi_codebook.SUFFIXES or head.startswith("<?xml"):
             from lxml import etree
 
-            check_size(ddi_codebook, path)
+            check_size(ddi_codebook, path, "an XML document")
             parser = etree.XMLParser(resolve_entities=False, no_network=True)
             etree.parse(str(path), parser)
             return FormatError("well-formed XML, but not a DDI codebook")
