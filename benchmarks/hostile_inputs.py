@@ -36,6 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("CATALOG_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
+if not CORPUS.is_dir():  # a worktree beside the checkout: the shared folder is one up
+    CORPUS = ROOT.parent.parent / "shared" / "corpus"
 MB = 1024 * 1024
 
 # What ``catalog load`` does with one file, run in the subprocess; prints one JSON line.
@@ -262,6 +264,10 @@ HOSTILE: list[Hostile] = [
             _lines("", 'label variable v{n} "Variable {n}"\n', 8 * MB)),
     Hostile("at the size limit", "16 MB layout table of 420,000 rows", "limit.csv",
             _lines("Field Name,Start,Length,Description\n", "F{n},{c},1,Field {n}\n", 16 * MB)),
+    Hostile("at the size limit", "8 MB HTML dictionary page of 125,000 rows", "limit.html",
+            _lines("<html><body><table><tr><th>Field Name</th><th>Description</th></tr>\n",
+                   "<tr><td>F{n}</td><td>Field {n}</td></tr>\n", 8 * MB,
+                   "</table></body></html>\n")),
     Hostile("at the size limit", "4 MB Markdown page of 110,000 columns", "limit.md",
             _lines(_markdown_page(""), "| Yes | t | f{n} | F | text | text |\n", 4 * MB)),
     Hostile("oversized number", "COBOL PIC X(<5,000 digits>)", "number.cpy",
@@ -384,6 +390,8 @@ def main() -> None:
 def _load_row(code: Path, folder: Path, timeout: float) -> str:
     """``catalog load`` of the hostile folder with good files beside them: the summary."""
     good = good_files(folder)
+    if not good:
+        return f"catalog load not run: no corpus at {CORPUS} (set CATALOG_CORPUS_DIR)"
     with tempfile.TemporaryDirectory(prefix="hostile-catalog-") as data:
         env = {**os.environ, "CATALOG_DATA_DIR": data, "PYTHONPATH": str(code),
                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -392,10 +400,11 @@ def _load_row(code: Path, folder: Path, timeout: float) -> str:
         command = [sys.executable, "-c", "from web.cli import main; main()", "load",
                    str(folder), "--no-index"]
         wall, peak, output, status = measure(command, timeout, env)
-    tail = [line for line in output.splitlines() if line.strip()][-4:]
+    tail = [line for line in output.splitlines() if line.strip()][-6:]
     verdict = "killed at timeout" if status is None else f"exit {status}"
     return (f"catalog load of {len(HOSTILE)} hostile + {len(good)} good files "
-            f"({', '.join(p.name for p in good)}): {wall:.1f} s wall, peak RSS {peak} MB, "
+            f"({', '.join(p.name for p in good)}), --no-index: {wall:.1f} s wall, peak RSS "
+            f"{peak} MB, "
             f"{verdict}\n    " + "\n    ".join(tail))
 
 

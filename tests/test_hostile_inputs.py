@@ -247,6 +247,22 @@ def test_layouts_past_the_field_limit_stop_where_they_pass_it(
     assert error.line == first + MAX_FIELDS
 
 
+def test_pages_past_the_field_limit_stop_while_reading(tmp_path: Path) -> None:
+    rows = "".join(f"<tr><td>F{n}</td><td>Field {n}</td></tr>\n" for n in range(MAX_FIELDS + 50))
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><table><tr><th>Field Name</th><th>Description</th></tr>\n"
+                    + rows + "</table></body></html>\n")
+    error = failure(page)
+    assert "more than 20,000 rows" in str(error) and error.line == MAX_FIELDS + 2
+    columns = "".join(f"| Yes | t | f{n} | F | text | text |\n" for n in range(MAX_FIELDS + 50))
+    markdown = tmp_path / "page.md"
+    markdown.write_text(
+        "# T\n\n## Dataset\n\n| Name | Value |\n| :--- | :---- |\n| Id | abcd-1234 |\n\n"
+        "## Columns\n\n| Included | Schema Type | Field Name | Name | Data Type | Render Type |\n"
+        "| == | == | == | == | == | == |\n" + columns)
+    assert "the Columns table has more than 20,000 columns" in str(failure(markdown))
+
+
 # ------------------------------------------------------------------------- numbers
 
 

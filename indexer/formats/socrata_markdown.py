@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from catalog.schemas import MAX_FIELDS
 from indexer.formats.base import MB, FormatError, ParsedFile, file_identifier, read_text
 from indexer.formats.portal import (
     first_text,
@@ -170,6 +171,9 @@ def column_fields(block: str, warnings: list[str]) -> list[dict[str, Any]]:
         name = cell(row, "field name")
         if name is None or name.startswith(":"):
             continue
+        if len(fields) >= MAX_FIELDS:  # stop here: the rest of the table is not read
+            raise FormatError(f"the Columns table has more than {MAX_FIELDS:,} columns (the "
+                              "most a dataset holds)")
         raw_type = cell(row, "data type")
         fields.append(
             portal_field(
