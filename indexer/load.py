@@ -149,7 +149,7 @@ def parse_file(path: Path) -> ParsedFile:
         if problem is not None:
             raise problem
         raise LookupError("not a recognised metadata format")
-    return module.parse(path)
+    return formats.read(module, path)
 
 
 def load_file(

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from catalog.models import Dataset
 from catalog.schemas import MAX_FIELDS
+from indexer.formats import dictionary_table
 from indexer.load import MAX_FILE_BYTES, FileReport, LoadReport, load_paths
 
 GOOD_SAS = """\
@@ -141,11 +142,9 @@ def test_ddi_with_an_undefined_entity_fails_clearly(tmp_path: Path, new_catalog)
     assert_good_file_loaded(report, new_catalog)
 
 
-def test_fifty_megabyte_layout_table_fails_quickly(tmp_path: Path, new_catalog) -> None:
-    folder = folder_with_good_file(tmp_path)
-    big = folder / "huge_layout.csv"
-    target = 50 * 1024 * 1024
-    with big.open("w") as handle:
+def _layout_table(path: Path, target: int) -> int:
+    """A generated layout table of at least ``target`` bytes; returns its rows."""
+    with path.open("w") as handle:
         handle.write("Field Name,Start,Length,Description\n")
         row, start, written = 0, 1, 0
         while written < target:
@@ -153,16 +152,36 @@ def test_fifty_megabyte_layout_table_fails_quickly(tmp_path: Path, new_catalog) 
             handle.write(line)
             written += len(line)
             row, start = row + 1, start + 5
+    return row
+
+
+def test_fifty_megabyte_layout_table_is_refused_by_its_size(tmp_path: Path, new_catalog) -> None:
+    folder = folder_with_good_file(tmp_path)
+    big = folder / "huge_layout.csv"
+    _layout_table(big, 50 * 1024 * 1024)
     size = big.stat().st_size
-    assert size >= target and size < MAX_FILE_BYTES  # under the file-size limit: it is read
+    assert dictionary_table.MAX_BYTES < size < MAX_FILE_BYTES  # the format's limit applies
+    report = load_paths(new_catalog, [folder])
+    bad = by_file(report)["huge_layout.csv"]
+    assert bad.status == "failed" and bad.datasets == {}
+    assert bad.errors == [
+        f"cannot read file: the file is {size:,} bytes; a dictionary-table file is read up to "
+        f"{dictionary_table.MAX_BYTES:,} bytes (16 MB)"
+    ]
+    assert_good_file_loaded(report, new_catalog)
+
+
+def test_layout_table_of_too_many_rows_fails_quickly(tmp_path: Path, new_catalog) -> None:
+    folder = folder_with_good_file(tmp_path)
+    big = folder / "huge_layout.csv"
+    row = _layout_table(big, 15 * 1024 * 1024)
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     report = load_paths(new_catalog, [folder])
     took = time.perf_counter() - started
     peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Printed for the record (tests never assert on wall time): about 1 s and a few hundred
-    # MB of peak memory on a laptop-class machine, most of it the decoded text.
-    print(f"\n50 MB layout table ({row:,} rows): load_paths took {took:.1f}s; peak RSS "
+    # Printed for the record (tests never assert on wall time).
+    print(f"\n15 MB layout table ({row:,} rows): load_paths took {took:.1f}s; peak RSS "
           f"{peak_before / 1024:.0f} -> {peak_after / 1024:.0f} MB")
     bad = by_file(report)["huge_layout.csv"]
     assert bad.status == "failed" and bad.datasets == {}

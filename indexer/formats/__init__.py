@@ -62,27 +62,44 @@ def media_types() -> dict[str, str]:
     return found
 
 
+def check_size(module: ModuleType, path: Path, what: str | None = None) -> None:
+    """FormatError when ``path`` is larger than the format reads (its ``MAX_BYTES``)."""
+    limit = getattr(module, "MAX_BYTES", None)
+    size = path.stat().st_size
+    if limit is not None and size > limit:
+        raise FormatError(f"the file is {size:,} bytes; {what or f'a {module.NAME} file'} is "
+                          f"read up to {limit:,} bytes ({limit // (1024 * 1024)} MB)")
+
+
+def read(module: ModuleType, path: Path) -> ParsedFile:
+    """Parse ``path`` with ``module`` after checking its size against the format's limit."""
+    check_size(module, path)
+    return module.parse(path)
+
+
 def explain_unrecognised(path: Path) -> FormatError | None:
     """Why a file that looks like metadata (JSON, XML, a table) was not recognised.
 
     Returns the error of the format it resembles (invalid JSON at line 3, no header row,
     malformed XML), or None for files that are simply of another kind.
     """
-    from indexer.formats import ddi_codebook, dictionary_table, portal
+    from indexer.formats import dcat_json, ddi_codebook, dictionary_table, portal
 
     head = read_head(path, 4096).lstrip()
     suffix = path.suffix.lower()
     try:
         if suffix in portal.JSON_SUFFIXES or head[:1] in ("{", "["):
+            check_size(dcat_json, path, "a JSON document")  # the portal formats' limit
             portal.load_json(path)
             return FormatError("valid JSON, but not a metadata format this catalog reads "
                                "(Socrata, CKAN, DCAT data.json, data package)")
         if suffix in (*dictionary_table.TABLE_SUFFIXES, *dictionary_table.WORKBOOK_SUFFIXES):
-            dictionary_table.parse(path)
+            read(dictionary_table, path)
             return None
         if suffix in ddi_codebook.SUFFIXES or head.startswith("<?xml"):
             from lxml import etree
 
+            check_size(ddi_codebook, path, "an XML document")
             parser = etree.XMLParser(resolve_entities=False, no_network=True)
             etree.parse(str(path), parser)
             return FormatError("well-formed XML, but not a DDI codebook")
@@ -98,10 +115,10 @@ def parse(path: Path) -> ParsedFile:
     module = detect(path)
     if module is None:
         raise FormatError("not a recognised metadata format")
-    return module.parse(path)
+    return read(module, path)
 
 
 __all__ = [
-    "FORMAT_MODULES", "FormatError", "ParsedFile", "detect", "explain_unrecognised", "formats",
-    "media_types", "parse", "suffixes",
+    "FORMAT_MODULES", "FormatError", "ParsedFile", "check_size", "detect",
+    "explain_unrecognised", "formats", "media_types", "parse", "read", "suffixes",
 ]

@@ -10,6 +10,9 @@ A format module (one per file format, e.g. ``indexer/formats/socrata_view.py``) 
 ``MEDIA_TYPES: dict[str, str]`` (optional)
     Media types its documents are served as, each with the suffix it is read under
     (``{"text/csv": ".csv"}``).
+``MAX_BYTES: int``
+    The largest file the format reads; a larger one is refused before parsing, naming the
+    limit (:func:`indexer.formats.read`).
 ``detect(path: Path, head: str) -> bool``
     True when the file is in this format. ``head`` is the first 64 KiB of the file decoded
     as UTF-8 with ``errors="replace"``. Detection is by content; the extension is only a hint.
@@ -82,6 +85,30 @@ class ParsedFile:
 
 
 HEAD_BYTES = 64 * 1024
+MB = 1024 * 1024
+#: Size limits (``MAX_BYTES``) the formats share: portal JSON and XML codebooks, and the
+#: program text of record layouts (the largest real layouts are a few hundred KB).
+DOCUMENT_MAX_BYTES = 50 * MB
+PROGRAM_MAX_BYTES = 8 * MB
+
+
+#: The most digits a column position, width, count or record length is read with: more
+#: than any record has, and more than the database's 64-bit integers hold.
+MAX_DIGITS = 18
+
+
+def whole_number(digits: str, line: int | None = None, what: str = "number") -> int:
+    """The value of a run of digits a reader matched; FormatError naming the line past MAX_DIGITS.
+
+    Python itself refuses numbers of more than 4,300 digits with a message that names no line;
+    a layout's numbers are far shorter, so a longer one is reported where it stands.
+    """
+    text = digits.strip()
+    if len(text) > MAX_DIGITS:
+        where = f"line {line}: " if line else ""
+        raise FormatError(f"{where}{what} {text[:12]}... has {len(text):,} digits; at most "
+                          f"{MAX_DIGITS} are read", line=line)
+    return int(text)
 
 
 def read_head(path: Path, size: int = HEAD_BYTES) -> str:

@@ -11,7 +11,11 @@ Accepted shapes (JSON):
 Mapping: identifier = package ``name`` (``id`` when the name is missing); ``title``; ``notes`` ->
 description; ``organization.title`` -> agency (else the organisation name, else ``author``);
 ``tags[].name`` -> keywords; ``extras`` -> extra (a frequency-like extra also becomes the update
-frequency); ``private: true`` -> access level "internal"; ``metadata_modified`` -> last_modified.
+frequency); ``metadata_modified`` -> last_modified. Access fails closed (:func:`access`):
+``private: false`` (or no flag) is public, ``private: true`` or any truthy string or number
+(``"true"``, ``1``, ``"yes"``) internal, any other value restricted; an ``accessLevel`` or
+``access_level`` extra (as data.gov's CKAN keeps DCAT-US's) is read as DCAT's, and the most
+closed of the two wins.
 
 Fields come from DataStore data dictionaries, in the shape ``datastore_search`` /
 ``datastore_info`` return::
@@ -33,10 +37,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats import dcat_json
+from indexer.formats.base import DOCUMENT_MAX_BYTES, FormatError, ParsedFile
 from indexer.formats.portal import (
     JSON_MEDIA_TYPES,
     JSON_SUFFIXES,
+    MISSING,
+    Access,
+    combine_access,
     dicts,
     expect_object,
     first_text,
@@ -49,14 +57,17 @@ from indexer.formats.portal import (
     obj,
     portal_dataset,
     portal_field,
+    private_flag,
     skipped_record,
     string_list,
     text,
+    with_access,
 )
 
 NAME = "ckan-package"
 SUFFIXES = JSON_SUFFIXES
 MEDIA_TYPES = JSON_MEDIA_TYPES
+MAX_BYTES = DOCUMENT_MAX_BYTES
 
 _CKAN_KEYS = (
     "num_resources", "owner_org", "metadata_modified", "metadata_created", "license_id",
@@ -64,6 +75,7 @@ _CKAN_KEYS = (
 )
 _SKIPPED_COLUMNS = {"_id", "_full_text"}
 _FREQUENCY_KEYS = ("frequen", "accrualperiodicity", "periodicity")
+_ACCESS_EXTRAS = ("accessLevel", "access_level")
 
 
 def detect(path: Path, head: str) -> bool:
@@ -153,7 +165,7 @@ def package_record(identifier: str, package: dict[str, Any], portal: str | None)
         "extras": extras,
         "resources": [_resource_summary(resource) for resource in resources],
     }
-    return portal_dataset(
+    record = portal_dataset(
         identifier,
         text(package.get("title")),
         description=text(package.get("notes")),
@@ -162,11 +174,23 @@ def package_record(identifier: str, package: dict[str, Any], portal: str | None)
         keywords=_tags(package.get("tags")),
         update_frequency=_frequency(extras),
         last_modified=text(package.get("metadata_modified"), limit=40),
-        access_level="internal" if package.get("private") is True else "public",
         landing_page=f"{portal}/dataset/{identifier}" if portal else text(package.get("url")),
         extra=extra,
         fields=package_fields(package),
     )
+    return with_access(record, access(package))
+
+
+def access(package: dict[str, Any]) -> Access:
+    """A package's access level from ``private`` and any DCAT ``accessLevel`` extra."""
+    raw = package.get("extras")
+    if isinstance(raw, dict):
+        marks = [raw[key] for key in _ACCESS_EXTRAS if key in raw]
+    else:
+        marks = [entry.get("value") for entry in dicts(raw) if entry.get("key") in _ACCESS_EXTRAS]
+    readings = [private_flag(package.get("private", MISSING))]
+    readings.extend(dcat_json.access(mark) for mark in marks)
+    return combine_access(*readings)
 
 
 def _extras(value: Any) -> dict[str, Any]:

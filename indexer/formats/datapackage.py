@@ -14,7 +14,11 @@ Update frequency from ``ckan_extras.frequency``; ``last_modified`` (``MM/DD/YYYY
 Fields: every resource's ``schema.fields`` — name, ``title`` -> label, description, ``type`` ->
 source type and data type, ``format``, ``constraints.enum`` -> value labels (code = label =
 value). When several resources carry schemas, each field's description names its resource.
-Access level is always "public".
+
+Access: the Frictionless specification has no access marker, so a package is public unless it
+carries one of the markers other tools add, read as they mean it and failing closed
+(:func:`access`): a CKAN-style ``private`` flag (only ``false`` is public) and a DCAT-US
+``accessLevel`` / ``access_level``, at the top or in ``ckan_extras``; the most closed wins.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats import dcat_json
+from indexer.formats.base import DOCUMENT_MAX_BYTES, FormatError, ParsedFile
 from indexer.formats.portal import (
     JSON_MEDIA_TYPES,
     JSON_SUFFIXES,
+    Access,
+    combine_access,
     dicts,
     expect_object,
     first_text,
@@ -41,13 +48,16 @@ from indexer.formats.portal import (
     obj,
     portal_dataset,
     portal_field,
+    private_flag,
     string_list,
     text,
+    with_access,
 )
 
 NAME = "datapackage"
 SUFFIXES = JSON_SUFFIXES
 MEDIA_TYPES = JSON_MEDIA_TYPES
+MAX_BYTES = DOCUMENT_MAX_BYTES
 
 _PACKAGE_MARKERS = ("datapackage_version", "profile", "licenses", "schema", "path", "ckan_extras")
 _CKAN_MARKERS = ("num_resources", "owner_org", "metadata_modified", "package_id", "license_id")
@@ -55,6 +65,7 @@ _CKAN_MARKERS = ("num_resources", "owner_org", "metadata_modified", "package_id"
 _TABLE_SCHEMA_TYPES = {"year": "date", "yearmonth": "date", "geopoint": "geometry",
                        "geojson": "geometry", "duration": "other", "any": "other"}
 _AGENCY_KEYS = ("agency", "publisher", "organization", "organisation", "source_agency")
+_ACCESS_KEYS = ("accessLevel", "access_level")
 
 
 def detect(path: Path, head: str) -> bool:
@@ -91,7 +102,7 @@ def parse(path: Path) -> ParsedFile:
     identifier = text(data.get("name")) or fallback_identifier(path)
     extras = _ckan_extras(data.get("ckan_extras"))
     fields = package_fields(data, parsed.warnings)
-    parsed.datasets.append(
+    parsed.datasets.append(with_access(
         portal_dataset(
             identifier,
             text(data.get("title")),
@@ -103,9 +114,28 @@ def parse(path: Path) -> ParsedFile:
             landing_page=text(data.get("homepage")),
             extra=_extra(data, extras),
             fields=fields,
-        )
-    )
+        ),
+        access(data),
+    ))
     return parsed
+
+
+def access(data: dict[str, Any]) -> Access:
+    """A package's access level from the markers other tools add (none: public)."""
+    readings: list[Access] = [("public", None)]
+    for where, holder in (("", data), ("ckan_extras.", obj(data.get("ckan_extras")))):
+        if "private" in holder:
+            readings.append(private_flag(_value(holder["private"]), f"{where}private"))
+        for key in _ACCESS_KEYS:
+            if key in holder:
+                level, note = dcat_json.access(_value(holder[key]))
+                readings.append((level, note and f"{where}{note}"))
+    return combine_access(*readings)
+
+
+def _value(entry: Any) -> Any:
+    """A ``ckan_extras`` entry's ``value`` (``{"ckan_name": ..., "value": ...}``), else itself."""
+    return entry["value"] if isinstance(entry, dict) and "value" in entry else entry
 
 
 def fallback_identifier(path: Path) -> str:

@@ -10,9 +10,10 @@ itself; the ``subOrganizationOf`` chain of parents goes to ``extra["publisher_hi
 only when the publisher has no name of its own is the nearest named parent used; ``keyword`` ->
 keywords; ``accrualPeriodicity`` (ISO 8601 ``R/P1M`` ...) -> update frequency in words;
 ``modified`` -> last_modified; ``accessLevel`` public / restricted public / non-public -> public /
-restricted / internal; ``landingPage``. Distributions, ``describedBy``, licence, contact point,
-bureau/program codes, theme, spatial and temporal coverage go to ``extra``. DCAT has no field
-list: datasets have zero fields (an inline ``describedBy`` Table Schema is kept in extra only).
+restricted / internal, failing closed (:func:`access`); ``landingPage``. Distributions,
+``describedBy``, licence, contact point, bureau/program codes, theme, spatial and temporal
+coverage go to ``extra``. DCAT has no field list: datasets have zero fields (an inline
+``describedBy`` Table Schema is kept in extra only).
 
 A dataset without an identifier is reported in ``ParsedFile.errors`` (with its index and title)
 and the rest of the catalog still loads.
@@ -23,10 +24,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.base import DOCUMENT_MAX_BYTES, FormatError, ParsedFile
 from indexer.formats.portal import (
     JSON_MEDIA_TYPES,
     JSON_SUFFIXES,
+    MISSING,
+    Access,
+    access_from_words,
     dicts,
     frequency_word,
     has_key,
@@ -38,13 +42,17 @@ from indexer.formats.portal import (
     skipped_record,
     string_list,
     text,
+    with_access,
 )
 
 NAME = "dcat-json"
 SUFFIXES = JSON_SUFFIXES
 MEDIA_TYPES = JSON_MEDIA_TYPES
+MAX_BYTES = DOCUMENT_MAX_BYTES
 
-_ACCESS = {"public": "public", "restricted public": "restricted", "non-public": "internal"}
+#: DCAT-US accessLevel words (as :func:`indexer.formats.portal.access_key` spells them).
+ACCESS_WORDS = {"public": "public", "restricted public": "restricted",
+                "non public": "internal", "nonpublic": "internal"}
 _DATASET_KEYS = ("accessLevel", "distribution", "publisher", "contactPoint", "keyword")
 _DISTRIBUTION_KEYS = (
     "title", "description", "downloadURL", "accessURL", "mediaType", "format", "conformsTo",
@@ -140,7 +148,7 @@ def dataset_record(
         value = entry.get(key)
         if value not in (None, "", [], {}):
             extra[name] = value
-    return portal_dataset(
+    record = portal_dataset(
         identifier,
         text(entry.get("title")),
         description=text(entry.get("description")),
@@ -148,10 +156,10 @@ def dataset_record(
         keywords=string_list(entry.get("keyword")),
         update_frequency=frequency_word(entry.get("accrualPeriodicity")),
         last_modified=text(entry.get("modified"), limit=40),
-        access_level=access_level(entry.get("accessLevel")),
         landing_page=text(entry.get("landingPage")),
         extra=extra,
     )
+    return with_access(record, access(entry.get("accessLevel", MISSING)))
 
 
 def publisher_names(publisher: Any) -> tuple[str | None, list[str]]:
@@ -170,19 +178,22 @@ def publisher_names(publisher: Any) -> tuple[str | None, list[str]]:
     return (chain[0] if chain else None), chain
 
 
-def access_level(value: Any) -> str:
-    """DCAT-US accessLevel mapped to the catalog's access levels.
+def access(value: Any) -> Access:
+    """DCAT-US ``accessLevel`` read as the catalog's access level, failing closed.
 
-    A missing value means public (the DCAT-US default); a value we do not know is passed
-    through unchanged so that validation rejects the record by name, rather than guessing
-    and possibly publishing what the source meant to restrict.
+    No ``accessLevel`` at all is public (the DCAT-US default); a plain DCAT word maps as
+    :data:`ACCESS_WORDS` says (any case, ``_`` or ``-`` for spaces); another word is passed
+    through so that validation rejects the dataset naming it. Any other shape (an empty
+    string, null, a list such as ``["non-public"]``, an object such as
+    ``{"@value": "non-public"}``) is never public: the most closed level of the DCAT words
+    inside it, at least restricted, with a note in ``extra["access_note"]``.
     """
-    raw = text(value)
-    word = " ".join((raw or "public").lower().replace("_", " ").replace("-", " ").split())
-    word = word.replace("non public", "non-public")
-    if word in _ACCESS:
-        return _ACCESS[word]
-    return raw or "public"
+    return access_from_words(value, ACCESS_WORDS, "accessLevel")
+
+
+def access_level(value: Any) -> str:
+    """DCAT-US ``accessLevel`` as an access level (:func:`access` without its note)."""
+    return access(value)[0]
 
 
 def _mail(value: Any) -> str | None:

@@ -11,6 +11,13 @@ columns, ``labl`` its label, ``txt`` and the question text (``qstn``) its descri
 span several lines) the field is marked with its record types for the layout checks. The
 totals the file states in ``fileDscr`` (``dimensns``: ``varQnty``, ``logRecL``) are kept in
 ``extra`` as ``stated_variables`` and ``stated_record_length``.
+
+Access fails closed (:func:`access`): DDI has no access level for the codebook itself, but its
+``dataAccs/useStmt`` states the terms on which the data are had. A restriction it states
+makes the dataset restricted: ``restrctn`` with any text but a plain "none", a confidentiality
+declaration (``confDec required="yes"``) or special permissions (``specPerm
+required="yes"``). The place of access (``accsPlac``), citation requirements and general
+conditions of use (which public-use files carry too) are not read as access.
 """
 
 from __future__ import annotations
@@ -21,7 +28,13 @@ from typing import Any
 
 from lxml import etree
 
-from indexer.formats.base import FormatError, ParsedFile, file_identifier
+from indexer.formats.base import (
+    DOCUMENT_MAX_BYTES,
+    FormatError,
+    ParsedFile,
+    file_identifier,
+    whole_number,
+)
 from indexer.formats.layout import RECORD, complete_columns
 from indexer.formats.records import new_dataset, new_field, value_label
 from indexer.formats.text import tidy
@@ -29,6 +42,7 @@ from indexer.formats.text import tidy
 NAME = "ddi-codebook"
 #: File suffixes this format's files carry (a hint beside the content; see base.py).
 SUFFIXES = (".xml",)
+MAX_BYTES = DOCUMENT_MAX_BYTES
 #: Media types its documents are served as, and the suffix each is read under.
 MEDIA_TYPES = {"application/xml": ".xml", "text/xml": ".xml"}
 
@@ -83,8 +97,11 @@ def _long_text(element: Any | None) -> str | None:
 
 
 def _int(value: str | None) -> int | None:
+    text = str(value).strip() if value is not None else ""
+    if text.isdigit():
+        return whole_number(text)  # FormatError past MAX_DIGITS (the caller adds the line)
     try:
-        return int(str(value).strip()) if value is not None else None
+        return int(text) if value is not None else None
     except ValueError:
         return None
 
@@ -254,6 +271,29 @@ def _stated_totals(file_txt: Any | None) -> dict[str, int]:
     return out
 
 
+_NO_RESTRICTION = frozenset({"none", "no restrictions", "no restriction", "unrestricted"})
+
+
+def access(root: Any) -> tuple[str, str | None]:
+    """The codebook's access level from the restrictions its ``useStmt`` elements state."""
+    notes = []
+    for element in root.iter():
+        name = _local(element)
+        if name == "restrctn":
+            words = " ".join((_text(element) or "").lower().rstrip(".").split())
+            if words not in _NO_RESTRICTION:
+                notes.append(f"restrctn {(_text(element) or '')[:80]!r} (line "
+                             f"{element.sourceline})")
+        elif name in ("confDec", "specPerm") and (element.get("required") or "").lower() in (
+                "yes", "true", "1"):
+            notes.append(f'{name} required="{element.get("required")}" (line '
+                         f"{element.sourceline})")
+    if not notes:
+        return "public", None
+    return "restricted", "the data access terms state a restriction: " + "; ".join(notes) + \
+        ": read as restricted"
+
+
 def parse(path: Path) -> ParsedFile:
     """Read a DDI codebook into one dataset (identifier: the file name without extension)."""
     root = read_tree(path)
@@ -261,7 +301,13 @@ def parse(path: Path) -> ParsedFile:
     study = _child(root, "stdyDscr")
     citation = _child(study, "citation")
     variables = [v for v in root.iter() if _local(v) == "var"]
-    fields = [_field(var, position) for position, var in enumerate(variables, start=1)]
+    fields = []
+    for position, var in enumerate(variables, start=1):
+        try:
+            fields.append(_field(var, position))
+        except FormatError as exc:
+            raise FormatError(f"line {var.sourceline}: variable {var.get('name')!r}: {exc}",
+                              line=var.sourceline) from None
     agency, abbreviation = _agency(citation)
     keywords = [_text(e) for e in (study.iter() if study is not None else [])
                 if _local(e) in ("keyword", "topcClas")]
@@ -276,6 +322,9 @@ def parse(path: Path) -> ParsedFile:
     rectypes = {v.get("name"): v.get("rectype") for v in variables if v.get("rectype")}
     if rectypes:
         extra["variable_record_types"] = rectypes
+    level, note = access(root)
+    if note:
+        extra["access_note"] = note
     dataset = new_dataset(
         file_identifier(path), _text(_child(citation, "titlStmt", "titl")), layout=True,
         fields=fields,
@@ -283,6 +332,7 @@ def parse(path: Path) -> ParsedFile:
         agency_abbreviation=abbreviation, keywords=list(dict.fromkeys(k for k in keywords if k)),
         last_modified=prod_date.get("date") if prod_date is not None else None,
         landing_page=contact.get("URI") if contact is not None else None, extra=extra,
+        access_level=level,
     )
     return ParsedFile(
         path=path, format=NAME, datasets=[dataset], warnings=warnings

@@ -14,7 +14,6 @@ import datetime as dt
 import io
 import re
 import sys
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -23,16 +22,19 @@ from typing import Any
 
 from catalog.schemas import MAX_FIELDS
 from indexer.formats.base import (
+    MB,
     FormatError,
     ParsedFile,
     file_identifier,
     file_identifiers,
     normalise_type,
     read_text_mixed,
+    whole_number,
 )
 from indexer.formats.layout import complete_columns
 from indexer.formats.records import new_dataset, new_field, value_label
 from indexer.formats.text import tidy
+from indexer.formats.workbook import Workbook
 
 NAME = "dictionary-table"
 
@@ -44,6 +46,11 @@ TEXT_SUFFIXES = (*TABLE_SUFFIXES, ".txt", ".dat")
 #: Workbooks: one dataset per sheet with a header row.
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 SUFFIXES = (*TEXT_SUFFIXES, *WORKBOOK_SUFFIXES)
+#: Text tables and workbooks (compressed) alike.
+MAX_BYTES = 16 * MB
+#: Header cells scored per row: a dictionary's name column is never further right, and a
+#: row of 200,000 cells costs no more than one of 200.
+_HEADER_COLUMNS = 200
 #: Media types its documents are served as, and the suffix each is read under.
 MEDIA_TYPES = {
     "text/csv": ".csv",
@@ -108,6 +115,7 @@ class Table:
     name: str | None
     rows: list[list[str]]
     warnings: list[str] = field(default_factory=list)
+    cut: bool = False  # more rows follow than were read
 
 
 # ----------------------------------------------------------------------------- header
@@ -153,7 +161,8 @@ def find_header(rows: list[list[str]]) -> Header | None:
     """The best header row among the first rows: a name column plus another known column."""
     best: Header | None = None
     for index, row in enumerate(rows[:HEADER_ROWS]):
-        scored = [column_role(cell) for cell in row]
+        scored = [column_role(cell) for cell in row[:_HEADER_COLUMNS]]
+        scored += [(None, 0)] * (len(row) - len(scored))
         roles = [role for role, _ in scored]
         if "name" not in roles or (not _DESCRIPTIVE & set(roles) and roles.count("name") < 2):
             continue
@@ -235,25 +244,16 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_tables(path: Path) -> list[Table]:
-    """Each worksheet's rows as text cells."""
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FormatError(f"cannot open workbook: {exc}") from None
-    try:
-        tables = []
-        for sheet in book.worksheets:
-            rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            tables.append(Table(sheet.title, rows))
-        return tables
-    finally:
-        book.close()
+def _xlsx_tables(path: Path, max_rows: int = _MAX_ROWS) -> list[Table]:
+    """Each worksheet's first ``max_rows`` rows as text cells, read as a stream."""
+    with Workbook(path) as book:
+        return [Table(sheet.name, [[_cell(v) for v in row] for row in sheet.rows], cut=sheet.cut)
+                for sheet in book.sheets(max_rows)]
 
 
 def _is_xlsx(path: Path) -> bool:
+    import zipfile
+
     return path.suffix.lower() in WORKBOOK_SUFFIXES and zipfile.is_zipfile(path)
 
 
@@ -265,7 +265,8 @@ def detect(path: Path, head: str) -> bool:
     suffix = path.suffix.lower()
     if suffix in WORKBOOK_SUFFIXES:
         try:
-            return _is_xlsx(path) and any(find_header(t.rows) for t in _xlsx_tables(path))
+            return _is_xlsx(path) and any(
+                find_header(t.rows) for t in _xlsx_tables(path, HEADER_ROWS))
         except FormatError:
             return False
     if (suffix and suffix not in TEXT_SUFFIXES) or "\x00" in head[:4096]:
@@ -295,7 +296,7 @@ def _align(row: list[str], width: int) -> list[str]:
 
 def _int(text: str) -> int | None:
     match = re.fullmatch(r"\s*(\d+)(?:\.0+)?\s*", text or "")
-    return int(match.group(1)) if match else None
+    return whole_number(match.group(1)) if match else None
 
 
 def _positions(row: list[str], header: Header) -> tuple[int | None, int | None, int | None]:
@@ -307,7 +308,7 @@ def _positions(row: list[str], header: Header) -> tuple[int | None, int | None, 
     start, end = _int(start_text), _int(first("end"))
     span = re.fullmatch(r"\s*(\d+)\s*[-–:]\s*(\d+)\s*", start_text)
     if span:
-        start, end = int(span.group(1)), end or int(span.group(2))
+        start, end = whole_number(span.group(1)), end or whole_number(span.group(2))
     return complete_columns(start, end, _int(first("width")))
 
 
@@ -386,14 +387,18 @@ def table_fields(table: Table, header: Header) -> list[dict[str, Any]]:
     name_col = header.columns("name")[0]
     fields: list[dict[str, Any]] = []
     nameless = 0
-    for row in table.rows[header.index + 1 :]:
+    for number, row in enumerate(table.rows[header.index + 1 :], start=header.index + 2):
         cells = _align([c if isinstance(c, str) else _cell(c) for c in row], width)
         if not any(c.strip() for c in cells) or [c.strip() for c in cells] == header.cells:
             continue
         if not cells[name_col].strip():
             nameless += 1
             continue
-        fields.append(_row_field(cells, header, len(fields) + 1))
+        try:
+            fields.append(_row_field(cells, header, len(fields) + 1))
+        except FormatError as exc:
+            where = f"sheet {table.name!r}, row" if table.name else "row"
+            raise FormatError(f"{where} {number}: {exc}", line=number) from None
     if nameless:
         table.warnings.append(f"{nameless} rows without a {header.cells[name_col]!r} skipped")
     return fields
@@ -467,7 +472,7 @@ def parse(path: Path) -> ParsedFile:
             if header is None:
                 result.warnings.append(f"sheet {table.name!r}: no recognisable header row")
             else:
-                _check_size(table, header)
+                _check_size(table, header, cut=table.cut)
                 found.append((table, header))
         if not found:
             raise _no_header_error()

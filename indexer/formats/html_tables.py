@@ -26,12 +26,14 @@ from typing import Any
 from lxml import etree
 from lxml import html as lxml_html
 
-from indexer.formats.base import FormatError, ParsedFile, file_identifier, read_text
+from catalog.schemas import MAX_FIELDS
+from indexer.formats.base import MB, FormatError, ParsedFile, file_identifier, read_text
 from indexer.formats.portal import epoch_to_iso, portal_dataset, portal_field, text
 
 NAME = "html-tables"
 #: File suffixes this format's files carry (a hint beside the content; see base.py).
 SUFFIXES = (".html", ".htm", ".md", ".markdown")
+MAX_BYTES = 8 * MB
 #: Media types its documents are served as, and the suffix each is read under.
 MEDIA_TYPES = {
     "text/html": ".html",
@@ -212,7 +214,7 @@ def role_of(header: str) -> str | None:
 
 def _rows(table: Any) -> list[Any]:
     """The table's own rows (not those of nested tables), in document order."""
-    return [row for row in table.iter("tr") if row.xpath("ancestor::table[1]")[0] is table]
+    return [row for row in table.iter("tr") if next(row.iterancestors("table"), None) is table]
 
 
 def _cells(row: Any) -> list[Any]:
@@ -288,6 +290,10 @@ def table_fields(
         name = values.get("name")
         if not name or name == headers[roles["name"] or 0]:
             continue
+        if offset + len(fields) >= MAX_FIELDS:  # stop here: the rest is not read
+            raise FormatError(f"line {row.sourceline}: the dictionary tables have more than "
+                              f"{MAX_FIELDS:,} rows (the most a dataset holds)",
+                              line=row.sourceline)
         fields.append(_field(offset + len(fields) + 1, name, values, context))
     return fields
 

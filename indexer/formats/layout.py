@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from indexer.formats.base import whole_number
+
 # SAS informats / formats: ``$CHAR4.``, ``4.2``, ``$8.``, ``COMMA10.2``, ``N3PF.`` (no width).
 _SAS_WIDTH = re.compile(r"^\$?[A-Za-z_]*?(\d+)\.(\d*)$")
 # Stata display formats: ``%5f``, ``%10.4f``, ``%-12s``, ``%9.0g``, ``%12.0fc``.
@@ -20,8 +22,9 @@ def _format_width(pattern: re.Pattern[str], fmt: str | None) -> tuple[int | None
     match = pattern.match(fmt.strip()) if fmt else None
     if not match:
         return None, None
-    decimals = int(match.group(2)) if match.group(2) else None
-    return int(match.group(1)) or None, decimals
+    decimals = whole_number(match.group(2), None, "decimals") if match.group(2) else None
+    width = whole_number(match.group(1), None, f"the width of format {fmt.strip()[:12]!r}")
+    return width or None, decimals
 
 
 def sas_format_width(fmt: str | None) -> tuple[int | None, int | None]:

@@ -2,9 +2,10 @@
 
 Nothing here is a format of its own: the module has no ``detect``/``parse`` and is not listed in
 ``FORMAT_MODULES``. It gathers JSON loading with clear errors, cheap content sniffing of the 64 KiB
-head, value cleaning (text, keyword lists, dates, update frequencies), and
-:func:`portal_dataset` / :func:`portal_field`, which hold portal values to the schema's limits
-in the records :mod:`indexer.formats.records` builds.
+head, value cleaning (text, keyword lists, dates, update frequencies), access markers read so
+that they fail closed (:func:`access_from_words`, :func:`private_flag`, :func:`with_access`),
+and :func:`portal_dataset` / :func:`portal_field`, which hold portal values to the schema's
+limits in the records :mod:`indexer.formats.records` builds.
 """
 
 from __future__ import annotations
@@ -245,6 +246,107 @@ def html_text(value: Any) -> str | None:
         block.tail = "\n" + (block.tail or "")
     lines = (" ".join(line.split()) for line in root.text_content().splitlines())
     return "\n".join(line for line in lines if line) or None
+
+
+# ------------------------------------------------------------------------- access levels
+
+#: The catalog's access levels, from the most open to the most closed.
+ACCESS_ORDER = ("public", "restricted", "internal")
+
+
+class Missing:
+    """The marker of a key the source does not give at all (``entry.get(key, MISSING)``)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = Missing()
+#: What an access marker of any shape is read as: a level and, unless the marker was a
+#: plain word, a note saying what was found and how it was read.
+Access = tuple[str, str | None]
+_TRUE_WORDS = frozenset({"true", "yes", "y", "t", "on", "1"})
+
+
+def access_key(word: str) -> str:
+    """An access word compared loosely: lower case, ``_`` and ``-`` read as spaces."""
+    return " ".join(word.lower().replace("_", " ").replace("-", " ").split())
+
+
+def most_closed(*levels: str) -> str:
+    """The most closed of ``levels``; a word that is no level wins (validation rejects it)."""
+    unknown = [level for level in levels if level not in ACCESS_ORDER]
+    if unknown:
+        return unknown[0]
+    return max(levels, key=ACCESS_ORDER.index, default="public")
+
+
+def marker_words(value: Any, depth: int = 0) -> list[str]:
+    """Every string inside a marker of any shape (lists and objects searched 5 levels deep)."""
+    if isinstance(value, str):
+        return [value]
+    if depth >= 5:
+        return []
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [word for item in items for word in marker_words(item, depth + 1)]
+
+
+def _shown(value: Any) -> str:
+    """A marker as the note quotes it: JSON, cut short."""
+    try:
+        shown = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:79] + "…"
+
+
+def access_from_words(value: Any, words: dict[str, str], what: str) -> Access:
+    """Read a marker whose plain form is one word of ``words`` (keys as :func:`access_key` makes).
+
+    Fails closed: ``MISSING`` is public (the source's default), a plain word is what ``words``
+    says, an unknown word is passed through so that validation rejects the record naming it;
+    anything else (blank, null, a number, a list, an object such as ``{"@value": ...}``) is
+    never public: the most closed level its words name, and at least restricted.
+    """
+    if value is MISSING:
+        return "public", None
+    if isinstance(value, str) and value.strip():
+        key = access_key(value)
+        return (words[key], None) if key in words else (value.strip(), None)
+    found = [words[access_key(word)] for word in marker_words(value) if access_key(word) in words]
+    level = most_closed("restricted", *found)
+    return level, f"{what} {_shown(value)} is not a plain access word: read as {level}"
+
+
+def private_flag(value: Any, what: str = "private") -> Access:
+    """Read a CKAN-style ``private`` flag: only ``false`` (or no flag) is public.
+
+    ``true``, or a truthy string or number (``"true"``, ``"True"``, ``"yes"``, ``1``), is
+    internal; any other value (``"false"``, ``0``, ``null``, a list) is restricted.
+    """
+    if value is MISSING or value is False:
+        return "public", None
+    if value is True:
+        return "internal", None
+    truthy = (isinstance(value, (int, float)) and value != 0) or (
+        isinstance(value, str) and value.strip().lower() in _TRUE_WORDS)
+    level = "internal" if truthy else "restricted"
+    return level, f"{what} {_shown(value)} is not the JSON false: read as {level}"
+
+
+def combine_access(*readings: Access) -> Access:
+    """The most closed of several readings, with the notes of all of them."""
+    level = most_closed(*(reading[0] for reading in readings))
+    notes = [note for _, note in readings if note]
+    return level, "; ".join(notes) or None
+
+
+def with_access(record: dict[str, Any], reading: Access) -> dict[str, Any]:
+    """Set a record's access level from a reading; its note (if any) goes to extra."""
+    record["access_level"], note = reading
+    if note:
+        record["extra"]["access_note"] = note
+    return record
 
 
 # ------------------------------------------------------------------------------ records

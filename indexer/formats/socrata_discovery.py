@@ -16,6 +16,13 @@ One dataset per result. Column arrays may differ in length or hold nulls: a colu
 it has a field name (or, failing that, a display name); system columns (field name starting with
 ``:``, e.g. ``:@computed_region_...``) are skipped. A result without ``resource.id`` is reported
 in ``ParsedFile.errors`` and the others still load.
+
+Access fails closed (:func:`access`): an anonymous search result carries only
+``metadata.domain`` and is public; a result fetched with credentials also carries visibility
+(``visible_to_anonymous``, ``is_public``, ``is_published``, the ``is_*_approved`` flags and the
+``*_status`` words). Each of these given must say public (``true``, ``"approved"``): a
+``false``, ``"pending"`` or ``"rejected"`` makes the dataset internal, any other value
+restricted.
 """
 
 from __future__ import annotations
@@ -23,10 +30,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.base import DOCUMENT_MAX_BYTES, FormatError, ParsedFile
 from indexer.formats.portal import (
     JSON_MEDIA_TYPES,
     JSON_SUFFIXES,
+    Access,
+    combine_access,
     dicts,
     expect_object,
     first_text,
@@ -44,15 +53,22 @@ from indexer.formats.portal import (
     socrata_type,
     string_list,
     text,
+    with_access,
 )
 
 NAME = "socrata-discovery"
 SUFFIXES = JSON_SUFFIXES
 MEDIA_TYPES = JSON_MEDIA_TYPES
+MAX_BYTES = DOCUMENT_MAX_BYTES
 
 # domain_metadata keys naming the publisher, most specific wording first.
 _AGENCY_SUFFIXES = ("_Agency", "_Publisher", "_Department")
 _COLUMN_ARRAYS = ("columns_field_name", "columns_name", "columns_datatype", "columns_description")
+# Visibility a result fetched with credentials carries in ``metadata`` (Socrata's Cetera).
+_VISIBLE_FLAGS = ("visible_to_anonymous", "is_public", "is_published", "is_moderation_approved",
+                  "is_moderation_approved_on_context", "is_routing_approved",
+                  "is_routing_approved_on_context", "is_datalens_approved")
+_STATUS_WORDS = ("moderation_status", "routing_status", "datalens_status")
 
 
 def detect(path: Path, head: str) -> bool:
@@ -116,7 +132,7 @@ def result_record(identifier: str, result: dict[str, Any]) -> dict[str, Any]:
         "owner": text(obj(result.get("owner")).get("display_name")),
         "domain_metadata": domain_metadata,
     }
-    return portal_dataset(
+    record = portal_dataset(
         identifier,
         text(resource.get("name")),
         description=html_text(resource.get("description")),
@@ -131,6 +147,26 @@ def result_record(identifier: str, result: dict[str, Any]) -> dict[str, Any]:
         extra=extra,
         fields=column_fields(resource),
     )
+    return with_access(record, access(obj(result.get("metadata"))))
+
+
+def access(metadata: dict[str, Any]) -> Access:
+    """A result's access level from the visibility its ``metadata`` carries (if any)."""
+    readings: list[Access] = []
+    for key in _VISIBLE_FLAGS:
+        if key in metadata:
+            value = metadata[key]
+            level = "public" if value is True else "internal" if value is False else "restricted"
+            readings.append((level, None if level == "public" else
+                             f"{key} {value!r:.80}: read as {level}"))
+    for key in _STATUS_WORDS:
+        if key in metadata:
+            value = metadata[key]
+            level = ("public" if value == "approved" else
+                     "internal" if value in ("pending", "rejected") else "restricted")
+            readings.append((level, None if level == "public" else
+                             f"{key} {value!r:.80}: read as {level}"))
+    return combine_access(("public", None), *readings)
 
 
 def _domain_metadata(entries: Any) -> dict[str, str]:

@@ -22,7 +22,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile, file_identifier, read_text
+from catalog.schemas import MAX_FIELDS
+from indexer.formats.base import MB, FormatError, ParsedFile, file_identifier, read_text
 from indexer.formats.portal import (
     first_text,
     portal_dataset,
@@ -35,12 +36,16 @@ from indexer.formats.portal import (
 NAME = "socrata-markdown"
 #: File suffixes this format's files carry (a hint beside the content; see base.py).
 SUFFIXES = (".md",)
+MAX_BYTES = 4 * MB
 #: Media types its documents are served as, and the suffix each is read under.
 MEDIA_TYPES = {"text/markdown": ".md", "text/x-markdown": ".md"}
 
 _ID_ROW = re.compile(r"^\|\s*Id\s*\|\s*[a-z0-9]{4}-[a-z0-9]{4}\s*\|", re.MULTILINE)
 _COLUMNS_HEADER = re.compile(r"^\|\s*Included\s*\|\s*Schema Type\s*\|\s*Field Name\s*\|", re.M)
-_SECTION = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
+# A heading's text is the rest of its line (its trailing blanks stripped by the reader): no
+# lazy scan with a blank run after it, which cost the square of a long line's length.
+_SECTION = re.compile(r"^##\s++([^\n]+)", re.MULTILINE)
+_TITLE = re.compile(r"^#\s++([^\n]+)", re.MULTILINE)
 _LINK = re.compile(r"^\[([^\]]*)\]\(([^)\s]+)\)$")
 _ATTRIBUTE = re.compile(r'(\w):([\w.]+)=("(?:[^"\\]|\\.)*"|\S+)')
 _PROPERTY_TYPE = re.compile(r"\bt:([\w.]+)(?=\s|$)")
@@ -53,7 +58,7 @@ def detect(path: Path, head: str) -> bool:
     return (
         _COLUMNS_HEADER.search(head) is not None
         or "t:meta.view" in head
-        or re.search(r"^##\s+Columns\s*$", head, re.MULTILINE) is not None
+        or re.search(r"^##\s++Columns\s*+$", head, re.MULTILINE) is not None
     )
 
 
@@ -83,7 +88,7 @@ def _record(
 ) -> dict[str, Any]:
     view_id, host = info.get("Id"), info.get("Host")
     owner = meta.get("meta.view.owner", {}).get("displayName")
-    heading = re.search(r"^#\s+(.+?)\s*$", document, re.MULTILINE)
+    heading = _TITLE.search(document)
     extra = {
         "socrata_id": view_id,
         "host": host,
@@ -97,7 +102,7 @@ def _record(
     }
     return portal_dataset(
         file_identifier(path),
-        first_text(info.get("Name"), heading.group(1) if heading else None),
+        first_text(info.get("Name"), heading.group(1).rstrip() if heading else None),
         description=text(sections.get("Description")),
         agency=first_text(info.get("Attribution"), owner),
         keywords=string_list(info.get("Tags")),
@@ -113,7 +118,7 @@ def split_sections(document: str) -> dict[str, str]:
     matches = list(_SECTION.finditer(document))
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(document)
-        sections.setdefault(match.group(1), document[match.end():end].strip())
+        sections.setdefault(match.group(1).rstrip(), document[match.end():end].strip())
     return sections
 
 
@@ -166,6 +171,9 @@ def column_fields(block: str, warnings: list[str]) -> list[dict[str, Any]]:
         name = cell(row, "field name")
         if name is None or name.startswith(":"):
             continue
+        if len(fields) >= MAX_FIELDS:  # stop here: the rest of the table is not read
+            raise FormatError(f"the Columns table has more than {MAX_FIELDS:,} columns (the "
+                              "most a dataset holds)")
         raw_type = cell(row, "data type")
         fields.append(
             portal_field(

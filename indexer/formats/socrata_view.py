@@ -10,6 +10,12 @@ Mapping: identifier = ``id``; title = ``name``; agency = ``attribution``, else t
 whose name mentions a frequency; last_modified = the later of ``rowsUpdatedAt`` and
 ``viewLastModified``. System columns (``fieldName`` starting with ``:``) are skipped; a view
 without columns is still a dataset, with zero fields.
+
+Access fails closed (:func:`access`): a view is public only when none of its markers says
+otherwise: ``grants`` (absent, or a list with a grant flagged ``public``), ``publicationStage``
+(absent or ``published``) and ``approvals`` (absent, or every one ``approved``). No public
+grant, ``unpublished`` or an approval pending or rejected make it internal; a marker of another
+shape or word makes it restricted.
 """
 
 from __future__ import annotations
@@ -18,11 +24,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile
+from indexer.formats.base import DOCUMENT_MAX_BYTES, FormatError, ParsedFile
 from indexer.formats.portal import (
     FOUR_BY_FOUR,
     JSON_MEDIA_TYPES,
     JSON_SUFFIXES,
+    MISSING,
+    Access,
+    combine_access,
     dicts,
     epoch_to_iso,
     first_text,
@@ -39,11 +48,13 @@ from indexer.formats.portal import (
     socrata_type,
     string_list,
     text,
+    with_access,
 )
 
 NAME = "socrata-view"
 SUFFIXES = JSON_SUFFIXES
 MEDIA_TYPES = JSON_MEDIA_TYPES
+MAX_BYTES = DOCUMENT_MAX_BYTES
 
 _VIEW_MARKERS = ("columns", "viewType", "displayType", "tableId", "viewLastModified", "owner")
 _ID_4X4 = re.compile(r'"id"\s*:\s*"[a-z0-9]{4}-[a-z0-9]{4}"')
@@ -108,7 +119,7 @@ def view_record(identifier: str, view: dict[str, Any]) -> dict[str, Any]:
         "published": epoch_to_iso(view.get("publicationDate")),
         "custom_fields": custom,
     }
-    return portal_dataset(
+    record = portal_dataset(
         identifier,
         text(view.get("name")),
         description=html_text(view.get("description")),
@@ -116,10 +127,10 @@ def view_record(identifier: str, view: dict[str, Any]) -> dict[str, Any]:
         keywords=string_list(view.get("tags"), split=False),
         update_frequency=custom_frequency(custom),
         last_modified=_last_modified(view),
-        access_level=_access_level(view),
         extra=extra,
         fields=column_fields(view.get("columns")),
     )
+    return with_access(record, access(view))
 
 
 def custom_frequency(custom: dict[str, Any]) -> str | None:
@@ -171,11 +182,45 @@ def _last_modified(view: dict[str, Any]) -> str | None:
     return epoch_to_iso(max(stamps)) if stamps else None
 
 
-def _access_level(view: dict[str, Any]) -> str:
-    grants = dicts(view.get("grants"))
-    if not grants:
-        return "public"
-    public = any(
-        isinstance(grant.get("flags"), list) and "public" in grant["flags"] for grant in grants
+def access(view: dict[str, Any]) -> Access:
+    """A view's access level from its grants, publication stage and approvals."""
+    return combine_access(
+        _grants(view.get("grants", MISSING)),
+        _stage(view.get("publicationStage", MISSING)),
+        _approvals(view.get("approvals", MISSING)),
     )
-    return "public" if public else "internal"
+
+
+def _grants(grants: Any) -> Access:
+    """Public when a grant is flagged ``public``; internal when none is; restricted otherwise."""
+    if grants is MISSING:
+        return "public", None
+    if not isinstance(grants, list):
+        return "restricted", f"grants {grants!r:.80} is not a list: read as restricted"
+    if any(isinstance(grant.get("flags"), list) and "public" in grant["flags"]
+           for grant in dicts(grants)):
+        return "public", None
+    return "internal", "no grant is flagged public: read as internal"
+
+
+def _stage(stage: Any) -> Access:
+    """``published`` is public, ``unpublished`` (a draft) internal, anything else restricted."""
+    if stage is MISSING or stage == "published":
+        return "public", None
+    level = "internal" if stage == "unpublished" else "restricted"
+    return level, f"publicationStage {stage!r:.80}: read as {level}"
+
+
+def _approvals(approvals: Any) -> Access:
+    """Public when every approval is ``approved``; pending or rejected ones make it internal."""
+    if approvals is MISSING:
+        return "public", None
+    if not isinstance(approvals, list) or len(dicts(approvals)) != len(approvals):
+        return "restricted", f"approvals {approvals!r:.80} is not a list of objects: read as " \
+            "restricted"
+    states = {approval.get("state") for approval in approvals}
+    if states <= {"approved"}:
+        return "public", None
+    level = "internal" if states <= {"approved", "pending", "rejected"} else "restricted"
+    shown = ", ".join(sorted(repr(state) for state in states - {"approved"}))
+    return level, f"an approval is {shown}: read as {level}"

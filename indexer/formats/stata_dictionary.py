@@ -16,13 +16,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+from catalog.schemas import MAX_FIELDS
 from indexer.formats import stata_labels
 from indexer.formats.base import (
+    PROGRAM_MAX_BYTES,
     FormatError,
     ParsedFile,
     file_identifier,
     normalise_type,
     read_text_mixed,
+    whole_number,
 )
 from indexer.formats.layout import RECORD, complete_columns, stata_format_width
 from indexer.formats.records import new_dataset, new_field
@@ -32,6 +35,7 @@ from indexer.formats.text import tidy
 NAME = "stata-dictionary"
 #: File suffixes this format's files carry (a hint beside the content; see base.py).
 SUFFIXES = (".dct",)
+MAX_BYTES = PROGRAM_MAX_BYTES
 
 _HEADER = re.compile(r"(?im)^[ \t]*(?:infile[ \t]+)?dictionary\b([^{\n]*)\{")
 _USING = re.compile(r"(?i)\busing\s+(\"[^\"]*\"|\S+)")
@@ -85,9 +89,9 @@ class _Pointer:
         self.column: int | None = 1
         self.settings: dict[str, int] = {}
 
-    def directive(self, name: str, arg: str | None) -> None:
+    def directive(self, name: str, arg: str | None, line: int | None = None) -> None:
         """Apply ``_column(n)``, ``_skip(n)``, ``_line(n)``, ``_newline(n)``, ``_lrecl(n)``..."""
-        number = int(arg) if arg else None
+        number = whole_number(arg, line, f"_{name}()") if arg else None
         if name == "column" and number:
             self.column = number
         elif name == "skip" and self.column is not None:
@@ -124,13 +128,19 @@ def _entry_fields(body: str, offset: int, text: str) -> tuple[list[dict[str, Any
         if match is None:
             if _DIRECTIVE.match(line):
                 for directive in _DIRECTIVE_ARGS.finditer(line):
-                    pointer.directive(directive.group(1), directive.group(2))
+                    pointer.directive(directive.group(1), directive.group(2), line_no)
             else:
                 errors.append(f"line {line_no}: cannot read dictionary entry {line[:80]!r}")
             continue
         if match.group("line"):
-            pointer.directive("line", match.group("line"))
-        fields.append(_field(match, len(fields) + 1, pointer))
+            pointer.directive("line", match.group("line"), line_no)
+        if len(fields) >= MAX_FIELDS:  # stop here: the rest is never read
+            raise FormatError(f"line {line_no}: more than {MAX_FIELDS:,} variables (the most "
+                              "a dataset holds)", line=line_no)
+        try:
+            fields.append(_field(match, len(fields) + 1, pointer))
+        except FormatError as exc:
+            raise FormatError(f"line {line_no}: {exc}", line=line_no) from None
         if match.group("vlabel"):
             vlabels[match.group("name")] = match.group("vlabel")
     if pointer.settings.get("lines", 1) > 1 or any(f.get(RECORD, 1) > 1 for f in fields):
@@ -148,8 +158,8 @@ def _field(match: re.Match[str], position: int, pointer: _Pointer) -> dict[str, 
     fmt = match.group("fmt")
     width, decimals = stata_format_width(fmt)
     if width is None and stype.startswith("str") and stype[3:].isdigit():
-        width = int(stype[3:])
-    start = int(match.group("col")) if match.group("col") else None
+        width = whole_number(stype[3:], None, "string width")
+    start = whole_number(match.group("col"), None, "_column()") if match.group("col") else None
     if start is None and fmt is not None and width is not None:
         start = pointer.column  # fixed format: read on from where the last entry ended
     start, end, width = complete_columns(start, None, width)
@@ -182,9 +192,13 @@ def _attach_value_labels(path: Path, fields: list[dict[str, Any]],
     sibling = path.with_suffix(".do")
     if not sibling.is_file():
         return None
+    if sibling.stat().st_size > stata_labels.MAX_BYTES:
+        result.warnings.append(f"{sibling.name}: value labels not read (larger than "
+                               f"{stata_labels.MAX_BYTES:,} bytes)")
+        return None
     try:
         program = stata_labels.read_label_program(read_text_mixed(sibling))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, FormatError) as exc:
         result.warnings.append(f"{sibling.name}: value labels not read ({exc})")
         return None
     joined = 0

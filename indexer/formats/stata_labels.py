@@ -12,11 +12,19 @@ reader attaches its value labels to the dictionary's fields instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile, file_identifier, read_text_mixed
+from catalog.schemas import MAX_FIELDS
+from indexer.formats.base import (
+    PROGRAM_MAX_BYTES,
+    FormatError,
+    ParsedFile,
+    file_identifier,
+    read_text_mixed,
+)
 from indexer.formats.records import new_dataset, new_field, value_label
 from indexer.formats.statements import LineIndex, Scanner, Statement, unquote
 from indexer.formats.text import tidy
@@ -24,10 +32,11 @@ from indexer.formats.text import tidy
 NAME = "stata-labels"
 #: File suffixes this format's files carry (a hint beside the content; see base.py).
 SUFFIXES = (".do",)
+MAX_BYTES = PROGRAM_MAX_BYTES
 
 _LABEL = r"la(?:b(?:e(?:l)?)?)?"
 _DETECT = re.compile(
-    rf"(?m)^[ \t]*\*?[ \t]*{_LABEL}[ \t]+(?:var\w*|de(?:f\w*)?|val\w*)[ \t]+\S+"
+    rf"(?m)^[ \t]*+\*?[ \t]*+{_LABEL}[ \t]++(?:var\w*|de(?:f\w*)?|val\w*)[ \t]++\S"
 )
 _VARIABLE = re.compile(rf"^{_LABEL}\s+var(?:i(?:a(?:b(?:l(?:e)?)?)?)?)?\s+(\S+)\s*(.*)$", re.S)
 _DEFINE = re.compile(rf"^{_LABEL}\s+de(?:f(?:i(?:n(?:e)?)?)?)?\s+(\S+)\s*(.*)$", re.S)
@@ -36,7 +45,11 @@ _DATA = re.compile(rf"^{_LABEL}\s+da(?:t(?:a)?)?\s*(.*)$", re.S)
 _USING = re.compile(r"^(?:insheet|infile|infix|import\s+delimited|use)\b.*?\busing\s+(\S+)", re.S)
 _SPECIAL = re.compile(r'/\*|//+|`"|"|\n|;')
 _DELIMIT_CR = re.compile(r"[ \t\r]*#d\w*[ \t]+cr[ \t\r]*(?=\n|$)")
-_PIECE = re.compile(r'`".*?"\'|"[^"\n]*"|,|[^\s,"]+', re.S)
+# The pieces of a command: a compound string `"..."' (found by Pieces, which remembers where
+# the next closing "' is, so that many unclosed openers cost one pass), a "string", a comma
+# or a word.
+_PIECE = re.compile(r'`"|"[^"\n]*"|,|[^\s,"]+')
+_CLOSE = "\"'"
 _FLAG_LINE = re.compile(r"^\*\s*([A-Z])\s+(\S.*)$")
 
 
@@ -83,7 +96,7 @@ def detect(path: Path, head: str) -> bool:
     """True for Stata programs with ``label variable`` / ``label define`` / ``label values``."""
     if head.lstrip().startswith(("{", "[", "<")):
         return False
-    if re.search(r"(?im)^\s*(proc\s+format|data\s+[\w.]+\s*;)", head):
+    if re.search(r"(?im)^[^\S\n]*+(proc\s++format|data\s++[\w.]++\s*+;)", head):
         return False
     return bool(_DETECT.search(head))
 
@@ -91,28 +104,31 @@ def detect(path: Path, head: str) -> bool:
 # ----------------------------------------------------------------------------- lexing
 
 
-def split_commands(text: str) -> list[Statement]:
-    """Split a do-file into commands, honouring ``#delimit``, ``///`` and the comment forms."""
+def split_commands(text: str) -> Iterator[Statement]:
+    """Split a do-file into commands, honouring ``#delimit``, ``///`` and the comment forms.
+
+    Commands come one by one as they are read, so a reader may stop early.
+    """
     lines = LineIndex(text)
-    commands: list[Statement] = []
     semicolon = False
     scan = Scanner(text, _SPECIAL)
+    pieces = Pieces(text)
     start = 0
 
-    def emit(end: int) -> None:
+    def emit(end: int) -> Statement | None:
         nonlocal semicolon
         body = scan.take().strip()
         if not body:
-            return
+            return None
         segment = text[start:end]
         line = lines.line(start + len(segment) - len(segment.lstrip()))
         directive = re.match(r"#d(?:e(?:l(?:i(?:m(?:i(?:t)?)?)?)?)?)?\s*(\S*)", body)
         if directive:
             semicolon = directive.group(1) == ";"
-            return
+            return None
         commented = body.startswith("*")
-        commands.append(Statement(body.lstrip("*").strip() if commented else body, line,
-                                  offset=start, comment=commented))
+        return Statement(body.lstrip("*").strip() if commented else body, line,
+                         offset=start, comment=commented)
 
     while not scan.done:
         if semicolon and (scan.pos == 0 or text[scan.pos - 1] == "\n"):
@@ -132,17 +148,53 @@ def split_commands(text: str) -> list[Statement]:
         elif token.startswith("//"):
             scan.pos = _line_comment(scan, match)
         elif token in ('"', '`"'):
-            string = _PIECE.match(text, match.start())
-            piece = string.group() if string and string.group()[0] in '"`' else token
+            string = pieces.at(match.start())
+            piece = string if string and string[0] in '"`' else token
             scan.keep(piece)
             scan.pos = match.start() + len(piece)
         elif (token == "\n" and not semicolon) or (token == ";" and semicolon):
-            emit(match.start())
+            if (command := emit(match.start())) is not None:
+                yield command
             start = scan.pos
         else:
             scan.keep(token)
-    emit(len(text))
-    return commands
+    if (command := emit(len(text))) is not None:
+        yield command
+
+
+class Pieces:
+    """The pieces of a text (:data:`_PIECE`), compound strings ending at the next ``"'``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._searched = -1  # where the last search for a closing "' started
+        self._close = -1  # what it found (-1: none from there on)
+
+    def _closing(self, start: int) -> int:
+        """Offset of the first ``"'`` at or after ``start``; -1 when there is none."""
+        if not (0 <= self._searched <= start and (self._close < 0 or self._close >= start)):
+            self._searched, self._close = start, self.text.find(_CLOSE, start)
+        return self._close
+
+    def at(self, pos: int) -> str | None:
+        """The piece that starts exactly at ``pos``, if any."""
+        match = _PIECE.match(self.text, pos)
+        if match is None or match.group() != '`"':
+            return match.group() if match else None
+        close = self._closing(pos + 2)
+        if close >= 0:
+            return self.text[pos : close + 2]
+        return "`"  # an opener never closed: its backquote is a word of its own
+
+    def findall(self) -> list[str]:
+        """Every piece of the text, left to right."""
+        found: list[str] = []
+        pos = 0
+        while (match := _PIECE.search(self.text, pos)) is not None:
+            piece = self.at(match.start()) or match.group()
+            found.append(piece)
+            pos = match.start() + len(piece)
+        return found
 
 
 def _line_comment(scan: Scanner, match: re.Match[str]) -> int:
@@ -169,7 +221,7 @@ def _define(body: str, command: Statement, program: LabelProgram) -> None:
     if not match:
         return
     name, rest = match.group(1), match.group(2)
-    pieces = _PIECE.findall(rest)
+    pieces = Pieces(rest).findall()
     options: set[str] = set()
     if "," in pieces:
         cut = pieces.index(",")
@@ -238,6 +290,9 @@ def read_label_program(text: str) -> LabelProgram:
         if command.comment:
             program.comments.append(command)
         _interpret(command, program)
+        if len(program.variables) > MAX_FIELDS:  # stop here: the rest is never read
+            raise FormatError(f"line {command.line}: more than {MAX_FIELDS:,} variables (the "
+                              "most a dataset holds)", line=command.line)
     return program
 
 

@@ -14,6 +14,8 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from indexer.formats.base import whole_number
+
 #: A quoted string in SAS, SPSS or COBOL, from its opening quote: doubled quotes stay inside.
 QUOTED: dict[str, re.Pattern[str]] = {
     "'": re.compile(r"'(?:[^']|'')*'"),
@@ -117,7 +119,7 @@ def unquote(text: str, *, stata: bool = False) -> str:
     return text
 
 
-def stated_lrecl(text: str) -> int | None:
-    """The record length a statement states with ``LRECL=n``, if it does."""
+def stated_lrecl(text: str, line: int | None = None) -> int | None:
+    """The record length a statement (at ``line``) states with ``LRECL=n``, if it does."""
     match = _LRECL.search(text)
-    return int(match.group(1)) if match else None
+    return whole_number(match.group(1), line, "LRECL") if match else None

@@ -144,7 +144,7 @@ def parse_file(path: Path, module: ModuleType | None = None) -> ParsedFile:
         raise formats.explain_unrecognised(path) or FormatError(
             "not a recognised metadata format (expected a data dictionary table: CSV, TSV or "
             "XLSX, or a page with an HTML dictionary table)")
-    return module.parse(path)
+    return formats.read(module, path)
 
 
 def fetch_document(fetcher: Fetcher, url: str) -> tuple[bytes, str]:

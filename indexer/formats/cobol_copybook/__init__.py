@@ -66,7 +66,13 @@ from pathlib import Path
 from typing import Any
 
 from catalog.schemas import MAX_FIELDS
-from indexer.formats.base import FormatError, ParsedFile, file_identifiers, read_text_mixed
+from indexer.formats.base import (
+    PROGRAM_MAX_BYTES,
+    FormatError,
+    ParsedFile,
+    file_identifiers,
+    read_text_mixed,
+)
 from indexer.formats.cobol_copybook.entries import Item, parse_entry
 from indexer.formats.cobol_copybook.fields import emit
 from indexer.formats.cobol_copybook.layout import Context, Record, build_records, layout
@@ -79,17 +85,20 @@ from indexer.formats.text import clean_comment
 NAME = "cobol-copybook"
 #: File suffixes this format's files carry (a hint beside the content; see base.py).
 SUFFIXES = (".cpy", ".cbl", ".cob", ".copy", ".cobol", ".cpb")
+MAX_BYTES = PROGRAM_MAX_BYTES
 
+# Possessive runs (``*+``, ``++``): a blank or a name is never given back to the lazy scan
+# after it, so a line costs its length once, whatever it holds (no backtracking blow-up).
 _LEVEL_PIC = re.compile(
-    r"(?im)^(?:[ \t]*|[0-9A-Za-z]{6}[ \t*-]?[ \t]*)"  # optional sequence area
-    r"(?:0?[1-9]|[1-4][0-9]|77)[ \t]+"  # level number
-    r"(?:[A-Za-z0-9][\w-]*[ \t]+)?"  # data name (absent for an implicit FILLER)
+    r"(?im)^(?:[ \t]*+|[0-9A-Za-z]{6}[ \t*-]?[ \t]*+)"  # optional sequence area
+    r"(?:0?[1-9]|[1-4][0-9]|77)[ \t]++"  # level number
+    r"(?:[A-Za-z0-9][\w-]*+[ \t]++)?"  # data name (absent for an implicit FILLER)
     r"[^\n]*?\bPIC(?:TURE)?[ \t]+(?:IS[ \t]+)?[-+$*SXA9NZPVGE]"
 )
 # A whole entry on one line: level, name, clauses, period (``05 WAGES COMP-2.``).
 _LEVEL_ENTRY = re.compile(
-    r"(?im)^(?:[ \t]*|[0-9A-Za-z]{6}[ \t]+)(?:0?[1-9]|[1-4][0-9]|66|77|88)[ \t]+"
-    r"[A-Za-z0-9][\w-]*(?:[ \t]+[^\n]*)?\.[ \t]*(?:\*>[^\n]*)?$"
+    r"(?im)^(?:[ \t]*+|[0-9A-Za-z]{6}[ \t]++)(?:0?[1-9]|[1-4][0-9]|66|77|88)[ \t]++"
+    r"[A-Za-z0-9][\w-]*+(?:[ \t]++[^\n]*)?\.[ \t]*+(?:\*>[^\n]*)?$"
 )
 
 
@@ -135,12 +144,24 @@ class Copybook:
 def read_copybook(text: str) -> Copybook:
     """Read a copybook's records (trees of items with their clauses)."""
     source = read_source(text)
-    entries = split_entries(tokenize(source))
+    entries: list[Entry] = []
+    items: list[Item | None] = []
+    listed = 0  # named items with a picture in the current 01 record: each makes a field
+    for entry in split_entries(tokenize(source)):
+        item = parse_entry(entry)
+        entries.append(entry)
+        items.append(item)
+        if item is not None and item.level == 1:
+            listed = 0
+        if item is not None and item.picture is not None and item.name is not None:
+            listed += 1
+            if listed > MAX_FIELDS:  # stop here: the rest of the file is never read
+                raise FormatError(f"line {item.line}: the record has more than {MAX_FIELDS:,} "
+                                  "fields (the most a dataset holds)", line=item.line)
     warnings: list[str] = []
     if entries and not entries[-1].terminated:
         last = entries[-1]
         warnings.append(f"line {last.first_line}: the last entry is not ended by a period")
-    items = [parse_entry(entry) for entry in entries]
     _attach_comments(entries, items, source)
     data = [item for item in items if item is not None]
     records = build_records(data, warnings)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.formats.base import FormatError
+from indexer.formats.base import FormatError, whole_number
 from indexer.formats.cobol_copybook.pictures import Picture, parse_picture
 from indexer.formats.cobol_copybook.tokens import WHOLE_NUMBER, Entry, Token
 from indexer.formats.statements import unquote
@@ -303,10 +303,12 @@ def _read_occurs(cursor: _Cursor, item: Item) -> None:
     def whole(token: Token) -> bool:
         return token.kind == "word" and bool(WHOLE_NUMBER.match(token.text))
 
-    low = int(cursor.expect("a whole number after OCCURS", line, whole).text)
+    low = whole_number(cursor.expect("a whole number after OCCURS", line, whole).text, line,
+                       "OCCURS count")
     high = low
     if cursor.accept("TO"):
-        high = int(cursor.expect("a whole number after OCCURS m TO", line, whole).text)
+        high = whole_number(cursor.expect("a whole number after OCCURS m TO", line,
+                                          whole).text, line, "OCCURS count")
     cursor.accept("TIMES")
     if cursor.accept("DEPENDING"):
         cursor.accept("ON")

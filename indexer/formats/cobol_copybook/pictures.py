@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexer.formats.base import FormatError
+from indexer.formats.base import FormatError, whole_number
 from indexer.formats.cobol_copybook.tokens import WHOLE_NUMBER
 
 
@@ -40,7 +40,7 @@ def _picture_symbols(text: str, line: int) -> list[tuple[str, int]]:
                     line=line,
                 )
             count = upper[index + 1 : close].strip()
-            if not WHOLE_NUMBER.match(count) or int(count) == 0:
+            if not WHOLE_NUMBER.match(count) or whole_number(count, line, "repeat count") == 0:
                 raise FormatError(
                     f"line {line}: PIC {text!r}: expected a repeat count (a positive whole "
                     f"number) in parentheses, found {count!r}",
@@ -52,7 +52,7 @@ def _picture_symbols(text: str, line: int) -> list[tuple[str, int]]:
                     line=line,
                 )
             symbol, times = out[-1]
-            out[-1] = (symbol, times + int(count) - 1)
+            out[-1] = (symbol, times + whole_number(count, line) - 1)
             index = close + 1
             continue
         if upper.startswith(("CR", "DB"), index):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from indexer.formats.base import FormatError
@@ -34,9 +35,8 @@ _TOKEN = re.compile(
 )
 
 
-def tokenize(source: Source) -> list[Token]:
-    """Words, literals and separator periods of the copybook's code."""
-    out: list[Token] = []
+def tokenize(source: Source) -> Iterator[Token]:
+    """Words, literals and separator periods of the copybook's code, as they are read."""
     for text, line in source.parts:
         for match in _TOKEN.finditer(text):
             if match.group("open"):
@@ -47,7 +47,7 @@ def tokenize(source: Source) -> list[Token]:
                     line=line,
                 )
             if match.group("lit"):
-                out.append(Token("lit", match.group("lit"), line))
+                yield Token("lit", match.group("lit"), line)
                 continue
             word = match.group("word")
             period = False
@@ -55,10 +55,9 @@ def tokenize(source: Source) -> list[Token]:
                 period = period or word[-1] == "."
                 word = word[:-1]
             if word:
-                out.append(Token("word", word, line))
+                yield Token("word", word, line)
             if period:
-                out.append(Token("period", ".", line))
-    return out
+                yield Token("period", ".", line)
 
 
 @dataclass
@@ -79,17 +78,15 @@ class Entry:
         return self.tokens[-1].line
 
 
-def split_entries(tokens: list[Token]) -> list[Entry]:
-    """Group tokens into entries ended by separator periods."""
-    entries: list[Entry] = []
+def split_entries(tokens: Iterable[Token]) -> Iterator[Entry]:
+    """Group tokens into entries ended by separator periods, each as soon as it ends."""
     current: list[Token] = []
     for token in tokens:
         if token.kind == "period":
             if current:
-                entries.append(Entry(current, True))
+                yield Entry(current, True)
             current = []
         else:
             current.append(token)
     if current:
-        entries.append(Entry(current, False))
-    return entries
+        yield Entry(current, False)

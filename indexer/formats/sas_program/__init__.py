@@ -14,7 +14,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile, file_identifiers, read_text_mixed
+from indexer.formats.base import (
+    PROGRAM_MAX_BYTES,
+    FormatError,
+    ParsedFile,
+    file_identifiers,
+    read_text_mixed,
+)
 from indexer.formats.layout import record_length
 from indexer.formats.records import new_dataset
 from indexer.formats.sas_program.declarations import (
@@ -37,16 +43,23 @@ from indexer.formats.text import clean_comment, sentence_case, tidy
 NAME = "sas-program"
 #: File suffixes this format's files carry (a hint beside the content; see base.py).
 SUFFIXES = (".sas",)
+MAX_BYTES = PROGRAM_MAX_BYTES
 
+# Each hint starts at a line start with the blanks of that line only (``[^\S\n]*+``, not
+# ``\s*``, which would rescan every later blank line from every line start); possessive
+# runs give nothing back, and data-set options are read for 2,000 characters at most, so a
+# search costs about one pass over the head.
 _HINTS = [
-    re.compile(r"(?im)^\s*proc\s+\w+"),
-    re.compile(r"(?im)^\s*data\s+[\w.]+(\s*\([^;]*\))?\s*;"),
-    re.compile(r"(?im)^\s*run\s*;"),
-    re.compile(r"(?im)^\s*(libname|filename)\s+\w+"),
-    re.compile(r"(?im)^\s*infile\s+(?!dictionary\b)\S+"),
-    re.compile(r"(?im)^\s*input\b"),
+    re.compile(r"(?im)^[^\S\n]*+proc\s++\w"),
+    re.compile(r"(?im)^[^\S\n]*+data\s++[\w.]++\s*+"
+               r"(?:\((?:[^;)]|\)(?!\s*+;)){0,2000}+\)\s*+)?;"),
+    re.compile(r"(?im)^[^\S\n]*+run\s*+;"),
+    re.compile(r"(?im)^[^\S\n]*+(libname|filename)\s++\w"),
+    re.compile(r"(?im)^[^\S\n]*+infile\s++(?!dictionary\b)\S"),
+    re.compile(r"(?im)^[^\S\n]*+input\b"),
 ]
-_STATA_MARK = re.compile(r"(?im)^\s*(infile\s+dictionary|\*?\s*label\s+(variable|define)\s)")
+_STATA_MARK = re.compile(
+    r"(?im)^[^\S\n]*+(infile\s++dictionary|\*?[^\S\n]*+label\s++(variable|define)\s)")
 
 
 def detect(path: Path, head: str) -> bool:

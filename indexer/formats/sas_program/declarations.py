@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.formats.base import whole_number
 from indexer.formats.records import value_label
 from indexer.formats.sas_program.lexing import TOKEN, Token, skip_group, tokens
 from indexer.formats.statements import NAME_OR_STRING, Statement, stated_lrecl, unquote
@@ -92,9 +93,9 @@ def parse_invalue(stmt: Statement, program: Program) -> None:
     match = re.match(r"\s*\w+\s+(\$?\s*[A-Za-z_]\w*)", stmt.text)
     width = _INVALUE_WIDTH.search(stmt.text)
     if match and width:
-        decimals = int(width.group(2)) if width.group(2) else None
+        decimals = whole_number(width.group(2), stmt.line) if width.group(2) else None
         program.invalue_widths[match.group(1).replace(" ", "").upper()] = (
-            int(width.group(1)),
+            whole_number(width.group(1), stmt.line, "width"),
             decimals,
         )
 
@@ -192,6 +193,6 @@ def parse_infile(stmt: Statement, step: Step) -> None:
     match = re.match(rf"\s*\w+\s+({NAME_OR_STRING})", stmt.text)
     if match:
         step.infile = unquote(match.group(1))
-    lrecl = stated_lrecl(stmt.text)
+    lrecl = stated_lrecl(stmt.text, stmt.line)
     if lrecl:
         step.lrecl = lrecl

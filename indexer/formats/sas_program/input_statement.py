@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from indexer.formats.base import FormatError
+from catalog.schemas import MAX_FIELDS
+from indexer.formats.base import FormatError, whole_number
 from indexer.formats.layout import complete_columns, sas_format_width
 from indexer.formats.sas_program.declarations import Program
-from indexer.formats.sas_program.lexing import Token, format_key, skip_group, tokens
+from indexer.formats.sas_program.lexing import Token, TokenStream, format_key, skip_group
 from indexer.formats.statements import LineIndex, Statement
+
+
+def _prefix_number(name: str) -> tuple[str, str] | None:
+    """``Q012`` -> (``Q``, ``012``): a name's prefix and the digits it ends in; None if none."""
+    prefix = name.rstrip("0123456789")
+    return (prefix, name[len(prefix):]) if len(prefix) < len(name) else None
 
 
 def _expand_range(first: str, last: str) -> list[str] | None:
     """``Q1-Q5`` -> Q1..Q5 when both names share a prefix and end in numbers."""
-    a = re.fullmatch(r"(.*?)(\d+)", first)
-    b = re.fullmatch(r"(.*?)(\d+)", last)
-    if not a or not b or a.group(1).upper() != b.group(1).upper():
+    a, b = _prefix_number(first), _prefix_number(last)
+    if not a or not b or a[0].upper() != b[0].upper() or max(len(a[1]), len(b[1])) > 9:
         return None
-    lo, hi = int(a.group(2)), int(b.group(2))
+    lo, hi = int(a[1]), int(b[1])
     if hi < lo or hi - lo > 10_000:
         return None
-    return [f"{a.group(1)}{n}" for n in range(lo, hi + 1)]
+    return [f"{a[0]}{n}" for n in range(lo, hi + 1)]
 
 
 class InputReader:
@@ -29,7 +34,7 @@ class InputReader:
 
     def __init__(self, stmt: Statement, lines: LineIndex, program: Program) -> None:
         self.stmt = stmt
-        self.toks = tokens(stmt)
+        self.toks = TokenStream(stmt)
         self.lines = lines
         self.program = program
         self.index = 0
@@ -43,8 +48,7 @@ class InputReader:
 
     def peek(self, ahead: int = 0) -> Token | None:
         """The token ``ahead`` places after the current one, if any."""
-        pos = self.index + ahead
-        return self.toks[pos] if pos < len(self.toks) else None
+        return self.toks.get(self.index + ahead)
 
     def fail(self, tok: Token, problem: str) -> FormatError:
         """A FormatError naming the line of ``tok``."""
@@ -53,8 +57,7 @@ class InputReader:
 
     def read(self) -> list[dict[str, Any]]:
         """All variables the INPUT statement reads, in order."""
-        while self.index < len(self.toks):
-            tok = self.toks[self.index]
+        while (tok := self.toks.get(self.index)) is not None:
             if tok.text in ("@", "@@"):
                 self._pointer_at(tok)
             elif tok.text == "+":
@@ -79,7 +82,7 @@ class InputReader:
             f"line {self.line_of(tok)}: grouped INPUT list read without column positions"
         )
         end = skip_group(self.toks, self.index)
-        inner = self.toks[self.index + 1 : end - 1]
+        inner = self.toks.between(self.index + 1, end - 1)
         pos = 0
         while pos < len(inner):
             if inner[pos].kind != "name":
@@ -102,7 +105,7 @@ class InputReader:
         if nxt is None:
             return
         if nxt.kind == "num":
-            self.pointer = int(nxt.text)
+            self.pointer = whole_number(nxt.text, self.line_of(nxt), "column")
             self.index += 1
         elif nxt.text == "(":
             self.index = skip_group(self.toks, self.index)
@@ -121,14 +124,14 @@ class InputReader:
         if nxt is None or nxt.kind != "num":
             raise self.fail(tok, "'+' without a column count")
         if self.pointer is not None:
-            self.pointer += int(nxt.text)
+            self.pointer += whole_number(nxt.text, self.line_of(nxt), "column count")
         self.index += 2
 
     def _line_pointer(self, tok: Token) -> None:
         nxt = self.peek(1)
         if nxt is None or nxt.kind != "num":
             raise self.fail(tok, "'#' without a line number")
-        self.record_line = int(nxt.text)
+        self.record_line = whole_number(nxt.text, self.line_of(nxt), "line number")
         self.pointer = 1
         self.index += 2
 
@@ -161,20 +164,20 @@ class InputReader:
             self.pointer = None
 
     def _column_input(self, tok: Token, is_char: bool) -> None:
-        start = int(self.peek().text)
+        start = whole_number(self.peek().text, self.line_of(self.peek()), "column")
         self.index += 1
         end = start
         if self.peek() is not None and self.peek().text == "-":
             last = self.peek(1)
             if last is None or last.kind != "num":
                 raise self.fail(tok, f"column range of {tok.text} has no end column")
-            end = int(last.text)
+            end = whole_number(last.text, self.line_of(last), "column")
             self.index += 2
         if end < start:
             raise self.fail(tok, f"column range {start}-{end} of {tok.text} ends before it starts")
         decimals = None
         if self.peek() is not None and self.peek().kind == "fmt" and self.peek().text[0] == ".":
-            decimals = int(self.peek().text[1:])
+            decimals = whole_number(self.peek().text[1:], self.line_of(self.peek()), "decimals")
             self.index += 1
         self._add(tok.text, tok, is_char=is_char, start=start, end=end, informat=None,
                   decimals=decimals)
@@ -183,7 +186,10 @@ class InputReader:
              end: int | None, informat: str | None, decimals: int | None = None) -> None:
         width = None
         if informat:
-            width, fmt_decimals = sas_format_width(informat)
+            try:
+                width, fmt_decimals = sas_format_width(informat)
+            except FormatError as exc:
+                raise self.fail(tok, str(exc)) from None
             if width is None:
                 width, fmt_decimals = self.program.invalue_widths.get(
                     format_key(informat), (None, None)
@@ -191,6 +197,9 @@ class InputReader:
             decimals = decimals if decimals is not None else fmt_decimals
             is_char = is_char or informat.startswith("$")
         start, end, width = complete_columns(start, end, width)
+        if len(self.items) >= MAX_FIELDS:  # stop here: the rest of the statement is not read
+            raise self.fail(tok, f"more than {MAX_FIELDS:,} variables (the most a dataset "
+                            "holds)")
         self.items.append({
             "name": name, "is_char": is_char, "start": start, "end": end, "width": width,
             "informat": informat, "decimals": decimals, "line": self.line_of(tok),

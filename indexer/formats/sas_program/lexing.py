@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from indexer.formats.base import FormatError
@@ -19,6 +20,10 @@ TOKEN = re.compile(
 _SPECIAL = re.compile(r"/\*|['\";]")
 _SPACE = re.compile(r"\s*")
 _DATALINES = {"CARDS", "CARDS4", "DATALINES", "DATALINES4", "LINES", "LINES4", "PARMCARDS"}
+# A statement is lexed up to this many tokens (a VALUE list of every ICD-10 code has ~210,000);
+# a longer one is an error naming its line, before its tokens fill the memory.
+MAX_TOKENS = 250_000
+_DATALINES_END = re.compile(r"(?m)^[^\S\n]*+;++[^\S\n]*+$")
 
 
 @dataclass
@@ -38,7 +43,7 @@ def _blank(text: str) -> str:
 
 def _skip_datalines(text: str, pos: int) -> int:
     """Offset just after the ``;`` line that ends in-stream data starting at ``pos``."""
-    match = re.compile(r"(?m)^\s*;+\s*$").search(text, pos)
+    match = _DATALINES_END.search(text, pos)
     return match.end() if match else len(text)
 
 
@@ -101,14 +106,42 @@ def _comment_end(scan: Scanner, opened: int, lines: LineIndex) -> int:
     return end
 
 
-def tokens(stmt: Statement) -> list[Token]:
-    """Tokens of a statement after its keyword."""
+def iter_tokens(stmt: Statement) -> Iterator[Token]:
+    """Tokens of a statement after its keyword, lexed as they are asked for."""
     body_start = re.match(r"\s*%?[A-Za-z_][A-Za-z0-9_]*", stmt.text)
     offset = body_start.end() if body_start else 0
-    return [
-        Token(m.lastgroup or "op", m.group(), m.start(), m.end())
-        for m in TOKEN.finditer(stmt.text, offset)
-    ]
+    for count, match in enumerate(TOKEN.finditer(stmt.text, offset), start=1):
+        if count > MAX_TOKENS:
+            raise FormatError(f"line {stmt.line}: a {stmt.keyword} statement of more than "
+                              f"{MAX_TOKENS:,} words and symbols", line=stmt.line)
+        yield Token(match.lastgroup or "op", match.group(), match.start(), match.end())
+
+
+def tokens(stmt: Statement) -> list[Token]:
+    """Tokens of a statement after its keyword."""
+    return list(iter_tokens(stmt))
+
+
+class TokenStream:
+    """A statement's tokens, lexed only as far as a reader looks (``get``, slices)."""
+
+    def __init__(self, stmt: Statement) -> None:
+        self._source = iter_tokens(stmt)
+        self._seen: list[Token] = []
+
+    def get(self, pos: int) -> Token | None:
+        """The token at ``pos``; None past the last one."""
+        while len(self._seen) <= pos:
+            token = next(self._source, None)
+            if token is None:
+                return None
+            self._seen.append(token)
+        return self._seen[pos]
+
+    def between(self, start: int, end: int) -> list[Token]:
+        """The tokens from ``start`` up to (not including) ``end``."""
+        self.get(end - 1)
+        return self._seen[start:end]
 
 
 def format_key(fmt: str) -> str:
@@ -118,14 +151,17 @@ def format_key(fmt: str) -> str:
     return key
 
 
-def skip_group(toks: list[Token], index: int) -> int:
+def skip_group(toks: list[Token] | TokenStream, index: int) -> int:
     """Index just after the parenthesised group opening at ``index``."""
     depth = 0
-    for pos in range(index, len(toks)):
-        if toks[pos].text == "(":
+    pos = index
+    while (tok := toks.get(pos) if isinstance(toks, TokenStream) else
+           (toks[pos] if pos < len(toks) else None)) is not None:
+        if tok.text == "(":
             depth += 1
-        elif toks[pos].text == ")":
+        elif tok.text == ")":
             depth -= 1
             if depth == 0:
                 return pos + 1
-    return len(toks)
+        pos += 1
+    return pos

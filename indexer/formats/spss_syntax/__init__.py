@@ -47,7 +47,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.base import FormatError, ParsedFile, file_identifiers, read_text_mixed
+from indexer.formats.base import (
+    PROGRAM_MAX_BYTES,
+    FormatError,
+    ParsedFile,
+    file_identifiers,
+    read_text_mixed,
+)
 from indexer.formats.layout import OVERLAPS_REPORTED, RECORD, record_length
 from indexer.formats.records import new_dataset
 from indexer.formats.spss_syntax.commands import Command, split_commands
@@ -63,10 +69,14 @@ from indexer.formats.statements import NAME_OR_STRING, stated_lrecl, unquote
 NAME = "spss-syntax"
 #: File suffixes this format's files carry (a hint beside the content; see base.py).
 SUFFIXES = (".sps",)
+MAX_BYTES = PROGRAM_MAX_BYTES
 
 _DATA_LIST_LINE = re.compile(r"(?im)^[ \t]*DATA[ \t]+LIST\b(?![ \t]*[;(])")
 _LABELS_LINE = re.compile(r"(?im)^[ \t]*(?:ADD[ \t]+)?VAR\w*[ \t]+LAB\w*|^[ \t]*VAL\w*[ \t]+LAB\w*")
-_COLUMN_SPEC = re.compile(r"(?i)\b[A-Za-z@#$][\w.@#$]*[ \t]+\d+[ \t]*-[ \t]*\d+\b")
+# A name read for 64 characters at most (SPSS's own limit), so that a long run of name
+# characters is not rescanned from each of its positions.
+_COLUMN_SPEC = re.compile(r"(?i)\b[A-Za-z@#$][\w.@#$]{0,63}+[ \t]++\d++[ \t]*+-[ \t]*+\d+\b")
+_PROGRAM_WORDS = re.compile(r"(?im)^[^\S\n]*+(proc\s++\w|run\s*+;|infile\s++dictionary)")
 _FIXED_WORD = re.compile(r"(?i)\bDATA[ \t]+LIST\b[^.]*\b(FIXED|RECORDS\s*=)")
 
 
@@ -78,7 +88,7 @@ def detect(path: Path, head: str) -> bool:
         return True
     return bool(
         _LABELS_LINE.search(head) or _FIXED_WORD.search(head) or _COLUMN_SPEC.search(head)
-    ) and not re.search(r"(?im)^\s*(proc\s+\w+|run\s*;|infile\s+dictionary)", head)
+    ) and not _PROGRAM_WORDS.search(head)
 
 
 @dataclass
@@ -101,7 +111,7 @@ def _file_handle(command: Command, syntax: Syntax) -> None:
     name = re.search(rf"(?i)\bNAME\s*=\s*({NAME_OR_STRING})", text)
     if name:
         info["file"] = unquote(name.group(1))
-    lrecl = stated_lrecl(text)
+    lrecl = stated_lrecl(text, command.line)
     if lrecl:
         info["lrecl"] = lrecl
     syntax.handles[match.group(1).upper()] = info

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from catalog.schemas import MAX_FIELDS
+from indexer.formats.base import MAX_DIGITS
 from indexer.formats.spss_syntax.commands import Command
 from indexer.formats.spss_syntax.tokens import Token, command_error, tokens
 from indexer.formats.statements import unquote
@@ -63,26 +64,37 @@ class DataList:
         return next((v for v in self.variables if v.name.upper() == upper), None)
 
 
-_TO_NAME = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
+#: The longest variable name SPSS accepts.
+MAX_NAME = 64
+
+
+def _prefix_number(name: str) -> tuple[str, str] | None:
+    """``v012`` -> (``v``, ``012``): a name's prefix and the digits it ends in; None if none."""
+    prefix = name.rstrip("0123456789")
+    return (prefix, name[len(prefix):]) if len(prefix) < len(name) else None
 
 
 def expand_to(first: Token, last: Token, command: Command) -> list[str]:
     """``v1 TO v5`` in a DATA LIST: v1, v2 ... v5 (zero padding of the first kept)."""
-    a, b = _TO_NAME.match(first.text), _TO_NAME.match(last.text)
+    for token in (first, last):
+        if len(token.text) > MAX_NAME:
+            raise command_error(token, command, f"variable name {token.text[:20]}... is "
+                                f"{len(token.text):,} characters long; SPSS names have at most "
+                                f"{MAX_NAME}")
+    a, b = _prefix_number(first.text), _prefix_number(last.text)
     if (
-        a is None or b is None or a.group("prefix").upper() != b.group("prefix").upper()
-        or int(b.group("number")) < int(a.group("number"))
+        a is None or b is None or a[0].upper() != b[0].upper() or int(b[1]) < int(a[1])
     ):
         raise command_error(first, command,
                             f"cannot expand '{first.text} TO {last.text}': the names must share a "
                             "prefix and end in increasing numbers")
-    low, high = int(a.group("number")), int(b.group("number"))
+    low, high = int(a[1]), int(b[1])
     if high - low + 1 > MAX_FIELDS:
         raise command_error(first, command, f"'{first.text} TO {last.text}' makes more than "
                             f"{MAX_FIELDS} variables")
-    digits = a.group("number")
+    digits = a[1]
     pad = len(digits) if digits.startswith("0") and len(digits) > 1 else 0
-    return [f"{a.group('prefix')}{n:0{pad}d}" for n in range(low, high + 1)]
+    return [f"{a[0]}{n:0{pad}d}" for n in range(low, high + 1)]
 
 
 def _names(toks: list[Token], index: int, command: Command) -> tuple[list[tuple[str, Token]], int]:
@@ -227,7 +239,15 @@ def _fortran_formats(token: Token, names: list[tuple[str, Token]], pointer: int,
 def read_data_list(command: Command) -> DataList:
     """Read the options and variable definitions of a DATA LIST command."""
     data = DataList(line=command.line)
-    toks = tokens(command, skip=2, ranges=True)
+    # A variable takes a few tokens (name, columns, format): more than 8 a variable on
+    # average means more variables than a dataset may hold, and lexing stops there.
+    toks = tokens(command, skip=2, ranges=True, limit=8 * MAX_FIELDS)
+    for token in toks:  # positions, widths and counts: none longer than MAX_DIGITS
+        if token.kind in ("num", "range", "paren") and (
+                digits := max((len(run) for run in re.findall(r"\d+", token.text)), default=0)
+        ) > MAX_DIGITS:
+            raise command_error(token, command, f"a number of {digits:,} digits in "
+                                f"{token.text[:12]!r}...; at most {MAX_DIGITS} are read")
     index = _options(toks, data, command)
     record, pointer, seen_slash = 1, 1, False
     while index < len(toks):
@@ -274,6 +294,9 @@ def read_data_list(command: Command) -> DataList:
                                 f"expected columns (start-end) or a format in parentheses after "
                                 f"{names[-1][0]}; found {found}")
         data.variables.extend(variables)
+        if len(data.variables) > MAX_FIELDS:
+            raise command_error(token, command,
+                                f"DATA LIST defines more than {MAX_FIELDS} variables")
     if len(data.variables) > MAX_FIELDS:
         raise command_error(None, command, f"DATA LIST defines more than {MAX_FIELDS} variables")
     return data

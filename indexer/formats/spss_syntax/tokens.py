@@ -41,10 +41,14 @@ _TOKENS = {
 }
 
 
-def tokens(command: Command, *, skip: int, ranges: bool = False) -> list[Token]:
-    """The tokens of a command after its first ``skip`` words."""
+def tokens(command: Command, *, skip: int, ranges: bool = False,
+           limit: int | None = None) -> list[Token]:
+    """The tokens of a command after its first ``skip`` words (FormatError past ``limit``)."""
     out: list[Token] = []
     for number, text in command.segments:
+        if limit is not None and len(out) > limit + skip:
+            raise FormatError(f"line {number}: {command.name} has more than {limit:,} words "
+                              "and symbols", line=number)
         for match in _TOKENS[ranges].finditer(text):
             kind = match.lastgroup or "op"
             value = match.group()
