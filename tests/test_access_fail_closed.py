@@ -238,12 +238,13 @@ DDI_CASES = [
     ("<useStmt><restrctn>No restrictions.</restrctn></useStmt>", "public"),
     ("<setAvail><accsPlac URI='https://example.org'>Example archive</accsPlac></setAvail>",
      "public"),
-    ("<useStmt><restrctn>Internal use only</restrctn></useStmt>", "restricted"),
-    ("<useStmt><restrctn/></useStmt>", "restricted"),
-    ("<useStmt><restrctn>  </restrctn></useStmt>", "restricted"),
-    ("<useStmt><confDec required='yes'>Sign the agreement.</confDec></useStmt>", "restricted"),
+    ("<useStmt><restrctn>Internal use only</restrctn></useStmt>", "data restricted"),
+    ("<useStmt><restrctn/></useStmt>", "data restricted"),
+    ("<useStmt><restrctn>  </restrctn></useStmt>", "data restricted"),
+    ("<useStmt><confDec required='yes'>Sign the agreement.</confDec></useStmt>",
+     "data restricted"),
     ("<useStmt><specPerm required='yes'>Apply to the agency.</specPerm></useStmt>",
-     "restricted"),
+     "data restricted"),
 ]
 
 
@@ -256,17 +257,21 @@ def test_ddi_access_level(tmp_path: Path, access: str, expected: str) -> None:
         '</stdyDscr><dataDscr><var name="A"><location StartPos="1" EndPos="2"/></var>'
         "</dataDscr></codeBook>", encoding="utf-8")
     [raw] = ddi_codebook.parse(path).datasets
-    assert outcome(raw) == expected
-    if expected == "restricted":
-        assert "line 1" in raw["extra"]["access_note"]
+    # DDI's dataAccs restricts the data, not the codebook: the metadata stays public, and
+    # the terms are kept for requesters.
+    assert outcome(raw) == "public"
+    if expected == "data restricted":
+        assert "line 1" in raw["extra"]["data_access"]
+    else:
+        assert "data_access" not in raw["extra"]
 
 
-def test_the_corpus_ipums_international_codebook_is_restricted() -> None:
-    """Its terms require a signed confidentiality declaration: the one corpus change."""
+def test_the_corpus_ipums_international_codebook_notes_its_data_terms() -> None:
+    """Its data require a signed confidentiality declaration; its codebook is published."""
     path = CORPUS / "ddi" / "ipums_international_00987.xml"
     [raw] = ddi_codebook.parse(path).datasets
-    assert raw["access_level"] == "restricted"
-    assert 'confDec required="yes"' in raw["extra"]["access_note"]
+    assert raw["access_level"] == "public"
+    assert 'confDec required="yes"' in raw["extra"]["data_access"]
 
 
 # ------------------------------------------------------------------------------- harvesters

@@ -274,8 +274,13 @@ def _stated_totals(file_txt: Any | None) -> dict[str, int]:
 _NO_RESTRICTION = frozenset({"none", "no restrictions", "no restriction", "unrestricted"})
 
 
-def access(root: Any) -> tuple[str, str | None]:
-    """The codebook's access level from the restrictions its ``useStmt`` elements state."""
+def data_access(root: Any) -> str | None:
+    """The restrictions on the *data* that the codebook's ``dataAccs`` states, or None.
+
+    DDI describes who may use the data (a confidentiality declaration, special permission,
+    restrictions), not who may read the codebook, which its archive publishes: the
+    codebook's metadata stays public, and these terms are kept for requesters to read.
+    """
     notes = []
     for element in root.iter():
         name = _local(element)
@@ -289,9 +294,8 @@ def access(root: Any) -> tuple[str, str | None]:
             notes.append(f'{name} required="{element.get("required")}" (line '
                          f"{element.sourceline})")
     if not notes:
-        return "public", None
-    return "restricted", "the data access terms state a restriction: " + "; ".join(notes) + \
-        ": read as restricted"
+        return None
+    return "the data access terms state a restriction: " + "; ".join(notes)
 
 
 def parse(path: Path) -> ParsedFile:
@@ -322,9 +326,9 @@ def parse(path: Path) -> ParsedFile:
     rectypes = {v.get("name"): v.get("rectype") for v in variables if v.get("rectype")}
     if rectypes:
         extra["variable_record_types"] = rectypes
-    level, note = access(root)
-    if note:
-        extra["access_note"] = note
+    terms = data_access(root)
+    if terms:
+        extra["data_access"] = terms
     dataset = new_dataset(
         file_identifier(path), _text(_child(citation, "titlStmt", "titl")), layout=True,
         fields=fields,
@@ -332,7 +336,7 @@ def parse(path: Path) -> ParsedFile:
         agency_abbreviation=abbreviation, keywords=list(dict.fromkeys(k for k in keywords if k)),
         last_modified=prod_date.get("date") if prod_date is not None else None,
         landing_page=contact.get("URI") if contact is not None else None, extra=extra,
-        access_level=level,
+        access_level="public",
     )
     return ParsedFile(
         path=path, format=NAME, datasets=[dataset], warnings=warnings
