@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -59,6 +60,10 @@ class Agency(Base):
     description: Mapped[str | None] = mapped_column(Text)
 
     datasets: Mapped[list[Dataset]] = relationship(back_populates="agency")
+
+
+# An agency's name is unique whatever its case (migration 0007).
+Index("ux_agencies_name_lower", func.lower(Agency.name), unique=True)
 
 
 class Source(Base):

@@ -159,10 +159,9 @@ def _start_urls(built: Any) -> list[str]:
             "/search?kind=dataset&per_page=100", "/sources", "/sources/secretive", "/jobs",
             "/account", "/api/v1/agencies", "/api/v1/search?per_page=100", "/api/v1/sources",
             "/api/v1/sources/secretive", "/api/v1/jobs"]
-    for word in (*MARKERS, "date of birth", "register"):
+    for word in (*MARKERS, "register date of birth"):
         for mode in ("hybrid", "lexical", "semantic"):
-            for extra in ("", "&access_level=restricted", "&access_level=internal",
-                          "&kind=field"):
+            for extra in ("", "&access_level=restricted&kind=field"):
                 urls += [f"/search?q={quote_plus(word)}&mode={mode}{extra}",
                          f"/api/v1/search?q={quote_plus(word)}&mode={mode}&per_page=100{extra}"]
     with built.catalog.session() as session:
