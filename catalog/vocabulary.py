@@ -127,6 +127,29 @@ class SuggestionStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class RequestStatus(StrEnum):
+    """Where a data request is, from the requester's draft to its closing."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    SCREENING = "screening"
+    AGENCY_REVIEW = "agency_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    DENIED = "denied"
+    WITHDRAWN = "withdrawn"
+    AGREEMENT_SIGNED = "agreement_signed"
+    FULFILLED = "fulfilled"
+    CLOSED = "closed"
+
+
+class SignoffDecision(StrEnum):
+    """An agency's answer to a request for its data."""
+
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
 # Plain strings (not members) where a tuple goes into SQL or a search engine's query: a
 # driver may dump an enum member by its name instead of its value.
 ACTIVE_JOB_STATUSES: tuple[str, ...] = (

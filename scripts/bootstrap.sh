@@ -21,7 +21,7 @@ cd "$CATALOG_ROOT"
 UV_VERSION="0.13.9"
 # curl and unzip drive the Elasticsearch test node; docker-compose validates
 # docker/compose.yaml (no Docker engine needed); Maven fetches Elasticsearch.
-APT_PACKAGES=(postgresql redis-server chromium chromium-driver curl unzip docker-compose)
+APT_PACKAGES=(postgresql redis-server chromium chromium-driver curl unzip docker-compose poppler-utils fonts-dejavu-core)
 # Maven comes with these machines; Debian's package only when `mvn` is missing. The JDKs
 # for Elasticsearch (Java 17 for 8.x) come with them too; Debian's is the fallback.
 command -v mvn >/dev/null 2>&1 || APT_PACKAGES+=(maven)

@@ -154,14 +154,13 @@ def test_cookies_are_samesite_httponly_and_secure_on_https(secured: WebCatalog) 
 # --------------------------------------------------------------------- CSRF, tokens
 
 
-def post_routes(app: Flask) -> list[str]:
+def post_routes(app: Flask) -> list[tuple[str, str]]:
     """Every rule that accepts POST, PATCH or DELETE, with its arguments filled in."""
     urls = []
     for rule in app.url_map.iter_rules():
-        if not rule.methods or not rule.methods & {"POST", "PATCH", "DELETE"}:
-            continue
-        values = {arg: ("1" if "id" in arg else "x") for arg in rule.arguments}
-        urls.append(rule.build(values, append_unknown=False)[1])
+        for method in sorted((rule.methods or set()) & {"POST", "PATCH", "DELETE"}):
+            values = {arg: ("1" if "id" in arg else "x") for arg in rule.arguments}
+            urls.append((method, rule.build(values, append_unknown=False)[1]))
     return urls
 
 
@@ -170,11 +169,14 @@ def test_every_form_and_endpoint_refuses_a_request_without_the_csrf_token(
 ) -> None:
     client = secured.app.test_client()
     sign_in(client, "admin@example.org")
-    urls = post_routes(secured.app)
-    assert len(urls) >= 8 and "/logout" in urls and "/admin/users" in urls
-    for url in urls:
-        assert client.post(url, data={}).status_code == 400, url
-        assert client.post(url, data={"csrf": "forged"}).status_code == 400, url
+    routes = post_routes(secured.app)
+    urls = [url for _, url in routes]
+    assert len(routes) >= 8 and "/logout" in urls and "/admin/users" in urls
+    for method, url in routes:
+        assert client.open(url, method=method, data={}).status_code == 400, url
+        assert client.open(url, method=method, data={"csrf": "forged"}).status_code == 400, url
+        assert client.open(url, method=method, json={},
+                           headers={"X-CSRF-Token": "forged"}).status_code == 400, url
 
 
 def test_api_tokens_work_until_revoked(secured: WebCatalog) -> None:

@@ -16,23 +16,44 @@ from catalog.vocabulary import (
     AccessLevel,
     DatasetStatus,
     JobStatus,
+    RequestStatus,
     ResultKind,
     Role,
     RunStatus,
     SearchMode,
     Sensitivity,
 )
-from web import account, api, auth, browse, exports, jobs, search, sources, sso, users
+from web import (
+    account,
+    api,
+    auth,
+    browse,
+    data_requests,
+    exports,
+    intake,
+    jobs,
+    requests_api,
+    search,
+    sources,
+    sso,
+    users,
+)
 from web.access import shows_access_levels
 from web.current import close_db
 from web.errors import register_error_handlers
 from web.present import ACCESS_HELP, FACET_TITLES, KIND_LABELS, SENSITIVITY_HELP, facet_label
 
 # The vocabularies, for templates to compare with (``job.status == JobStatus.RUNNING``).
-VOCABULARIES = {v.__name__: v for v in (AccessLevel, DatasetStatus, JobStatus, ResultKind,
-                                        RunStatus, SearchMode, Sensitivity)}
+VOCABULARIES = {v.__name__: v for v in (AccessLevel, DatasetStatus, JobStatus, RequestStatus,
+                                        ResultKind, RunStatus, SearchMode, Sensitivity)}
 # Links of the account menu: (endpoint, label, roles that see it).
-ACCOUNT_LINKS = (("users.index", "Users", (Role.ADMIN,)),)
+SIGNED_IN = tuple(r.value for r in Role)
+ACCOUNT_LINKS = (
+    ("requests.cart", "Request", SIGNED_IN),
+    ("requests.index", "My requests", SIGNED_IN),
+    ("intake.queue", "Intake", (Role.INTAKE, Role.ADMIN)),
+    ("users.index", "Users", (Role.ADMIN,)),
+)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -78,6 +99,9 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     auth.init_app(app)
     app.register_blueprint(account.bp)
     app.register_blueprint(users.bp)
+    app.register_blueprint(data_requests.bp)
+    app.register_blueprint(requests_api.bp)
+    app.register_blueprint(intake.bp)
     sso.init_app(app, settings)
     app.register_blueprint(exports.bp)
     register_error_handlers(app)

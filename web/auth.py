@@ -204,6 +204,8 @@ def check_csrf_globally() -> None:
         return None  # nothing to protect (a 404 or 405 answers it)
     if bearer_token() is not None:
         return None  # a token in a header cannot be sent by another site's form
+    if request.path.startswith(API_PREFIX) and current_account() is None:
+        return None  # no one signed in: nothing to forge; the endpoint answers 401
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf", "")
     expected = session.get("csrf", "")
     if not sent or not expected or not hmac.compare_digest(str(sent), str(expected)):

@@ -1,0 +1,396 @@
+"""Data requests: a cart of fields across agencies, the drafted request, and its review.
+
+A signed-in person collects fields (or whole datasets) into a *cart*, which is their newest
+draft request; the draft's form asks what P20 WIN's request form, ResearchDataGov and the
+CT Data Sharing Playbook ask (:data:`FORM`), and is validated on submission
+(:class:`SubmissionSchema`). The intake office then moves it through its statuses
+(:data:`TRANSITIONS`; the moves, sign-offs and comments are in :mod:`catalog.request_review`).
+Each agency whose data is requested signs off; ``approved`` needs an approving sign-off from
+every one of them.
+
+Fields are kept by dataset and name (a re-harvest gives fields new ids). At submission each
+item records what its field was (:func:`snapshot_of`); a field that changed or disappeared
+since is flagged (:func:`item_state`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.audience import Audience
+from catalog.models import (
+    Agency,
+    DataRequest,
+    Dataset,
+    Field,
+    RequestEvent,
+    RequestItem,
+    User,
+    utcnow,
+)
+from catalog.vocabulary import DatasetStatus, RequestStatus, Role, Sensitivity
+
+S = RequestStatus
+REQUESTER, INTAKE = "requester", "intake"
+INTAKE_ROLES = (Role.INTAKE.value, Role.ADMIN.value)
+# Where each status may go, and who may move it there.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (S.DRAFT, S.SUBMITTED): REQUESTER,
+    (S.SUBMITTED, S.SCREENING): INTAKE,
+    (S.SCREENING, S.AGENCY_REVIEW): INTAKE,
+    (S.SCREENING, S.CHANGES_REQUESTED): INTAKE,
+    (S.SCREENING, S.DENIED): INTAKE,
+    (S.AGENCY_REVIEW, S.CHANGES_REQUESTED): INTAKE,
+    (S.AGENCY_REVIEW, S.APPROVED): INTAKE,
+    (S.AGENCY_REVIEW, S.DENIED): INTAKE,
+    (S.CHANGES_REQUESTED, S.SUBMITTED): REQUESTER,
+    (S.APPROVED, S.AGREEMENT_SIGNED): INTAKE,
+    (S.AGREEMENT_SIGNED, S.FULFILLED): INTAKE,
+    (S.FULFILLED, S.CLOSED): INTAKE,
+    (S.DENIED, S.CLOSED): INTAKE,
+    (S.WITHDRAWN, S.CLOSED): INTAKE,
+    **{(status, S.WITHDRAWN): REQUESTER for status in (
+        S.DRAFT, S.SUBMITTED, S.SCREENING, S.AGENCY_REVIEW, S.CHANGES_REQUESTED, S.APPROVED)},
+}
+EDITABLE = (S.DRAFT.value, S.CHANGES_REQUESTED.value)
+FINAL = (S.CLOSED.value,)
+DECIDED = (S.APPROVED.value, S.DENIED.value)
+SENSITIVE = (Sensitivity.PERSONAL.value, Sensitivity.PRIVATE.value)
+MAX_TEXT = 20_000
+MAX_ITEMS = 2_000
+
+# The parts of a request, in the order the form and the documents show them:
+# (key, label, required at submission, help).
+FORM: tuple[tuple[str, str, bool, str], ...] = (
+    ("title", "Title of the project", True, "A short name for the request."),
+    ("organisation", "Organisation", True, "Who requests the data."),
+    ("team", "Team members who will see the data", True,
+     "One per line: name, e-mail, role."),
+    ("purpose", "Purpose and research questions", True,
+     "What the data is for, and the questions it will answer."),
+    ("benefit", "Benefit to the state", True, "How the results help Connecticut."),
+    ("population", "Population", True, "Whom the records are about."),
+    ("time_period", "Time period", True, "The years or dates of the records wanted."),
+    ("geography", "Geography", False, "Statewide, counties, towns, districts…"),
+    ("level", "Record-level or aggregate", True, "record or aggregate"),
+    ("linkage_plan", "Linkage plan", False,
+     "How records of different agencies will be joined (the catalog proposes join fields)."),
+    ("legal_basis", "Legal basis", True, "The statute, agreement or consent that allows it."),
+    ("irb", "IRB approval", False, "The board, protocol number and date, if research."),
+    ("security_plan", "Security and storage plan", True,
+     "Where the data will be kept, who can reach it, how it is protected."),
+    ("outputs", "Planned outputs and disclosure review", True,
+     "What will be published, and how small cells are suppressed before release."),
+    ("recurrence", "One-time or recurring", True, "one-time or recurring"),
+    ("duration", "Duration", True, "How long the project runs."),
+    ("retention", "Retention and destruction", True,
+     "How long the data is kept, and how it is destroyed."),
+    ("funding", "Funding", False, "Who pays for the project."),
+)
+FORM_KEYS = tuple(key for key, _, _, _ in FORM)
+LEVELS = ("record", "aggregate")
+RECURRENCES = ("one-time", "recurring")
+
+
+class RequestError(ValueError):
+    """A request cannot be changed so; the message says why (409 on the API)."""
+
+
+class NotAllowed(PermissionError):
+    """This person may not do that to this request (403 on the API)."""
+
+
+# ------------------------------------------------------------------------- schemas
+
+def _text(required: bool = False) -> fields.String:
+    kwargs: dict[str, Any] = {"validate": validate.Length(max=MAX_TEXT)}
+    if required:
+        kwargs["required"] = True
+        kwargs["validate"] = validate.Length(min=1, max=MAX_TEXT,
+                                             error="must be filled in")
+    else:
+        kwargs.update(load_default=None, allow_none=True)
+    return fields.String(**kwargs)
+
+
+_DraftFields = Schema.from_dict({key: _text() for key in FORM_KEYS}, name="DraftFields")
+_SubmissionFields = Schema.from_dict(
+    {key: _text(required) for key, _, required, _ in FORM}, name="SubmissionFields")
+
+
+class DraftSchema(_DraftFields):
+    """A draft's form as saved as one goes: every part optional, lengths bounded."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class SubmissionSchema(_SubmissionFields):
+    """What a request must say before it is submitted; errors name the missing parts."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @validates_schema(skip_on_field_errors=False)
+    def _choices(self, data: dict[str, Any], **_: Any) -> None:
+        problems: dict[str, list[str]] = {}
+        if data.get("level") and data["level"].strip().lower() not in LEVELS:
+            problems["level"] = [f"must be one of {', '.join(LEVELS)}"]
+        if data.get("recurrence") and data["recurrence"].strip().lower() not in RECURRENCES:
+            problems["recurrence"] = [f"must be one of {', '.join(RECURRENCES)}"]
+        if problems:
+            raise ValidationError(problems)
+
+
+def labelled_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
+    """Validation messages keyed by the form's labels ("Legal basis": ["must be filled in"])."""
+    labels = {key: label for key, label, _, _ in FORM}
+    out: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        items = value if isinstance(value, list) else [str(value)]
+        out[labels.get(key, key)] = [str(v).replace("Missing data for required field.",
+                                                    "must be filled in") for v in items]
+    return out
+
+
+# ---------------------------------------------------------------------------- cart
+
+
+def may_work_the_queue(user: User) -> bool:
+    """Whether a user is an intake officer (or an administrator)."""
+    return user.role in INTAKE_ROLES
+
+
+def get_request(session: Session, request_id: int) -> DataRequest | None:
+    """A request with its items, events and sign-offs, or None."""
+    return session.scalar(
+        select(DataRequest).where(DataRequest.id == request_id).options(
+            selectinload(DataRequest.items).selectinload(RequestItem.dataset)
+            .selectinload(Dataset.agency),
+            selectinload(DataRequest.events), selectinload(DataRequest.signoffs)))
+
+
+def may_read(user: User, request: DataRequest) -> bool:
+    """The requester reads their requests; intake officers every request past its draft."""
+    if request.requester_id == user.id:
+        return True
+    if may_work_the_queue(user) and request.status != S.DRAFT:
+        return True
+    return user.role == Role.STEWARD and request.status == S.AGENCY_REVIEW and bool(
+        {s.agency.slug for s in user.stewardships} & set(agency_slugs(request)))
+
+
+def cart_of(session: Session, user: User, *, create: bool = True) -> DataRequest | None:
+    """The user's cart: their newest draft (a new one when they have none and ``create``)."""
+    draft = session.scalar(
+        select(DataRequest).where(DataRequest.requester_id == user.id,
+                                  DataRequest.status == S.DRAFT)
+        .order_by(DataRequest.created_at.desc(), DataRequest.id.desc()).limit(1))
+    if draft is None and create:
+        draft = new_request(session, user)
+    return draft
+
+
+def new_request(session: Session, user: User, form: dict[str, Any] | None = None
+                ) -> DataRequest:
+    """A new draft request of a user."""
+    now = utcnow()
+    request = DataRequest(requester_id=user.id, status=S.DRAFT.value,
+                          form=DraftSchema().load(form or {}), justifications={},
+                          revisions=0, created_at=now, updated_at=now)
+    session.add(request)
+    session.flush()
+    record_event(session, request, user, "transition", None, S.DRAFT, "created")
+    return request
+
+
+def _editable(request: DataRequest, user: User) -> None:
+    if request.requester_id != user.id:
+        raise NotAllowed("only the requester changes a request's contents")
+    if request.status not in EDITABLE:
+        raise RequestError(f"a request that is {request.status} cannot be changed; "
+                           "it can be while a draft or when changes are requested")
+
+
+def add_item(session: Session, request: DataRequest, user: User, audience: Audience,
+             dataset_id: int, field_id: int | None = None) -> RequestItem:
+    """Add a field (or a whole dataset) the user may see; LookupError when they may not."""
+    _editable(request, user)
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None or not audience.allows(dataset.access_level, dataset.agency.slug):
+        raise LookupError(f"no dataset {dataset_id}")
+    name = None
+    if field_id is not None:
+        field = session.get(Field, field_id)
+        if field is None or field.dataset_id != dataset.id:
+            raise LookupError(f"no field {field_id} in dataset {dataset_id}")
+        name = field.name
+    for item in request.items:
+        if item.dataset_id == dataset.id and item.field_name == name:
+            return item
+    if len(request.items) >= MAX_ITEMS:
+        raise RequestError(f"a request holds at most {MAX_ITEMS} items")
+    item = RequestItem(request=request, dataset_id=dataset.id, field_name=name,
+                       added_at=utcnow())
+    session.add(item)
+    request.updated_at = utcnow()
+    session.flush()
+    return item
+
+
+def remove_item(session: Session, request: DataRequest, user: User, item_id: int) -> None:
+    """Take an item out of a request the user may still change."""
+    _editable(request, user)
+    for item in list(request.items):
+        if item.id == item_id:
+            request.items.remove(item)
+            session.delete(item)
+            request.updated_at = utcnow()
+            return
+    raise LookupError(f"no item {item_id} in request {request.id}")
+
+
+def save_draft(session: Session, request: DataRequest, user: User, form: dict[str, Any],
+               justifications: dict[str, str] | None = None,
+               item_justifications: dict[int, str] | None = None) -> None:
+    """Save what the requester wrote so far (nothing is required yet)."""
+    _editable(request, user)
+    cleaned = DraftSchema().load({k: v for k, v in form.items() if k in FORM_KEYS})
+    request.form = {**(request.form or {}), **{k: v for k, v in cleaned.items()
+                                                if k in form}}
+    if justifications is not None:
+        held = {str(i.dataset_id) for i in request.items}
+        request.justifications = {k: v[:MAX_TEXT] for k, v in justifications.items()
+                                  if k in held and v and v.strip()}
+    for item in request.items:
+        if item_justifications and item.id in item_justifications:
+            text = (item_justifications[item.id] or "").strip()
+            item.justification = text[:MAX_TEXT] or None
+    request.updated_at = utcnow()
+
+
+# ------------------------------------------------------------------ what it holds
+
+
+@dataclass
+class Line:
+    """One requested item as shown: its dataset, agency, field (None: the whole dataset)."""
+
+    item: RequestItem
+    dataset: Dataset
+    field: Field | None
+    state: str  # current | changed | withdrawn | gone
+
+    @property
+    def sensitivity(self) -> str:
+        """The item's sensitivity (the most sensitive field of a whole dataset)."""
+        if self.field is not None:
+            return self.field.sensitivity or Sensitivity.PUBLIC.value
+        order = [s.value for s in Sensitivity]
+        levels = [f.sensitivity or "public" for f in self.dataset.fields] or ["public"]
+        return max(levels, key=order.index)
+
+    @property
+    def needs_justification(self) -> bool:
+        """Personal or private data needs its own justification (minimum necessary)."""
+        return self.sensitivity in SENSITIVE
+
+
+def field_of(dataset: Dataset, name: str | None) -> Field | None:
+    """A dataset's field by name."""
+    if name is None:
+        return None
+    return next((f for f in dataset.fields if f.name == name), None)
+
+
+def snapshot_of(dataset: Dataset, field: Field | None) -> dict[str, Any]:
+    """What an item was at submission: the parts a requester relied on, and their hash."""
+    if field is None:
+        parts = {"title": dataset.title, "description": dataset.description,
+                 "fields": sorted(f.name for f in dataset.fields)}
+    else:
+        parts = {"name": field.name, "label": field.label, "description": field.description,
+                 "data_type": field.data_type, "sensitivity": field.sensitivity,
+                 "value_labels": field.value_labels or []}
+    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return {**parts, "hash": hashlib.sha256(blob.encode("utf-8")).hexdigest()}
+
+
+def item_state(item: RequestItem, dataset: Dataset, field: Field | None) -> str:
+    """current, or changed / withdrawn / gone since the request was submitted."""
+    if dataset.status == DatasetStatus.WITHDRAWN:
+        return "withdrawn"
+    if item.field_name is not None and field is None:
+        return "gone"
+    if item.snapshot and snapshot_of(dataset, field)["hash"] != item.snapshot.get("hash"):
+        return "changed"
+    return "current"
+
+
+def lines_of(request: DataRequest, audience: Audience) -> tuple[list[Line], int]:
+    """The request's items the audience may see, and how many others it holds."""
+    lines, hidden = [], 0
+    for item in request.items:
+        dataset = item.dataset
+        if not audience.allows(dataset.access_level, dataset.agency.slug):
+            hidden += 1
+            continue
+        field = field_of(dataset, item.field_name)
+        lines.append(Line(item, dataset, field, item_state(item, dataset, field)))
+    lines.sort(key=lambda li: (li.dataset.agency.name, li.dataset.title,
+                               li.field.position if li.field else 0))
+    return lines, hidden
+
+
+def agencies_of(request: DataRequest) -> list[Agency]:
+    """The agencies whose data the request asks for, by name."""
+    found = {i.dataset.agency.id: i.dataset.agency for i in request.items}
+    return sorted(found.values(), key=lambda a: a.name)
+
+
+def agency_slugs(request: DataRequest) -> list[str]:
+    """The slugs of :func:`agencies_of`."""
+    return [a.slug for a in agencies_of(request)]
+
+
+def submission_problems(request: DataRequest) -> dict[str, list[str]]:
+    """Everything that keeps a request from being submitted, by the form's labels."""
+    problems: dict[str, list[str]] = {}
+    try:
+        SubmissionSchema().load(request.form or {})
+    except ValidationError as exc:
+        problems.update(labelled_errors(exc.messages))
+    if not request.items:
+        problems["Requested data"] = ["add at least one field or dataset"]
+    for item in request.items:
+        dataset = item.dataset
+        if not (request.justifications or {}).get(str(dataset.id)):
+            problems.setdefault("Justification per dataset", []).append(
+                f"why {dataset.title!r} is needed")
+        line = Line(item, dataset, field_of(dataset, item.field_name), "current")
+        if line.needs_justification and not item.justification:
+            what = item.field_name or f"all of {dataset.title}"
+            problems.setdefault("Justification of personal or private data", []).append(
+                f"why {what} ({line.sensitivity}) is the minimum necessary")
+    for key in problems:
+        problems[key] = list(dict.fromkeys(problems[key]))
+    return problems
+
+
+def record_event(session: Session, request: DataRequest, user: User | None, kind: str,
+                 before: str | None, after: str | None, comment: str | None) -> RequestEvent:
+    """Add an event to a request's history: who did what (and said what), when."""
+    event = RequestEvent(request=request, kind=kind, from_status=before, to_status=after,
+                         actor_id=user.id if user is not None else None,
+                         actor=user.email if user is not None else "system",
+                         comment=(comment or "").strip()[:MAX_TEXT] or None, at=utcnow())
+    session.add(event)
+    session.flush()
+    return event

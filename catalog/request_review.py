@@ -1,0 +1,166 @@
+"""A request's review: its moves through the statuses, agencies' sign-offs, the thread.
+
+Each move is allowed only from the right status and for the right party (the requester, or
+an intake officer), and is recorded as an event: who, when, and the comment given.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.data_requests import (
+    INTAKE,
+    REQUESTER,
+    TRANSITIONS,
+    NotAllowed,
+    RequestError,
+    S,
+    agencies_of,
+    field_of,
+    may_work_the_queue,
+    record_event,
+    snapshot_of,
+    submission_problems,
+)
+from catalog.models import (
+    Agency,
+    DataRequest,
+    Dataset,
+    RequestEvent,
+    RequestItem,
+    RequestSignoff,
+    User,
+    utcnow,
+)
+from catalog.vocabulary import Role, SignoffDecision
+
+MAX_TEXT = 20_000
+
+
+def allowed_moves(request: DataRequest, user: User) -> list[str]:
+    """The statuses this user may move the request to now."""
+    out = []
+    for (before, after), party in TRANSITIONS.items():
+        if before != request.status:
+            continue
+        if (party == REQUESTER and request.requester_id == user.id) or \
+                (party == INTAKE and may_work_the_queue(user)):
+            out.append(after.value)
+    return out
+
+
+def transition(session: Session, request: DataRequest, user: User, to: str,
+               comment: str | None = None) -> RequestEvent:
+    """Move a request; RequestError for a move its status does not allow, NotAllowed for
+    the wrong party."""
+    key = (request.status, to)
+    if key not in TRANSITIONS:
+        raise RequestError(f"a request that is {request.status} cannot become {to}")
+    if to not in allowed_moves(request, user):
+        who = "the requester" if TRANSITIONS[key] == REQUESTER else "an intake officer"
+        raise NotAllowed(f"only {who} may move a request from {request.status} to {to}")
+    if to == S.SUBMITTED:
+        problems = submission_problems(request)
+        if problems:
+            raise RequestError("the request is not complete: " + "; ".join(
+                f"{k}: {', '.join(v)}" for k, v in problems.items()))
+        for item in request.items:
+            item.snapshot = snapshot_of(item.dataset, field_of(item.dataset, item.field_name))
+        if request.status == S.CHANGES_REQUESTED:
+            request.revisions += 1
+        request.submitted_at = request.submitted_at or utcnow()
+    if to == S.APPROVED:
+        missing = [a.name for a in agencies_of(request) if _decision(request, a) != "approved"]
+        if missing:
+            raise RequestError("approval needs an approving sign-off from every agency; "
+                               f"missing: {', '.join(missing)}")
+    if to == S.AGENCY_REVIEW:
+        for signoff in list(request.signoffs):  # a new round of review starts clean
+            session.delete(signoff)
+    if to == S.CLOSED:
+        request.closing_reason = request.status  # closed after: fulfilled, denied, withdrawn
+    before = request.status
+    request.status = to
+    request.updated_at = utcnow()
+    return record_event(session, request, user, "transition", before, to, comment)
+
+
+def _decision(request: DataRequest, agency: Agency) -> str | None:
+    return next((s.decision for s in request.signoffs if s.agency_id == agency.id), None)
+
+
+def signoff(session: Session, request: DataRequest, user: User, agency_slug: str,
+            decision: str, comment: str | None = None) -> RequestSignoff:
+    """An agency's decision: by one of its stewards, or an intake officer recording it."""
+    if request.status != S.AGENCY_REVIEW:
+        raise RequestError(f"sign-offs are given during agency review, not when {request.status}")
+    if decision not in {d.value for d in SignoffDecision}:
+        raise RequestError(f"a decision is approved or denied, not {decision!r}")
+    agency = next((a for a in agencies_of(request) if a.slug == agency_slug), None)
+    if agency is None:
+        raise RequestError(f"the request asks no data of agency {agency_slug!r}")
+    stewards = user.role == Role.STEWARD and agency_slug in {
+        s.agency.slug for s in user.stewardships}
+    if not (stewards or may_work_the_queue(user)):
+        raise NotAllowed(f"only a steward of {agency.name} or an intake officer signs off")
+    found = next((s for s in request.signoffs if s.agency_id == agency.id), None)
+    if found is None:
+        found = RequestSignoff(request=request, agency_id=agency.id)
+        session.add(found)
+    found.decision, found.by, found.at = decision, user.email, utcnow()
+    found.comment = (comment or "").strip()[:MAX_TEXT] or None
+    record_event(session, request, user, "signoff", None, None,
+           f"{agency.name}: {decision}" + (f" — {found.comment}" if found.comment else ""))
+    request.updated_at = utcnow()
+    return found
+
+
+def comment(session: Session, request: DataRequest, user: User, text: str) -> RequestEvent:
+    """A message in the request's thread (requester and intake officers)."""
+    if not text or not text.strip():
+        raise RequestError("a comment needs some text")
+    return record_event(session, request, user, "comment", None, None, text)
+
+
+def assign(session: Session, request: DataRequest, user: User, officer: User | None
+           ) -> RequestEvent:
+    """Assign the request to an intake officer (or to no one)."""
+    if not may_work_the_queue(user):
+        raise NotAllowed("only intake officers assign requests")
+    if officer is not None and not may_work_the_queue(officer):
+        raise RequestError(f"{officer.email} is not an intake officer")
+    request.assigned_to = officer.id if officer is not None else None
+    return record_event(session, request, user, "assign", None, None,
+                  f"assigned to {officer.email}" if officer else "unassigned")
+
+
+def requests_for(session: Session, user: User, *, everyone: bool = False
+                 ) -> list[DataRequest]:
+    """A user's own requests; with ``everyone`` (intake), every request past its draft."""
+    query = select(DataRequest).options(
+        selectinload(DataRequest.items).selectinload(RequestItem.dataset)
+        .selectinload(Dataset.agency), selectinload(DataRequest.signoffs))
+    if everyone and may_work_the_queue(user):
+        query = query.where(DataRequest.status != S.DRAFT)
+    else:
+        query = query.where(DataRequest.requester_id == user.id)
+    return list(session.scalars(query.order_by(DataRequest.updated_at.desc(),
+                                               DataRequest.id.desc())))
+
+
+def signable_agencies(request: DataRequest, user: User) -> list[Agency]:
+    """The agencies this user may sign off for now (during agency review)."""
+    if request.status != S.AGENCY_REVIEW:
+        return []
+    if may_work_the_queue(user):
+        return agencies_of(request)
+    if user.role != Role.STEWARD:
+        return []
+    own = {s.agency.slug for s in user.stewardships}
+    return [a for a in agencies_of(request) if a.slug in own]
+
+
+def decisions(request: DataRequest) -> dict[str, str]:
+    """Each agency's latest decision, by agency slug."""
+    return {s.agency.slug: s.decision for s in request.signoffs}

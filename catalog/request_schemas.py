@@ -1,0 +1,113 @@
+"""marshmallow schemas of the data-request API: what comes in, and what goes out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from catalog.data_requests import FORM_KEYS, MAX_TEXT, DraftSchema
+from catalog.vocabulary import RequestStatus, SignoffDecision, values
+
+
+class RequestInSchema(Schema):
+    """A new request or a draft's changes: the form's parts, and justifications."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    form = fields.Nested(DraftSchema, load_default=dict)
+    justifications = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d+$")),
+                                 values=fields.String(validate=validate.Length(max=MAX_TEXT)),
+                                 load_default=dict)
+
+
+class ItemInSchema(Schema):
+    """An item to add: ``{"field_id": N}`` or ``{"dataset_id": N}``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    field_id = fields.Integer(load_default=None, allow_none=True,
+                              validate=validate.Range(min=1, max=2**63 - 1))
+    dataset_id = fields.Integer(load_default=None, allow_none=True,
+                                validate=validate.Range(min=1, max=2**63 - 1))
+    justification = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(max=MAX_TEXT))
+
+    @validates_schema
+    def _one(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("field_id") is None) == (data.get("dataset_id") is None):
+            raise ValidationError("give field_id or dataset_id (one of them)", "_schema")
+
+
+class TransitionInSchema(Schema):
+    """A move: the status to go to, and a comment."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    to = fields.String(required=True, validate=validate.OneOf(values(RequestStatus)))
+    comment = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(max=MAX_TEXT))
+
+
+class SignoffInSchema(Schema):
+    """An agency's decision."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    agency = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    decision = fields.String(required=True, validate=validate.OneOf(values(SignoffDecision)))
+    comment = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(max=MAX_TEXT))
+
+
+class ItemOutSchema(Schema):
+    """A requested item as the reader may see it."""
+
+    id = fields.Integer()
+    dataset_id = fields.Integer()
+    dataset = fields.String()
+    agency = fields.String()
+    field = fields.String(allow_none=True)
+    field_id = fields.Integer(allow_none=True)
+    whole_dataset = fields.Boolean()
+    access_level = fields.String()
+    sensitivity = fields.String()
+    justification = fields.String(allow_none=True)
+    state = fields.String()
+
+
+class EventOutSchema(Schema):
+    """One event of a request's history."""
+
+    kind = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    actor = fields.String()
+    comment = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class RequestOutSchema(Schema):
+    """A request as the API returns it."""
+
+    id = fields.Integer()
+    status = fields.String()
+    requester = fields.String(allow_none=True)
+    form = fields.Dict(keys=fields.String(validate=validate.OneOf(FORM_KEYS)))
+    justifications = fields.Dict(keys=fields.String(), values=fields.String())
+    items = fields.List(fields.Nested(ItemOutSchema))
+    items_not_shown = fields.Integer()
+    agencies = fields.List(fields.String())
+    signoffs = fields.Dict(keys=fields.String(), values=fields.String())
+    allowed_transitions = fields.List(fields.String())
+    revisions = fields.Integer()
+    assigned_to = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    submitted_at = fields.DateTime(allow_none=True)
+    events = fields.List(fields.Nested(EventOutSchema))
+    url = fields.String()

@@ -1,0 +1,430 @@
+"""Data requests end to end on the real app: cart, draft, review, sign-offs, documents, API.
+
+The catalog is the small real one of tests/webfixtures.py (DCF, SDE, DOL and DPH datasets,
+hidden ones among them); people sign in through the real form or use real API tokens.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from catalog import accounts
+from catalog.config import load_settings
+from catalog.embeddings import Embedder
+from catalog.service import Catalog
+from tests.webfixtures import WebCatalog, add_account, build_catalog, sign_in
+
+FORM = {
+    "title": "Employment after foster care", "organisation": "UConn School of Social Work",
+    "team": "Ada Lovelace, ada@uconn.example, principal investigator",
+    "purpose": "How many youths who left foster care are employed two years later?",
+    "benefit": "Better transition services for youths leaving care.",
+    "population": "Youths who exited foster care aged 16 to 21.",
+    "time_period": "2015-2023", "geography": "Statewide", "level": "record",
+    "linkage_plan": "Link on date of birth and name through the P20 WIN hub.",
+    "legal_basis": "Data sharing agreement under CGS 10a-57g.",
+    "irb": "UConn IRB H23-001, approved 2023-05-01",
+    "security_plan": "Encrypted enclave at the P20 WIN hub; named analysts only.",
+    "outputs": "Aggregate tables; cells under 10 suppressed after disclosure review.",
+    "recurrence": "one-time", "duration": "18 months",
+    "retention": "Destroyed 30 days after the project ends, certified in writing.",
+    "funding": "State grant",
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[WebCatalog]:
+    catalog = Catalog(load_settings(data_dir=tmp_path_factory.mktemp("requests"),
+                                    database_url=None, elasticsearch_url=None),
+                      embedder=embedder)
+    built = build_catalog(catalog)
+    add_account(catalog, "researcher@example.org", "viewer")
+    add_account(catalog, "other@example.org", "viewer")
+    add_account(catalog, "intake@example.org", "intake")
+    add_account(catalog, "dcf@example.org", "steward", ("dcf",), officer_of=("dcf",))
+    add_account(catalog, "dol@example.org", "steward", ("dol",))
+    yield built
+    catalog.close()
+
+
+def client_of(site: WebCatalog, email: str) -> tuple[FlaskClient, str]:
+    client = site.app.test_client()
+    return client, sign_in(client, email)
+
+
+def add(client: FlaskClient, csrf: str, dataset_id: int, field_id: int | None = None) -> Any:
+    data = {"csrf": csrf, "dataset_id": dataset_id, "next": "/cart"}
+    if field_id is not None:
+        data["field_id"] = field_id
+    return client.post("/cart/items", data=data)
+
+
+def draft_id(client: FlaskClient) -> int:
+    answer = client.get("/cart")
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    return int(re.search(r"/requests/(\d+)/edit", answer.headers["Location"]).group(1))
+
+
+def fill(client: FlaskClient, csrf: str, request_id: int, site: WebCatalog,
+         action: str = "save", **overrides: str) -> Any:
+    page = client.get(f"/requests/{request_id}/edit").get_data(as_text=True)
+    data: dict[str, Any] = {"csrf": csrf, "action": action, **FORM, **overrides}
+    for dataset_id in set(re.findall(r'name="why_dataset_(\d+)"', page)):
+        data[f"why_dataset_{dataset_id}"] = "The outcome measure needs it."
+    for item_id in set(re.findall(r'name="why_item_(\d+)"', page)):
+        data[f"why_item_{item_id}"] = "Needed to link records; nothing less identifies a person."
+    return client.post(f"/requests/{request_id}/edit", data=data)
+
+
+def move(client: FlaskClient, csrf: str, request_id: int, to: str, comment: str = "") -> Any:
+    return client.post(f"/requests/{request_id}/transition",
+                       data={"csrf": csrf, "to": to, "comment": comment})
+
+
+def test_a_request_across_two_agencies_from_draft_to_fulfilled(site: WebCatalog) -> None:
+    researcher, csrf = client_of(site, "researcher@example.org")
+    fields = site.fields
+    assert add(researcher, csrf, site.datasets["foster-care-placements"],
+               fields["REMOVAL_DT"]).status_code == 302
+    add(researcher, csrf, site.datasets["foster-care-placements"], fields["DOB_DT"])
+    add(researcher, csrf, site.datasets["ui-claims"], fields["WBA_AMT"])
+    add(researcher, csrf, site.datasets["ui-claims"], fields["CLMT_BIRTH_DT"])
+    add(researcher, csrf, site.datasets["ui-claims"], fields["WBA_AMT"])  # twice: kept once
+    request_id = draft_id(researcher)
+    page = researcher.get(f"/requests/{request_id}/edit").get_data(as_text=True)
+    assert page.count('class="request-line request-line--') == 4
+    assert "Department of Children and Families" in page and "Department of Labor" in page
+    assert "personal data is the minimum necessary (required)" in page  # DOB_DT is personal
+    # The catalog proposes joining the agencies on date of birth.
+    assert "Date of birth: <code>" in page and "CLMT_BIRTH_DT" in page.split("link the")[1]
+    # Submitting an empty form names every missing part.
+    refused = researcher.post(f"/requests/{request_id}/edit",
+                              data={"csrf": csrf, "action": "submit"})
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    for part in ("Legal basis", "Security and storage plan", "Retention and destruction",
+                 "Justification per dataset", "Justification of personal or private data"):
+        assert part in text
+    assert fill(researcher, csrf, request_id, site).status_code == 200  # saved, not submitted
+    answer = fill(researcher, csrf, request_id, site, action="submit")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/{request_id}")
+    # The intake office screens it and sends it to the two agencies.
+    intake, icsrf = client_of(site, "intake@example.org")
+    queue = intake.get("/intake").get_data(as_text=True)
+    assert f"#{request_id} Employment after foster care" in queue
+    assert move(intake, icsrf, request_id, "screening").status_code == 302
+    assert move(intake, icsrf, request_id, "agency_review", "Looks complete").status_code == 302
+    # Approval waits for every agency.
+    move(intake, icsrf, request_id, "approved")
+    assert "approval needs an approving sign-off" in intake.get(
+        f"/requests/{request_id}").get_data(as_text=True)
+    dcf, dcsrf = client_of(site, "dcf@example.org")
+    assert dcf.post(f"/requests/{request_id}/signoff",
+                    data={"csrf": dcsrf, "agency": "dcf", "decision": "approved"}
+                    ).status_code == 302
+    # A DOL steward may not sign for DCF, nor a viewer at all.
+    dol, lcsrf = client_of(site, "dol@example.org")
+    assert dol.post(f"/requests/{request_id}/signoff",
+                    data={"csrf": lcsrf, "agency": "dcf", "decision": "denied"}
+                    ).status_code == 403
+    dol.post(f"/requests/{request_id}/signoff",
+             data={"csrf": lcsrf, "agency": "dol", "decision": "approved", "comment": "OK"})
+    for step in ("approved", "agreement_signed", "fulfilled"):
+        assert move(intake, icsrf, request_id, step).status_code == 302
+    shown = researcher.get(f"/requests/{request_id}").get_data(as_text=True)
+    assert ">fulfilled<" in shown
+    for status in ("submitted", "screening", "agency review", "approved", "agreement signed"):
+        assert f"to {status}" in shown  # the requester sees every status of their request
+    # Only allowed moves, each by its own party.
+    assert move(researcher, csrf, request_id, "closed").status_code == 403
+    move(intake, icsrf, request_id, "screening")
+    assert "cannot become screening" in intake.get(f"/requests/{request_id}").get_data(
+        as_text=True)
+    with site.catalog.session() as session:
+        from catalog.data_requests import get_request
+
+        found = get_request(session, request_id)
+        assert found is not None and found.status == "fulfilled"
+        moves = [(e.from_status, e.to_status) for e in found.events if e.kind == "transition"]
+        assert moves == [(None, "draft"), ("draft", "submitted"), ("submitted", "screening"),
+                         ("screening", "agency_review"), ("agency_review", "approved"),
+                         ("approved", "agreement_signed"), ("agreement_signed", "fulfilled")]
+        assert all(e.actor for e in found.events)
+
+
+def test_the_request_as_docx_pdf_markdown_and_json(site: WebCatalog) -> None:
+    researcher, csrf = client_of(site, "researcher@example.org")
+    add(researcher, csrf, site.datasets["foster-care-placements"], site.fields["DOB_DT"])
+    add(researcher, csrf, site.datasets["ui-claims"], site.fields["CLMT_BIRTH_DT"])
+    request_id = draft_id(researcher)
+    fill(researcher, csrf, request_id, site)
+    from docx import Document
+    from pypdf import PdfReader
+
+    word = researcher.get(f"/requests/{request_id}/document.docx")
+    assert word.status_code == 200 and word.mimetype.endswith("wordprocessingml.document")
+    text = "\n".join(p.text for p in Document(io.BytesIO(word.data)).paragraphs)
+    cells = [c.text for t in Document(io.BytesIO(word.data)).tables for r in t.rows
+             for c in r.cells]
+    assert "Employment after foster care" in text and "Data sharing agreement" in text
+    assert "DOB_DT" in cells and "CLMT_BIRTH_DT" in cells and "personal" in cells
+    assert "Agency Data Officer: Dcf dcf@example.org" in text  # DCF's data officer
+    pdf = researcher.get(f"/requests/{request_id}/document.pdf")
+    assert pdf.mimetype == "application/pdf"
+    pages = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Employment after foster care" in pages and "CLMT_BIRTH_DT" in pages
+    markdown = researcher.get(f"/requests/{request_id}/document.md").get_data(as_text=True)
+    assert "## Legal basis" in markdown and "DOB_DT — Birth date — date" in markdown
+    data = researcher.get(f"/requests/{request_id}/document.json").get_json()
+    assert [a["slug"] for a in data["agencies"]] == ["dcf", "dol"]
+
+
+def test_restricted_fields_reach_a_cart_only_for_those_who_may_see_them(
+        site: WebCatalog) -> None:
+    hidden_dol = site.datasets["marmoset-wage-match"]  # restricted, DOL
+    viewer, csrf = client_of(site, "other@example.org")
+    assert add(viewer, csrf, hidden_dol).status_code == 404
+    assert add(viewer, csrf, hidden_dol, site.fields["MARMOSET_WAGE"]).status_code == 404
+    dol, lcsrf = client_of(site, "dol@example.org")
+    assert add(dol, lcsrf, hidden_dol, site.fields["MARMOSET_WAGE"]).status_code == 302
+    request_id = draft_id(dol)
+    fill(dol, lcsrf, request_id, site, action="submit")
+    # The intake officer works the request without seeing the restricted item's name.
+    intake, _ = client_of(site, "intake@example.org")
+    page = intake.get(f"/requests/{request_id}").get_data(as_text=True)
+    assert "MARMOSET_WAGE" not in page and "Marmoset" not in page
+    assert "1 more item(s) of agencies whose restricted metadata you do not see" in page
+    doc = intake.get(f"/requests/{request_id}/document.md").get_data(as_text=True)
+    assert "marmoset" not in doc.lower() and "1 requested item(s) are not shown" in doc
+    # Another requester cannot read it at all.
+    assert viewer.get(f"/requests/{request_id}").status_code == 404
+    assert viewer.get(f"/requests/{request_id}/document.pdf").status_code == 404
+
+
+def test_a_requested_field_that_changes_after_submission_is_flagged(site: WebCatalog) -> None:
+    from catalog.store import steward_edit
+
+    researcher, csrf = client_of(site, "researcher@example.org")
+    client_new = researcher.post("/requests", data={"csrf": csrf})
+    assert client_new.status_code == 302
+    add(researcher, csrf, site.datasets["enrollment-layout"], site.fields["GRADE_LVL"])
+    request_id = draft_id(researcher)
+    fill(researcher, csrf, request_id, site, action="submit")
+    assert "Changed since it was submitted" not in researcher.get(
+        f"/requests/{request_id}").get_data(as_text=True)
+    with site.catalog.transaction() as session:
+        from catalog.models import Dataset, Field
+
+        dataset = session.get(Dataset, site.datasets["enrollment-layout"])
+        field = session.get(Field, site.fields["GRADE_LVL"])
+        steward_edit(session, dataset, {"description": "Grade, K to 12."}, actor="t",
+                     field=field)
+    page = researcher.get(f"/requests/{request_id}").get_data(as_text=True)
+    assert "Changed since it was submitted" in page and "GRADE_LVL" in page
+
+
+def test_changes_requested_then_resubmitted_counts_a_revision(site: WebCatalog) -> None:
+    researcher, csrf = client_of(site, "researcher@example.org")
+    researcher.post("/requests", data={"csrf": csrf})
+    add(researcher, csrf, site.datasets["birth-file"], site.fields["APGAR5"])
+    request_id = draft_id(researcher)
+    fill(researcher, csrf, request_id, site, action="submit")
+    intake, icsrf = client_of(site, "intake@example.org")
+    move(intake, icsrf, request_id, "screening")
+    move(intake, icsrf, request_id, "changes_requested", "Say how cells are suppressed.")
+    assert "Say how cells are suppressed." in researcher.get(
+        f"/requests/{request_id}").get_data(as_text=True)
+    fill(researcher, csrf, request_id, site, action="submit",
+         outputs="Tables with cells under 11 suppressed.")
+    with site.catalog.session() as session:
+        from catalog.data_requests import get_request
+
+        found = get_request(session, request_id)
+        assert found is not None and found.status == "submitted" and found.revisions == 1
+    # Withdrawn by the requester, then closed by the office, with the reason kept.
+    assert move(researcher, csrf, request_id, "withdrawn").status_code == 302
+    assert move(intake, icsrf, request_id, "closed").status_code == 302
+    metrics = intake.get("/api/v1/intake/metrics").get_json()
+    assert metrics["closing_reasons"].get("withdrawn", 0) >= 1
+
+
+# ---------------------------------------------------------------------------- API
+
+
+def token_of(site: WebCatalog, email: str) -> dict[str, str]:
+    with site.catalog.transaction() as session:
+        user = accounts.get_user(session, email)
+        assert user is not None
+        token, _ = accounts.issue_token(session, user, "test")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_carries_a_request_through_its_review(site: WebCatalog) -> None:
+    api = site.app.test_client()
+    me = token_of(site, "researcher@example.org")
+    assert api.post("/api/v1/requests", json={}).status_code == 401
+    created = api.post("/api/v1/requests", json={"form": FORM}, headers=me)
+    assert created.status_code == 201
+    body = created.get_json()
+    request_id = body["id"]
+    assert body["status"] == "draft" and body["form"]["title"] == FORM["title"]
+    for item in ({"field_id": site.fields["REMOVAL_DT"]},
+                 {"dataset_id": site.datasets["ui-claims"]}):
+        assert api.post(f"/api/v1/requests/{request_id}/items", json=item,
+                        headers=me).status_code == 201
+    assert api.post(f"/api/v1/requests/{request_id}/items", json={}, headers=me
+                    ).status_code == 400
+    hidden = api.post(f"/api/v1/requests/{request_id}/items",
+                      json={"dataset_id": site.datasets["zephyrine-ledger"]}, headers=me)
+    assert hidden.status_code == 404
+    early = api.post(f"/api/v1/requests/{request_id}/transitions", json={"to": "submitted"},
+                     headers=me)
+    assert early.status_code == 409 and "Justification per dataset" in early.get_json(
+        )["error"]["message"]
+    justified = {str(site.datasets["foster-care-placements"]): "Exits from care.",
+                 str(site.datasets["ui-claims"]): "Employment outcome."}
+    assert api.patch(f"/api/v1/requests/{request_id}", json={"justifications": justified},
+                     headers=me).status_code == 200
+    with site.catalog.transaction() as session:  # the whole UI dataset holds personal data
+        from catalog.data_requests import get_request
+
+        found = get_request(session, request_id)
+        assert found is not None
+        for item in found.items:
+            item.justification = "Needed to link."
+    done = api.post(f"/api/v1/requests/{request_id}/transitions", json={"to": "submitted"},
+                    headers=me)
+    assert done.status_code == 200 and done.get_json()["status"] == "submitted"
+    officer = token_of(site, "intake@example.org")
+    assert api.post(f"/api/v1/requests/{request_id}/transitions", json={"to": "screening"},
+                    headers=me).status_code == 403  # the requester may not screen
+    assert api.post(f"/api/v1/requests/{request_id}/transitions", json={"to": "fulfilled"},
+                    headers=officer).status_code == 409  # not from submitted
+    for to in ("screening", "agency_review"):
+        assert api.post(f"/api/v1/requests/{request_id}/transitions", json={"to": to},
+                        headers=officer).status_code == 200
+    for agency in ("dcf", "dol"):
+        answer = api.post(f"/api/v1/requests/{request_id}/signoffs",
+                          json={"agency": agency, "decision": "approved",
+                                "comment": "recorded for the agency"}, headers=officer)
+        assert answer.status_code == 201
+    approved = api.post(f"/api/v1/requests/{request_id}/transitions", json={"to": "approved"},
+                        headers=officer)
+    assert approved.status_code == 200
+    assert approved.get_json()["signoffs"] == {"dcf": "approved", "dol": "approved"}
+    mine = api.get("/api/v1/requests", headers=me).get_json()
+    assert request_id in [r["id"] for r in mine["requests"]]
+    other = token_of(site, "other@example.org")
+    assert request_id not in [r["id"] for r in api.get("/api/v1/requests", headers=other)
+                              .get_json()["requests"]]
+    assert api.get(f"/api/v1/requests/{request_id}", headers=other).status_code == 404
+    docx = api.get(f"/api/v1/requests/{request_id}/document?format=docx", headers=me)
+    assert docx.status_code == 200 and docx.data[:2] == b"PK"
+    assert api.get(f"/api/v1/requests/{request_id}/document?format=exe", headers=me
+                   ).status_code == 400
+
+
+# ------------------------------------------------------------------------- metrics
+
+# A seeded set with fixed dates, and the figures computed by hand (see each comment).
+SEEDED = {
+    # 1 agency: submitted 10 d, screening 10, agency review 40, approved 30, agreement 30,
+    # fulfilled 10; decision 2026-01-01 → 2026-03-02 = 60 days (within 84).
+    "R1": (["dcf"], 0, [("2026-01-01", "submitted"), ("2026-01-11", "screening"),
+                        ("2026-01-21", "agency_review"), ("2026-03-02", "approved"),
+                        ("2026-04-01", "agreement_signed"), ("2026-05-01", "fulfilled"),
+                        ("2026-05-11", "closed")]),
+    # 2 agencies: submitted 5, screening 10, changes 30, submitted 2, screening 20,
+    # agency review 180, denied 10; decision 2026-02-01 → 2026-10-06 = 247 days (> 168).
+    "R2": (["dcf", "dol"], 1, [("2026-02-01", "submitted"), ("2026-02-06", "screening"),
+                               ("2026-02-16", "changes_requested"),
+                               ("2026-03-18", "submitted"), ("2026-03-20", "screening"),
+                               ("2026-04-09", "agency_review"), ("2026-10-06", "denied"),
+                               ("2026-10-16", "closed")]),
+    # Open: submitted 2 d, screening since 2026-06-03; 183 days old on 2026-12-01.
+    "R3": (["dol"], 0, [("2026-06-01", "submitted"), ("2026-06-03", "screening")]),
+    # Open: submitted 10 days before 2026-12-01.
+    "R4": (["dol"], 0, [("2026-11-21", "submitted")]),
+    # Withdrawn after 10 days in submitted, closed a day later.
+    "R6": (["dcf"], 0, [("2026-03-01", "submitted"), ("2026-03-11", "withdrawn"),
+                        ("2026-03-12", "closed")]),
+}
+HAND = {
+    "by_status": {"closed": 3, "screening": 1, "submitted": 1},
+    "stages": {
+        "submitted": {"count": 5, "median_days": 5.0, "p90_days": 10.0},  # 10 5 2 2 10
+        "screening": {"count": 3, "median_days": 10.0, "p90_days": 20.0},  # 10 10 20
+        "agency_review": {"count": 2, "median_days": 110.0, "p90_days": 180.0},  # 40 180
+        "changes_requested": {"count": 1, "median_days": 30.0, "p90_days": 30.0},
+        "approved": {"count": 1, "median_days": 30.0, "p90_days": 30.0},
+        "agreement_signed": {"count": 1, "median_days": 30.0, "p90_days": 30.0},
+        "fulfilled": {"count": 1, "median_days": 10.0, "p90_days": 10.0},
+        "denied": {"count": 1, "median_days": 10.0, "p90_days": 10.0},
+        "withdrawn": {"count": 1, "median_days": 1.0, "p90_days": 1.0},
+    },
+    "decision": {"count": 2, "median_days": 153.5, "p90_days": 247.0, "within_benchmark": 1},
+    "open_by_age": {"0–30 days": 1, "31–90 days": 0, "91–180 days": 0, "181–365 days": 1,
+                    "over a year": 0},
+    "revision_rounds": {"0": 4, "1": 1},
+    "closing_reasons": {"fulfilled": 1, "denied": 1, "withdrawn": 1},
+}
+
+
+def test_intake_metrics_match_a_hand_computed_set(tmp_path: Any, embedder: Embedder) -> None:
+    from datetime import UTC, datetime
+
+    from catalog import request_metrics
+    from catalog.models import DataRequest, RequestEvent, RequestItem
+
+    catalog = Catalog(load_settings(data_dir=tmp_path / "data", database_url=None,
+                                    elasticsearch_url=None), embedder=embedder)
+    built = build_catalog(catalog)
+    datasets = {"dcf": built.datasets["foster-care-placements"],
+                "dol": built.datasets["ui-claims"]}
+
+    def day(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+    with catalog.transaction() as session:
+        for name, (agencies, revisions, moves) in SEEDED.items():
+            found = DataRequest(status=moves[-1][1], form={"title": name}, justifications={},
+                                revisions=revisions, created_at=day(moves[0][0]),
+                                updated_at=day(moves[-1][0]), submitted_at=day(moves[0][0]),
+                                closing_reason={"R1": "fulfilled", "R2": "denied",
+                                                "R6": "withdrawn"}.get(name))
+            session.add(found)
+            for slug in agencies:
+                session.add(RequestItem(request=found, dataset_id=datasets[slug],
+                                        field_name=None, added_at=day(moves[0][0])))
+            before = "draft"
+            for when, to in moves:
+                session.add(RequestEvent(request=found, kind="transition", from_status=before,
+                                         to_status=to, actor="seed", at=day(when)))
+                before = to
+        draft = DataRequest(status="draft", form={}, justifications={}, revisions=0,
+                            created_at=day("2026-11-30"), updated_at=day("2026-11-30"))
+        session.add(draft)
+    with catalog.session() as session:
+        from sqlalchemy import select
+        from sqlalchemy.orm import selectinload
+
+        found = list(session.scalars(select(DataRequest).options(
+            selectinload(DataRequest.events), selectinload(DataRequest.items))))
+        figures = request_metrics.compute(found, now=day("2026-12-01")).as_dict()
+        csv_text = request_metrics.compute(found, now=day("2026-12-01")).csv()
+    print("\nintake metrics (seeded):", figures["stages"], figures["submission_to_decision"])
+    assert figures["by_status"] == HAND["by_status"]
+    assert figures["stages"] == HAND["stages"]
+    decision = figures["submission_to_decision"]
+    assert {k: decision[k] for k in HAND["decision"]} == HAND["decision"]
+    assert figures["open_by_age"] == HAND["open_by_age"]
+    assert figures["revision_rounds"] == HAND["revision_rounds"]
+    assert figures["closing_reasons"] == HAND["closing_reasons"]
+    assert "stage median days,agency_review,110.0" in csv_text
+    catalog.close()

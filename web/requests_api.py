@@ -1,0 +1,208 @@
+"""The data-request API under ``/api/v1/requests``, through marshmallow schemas.
+
+Signed-in sessions (with the ``X-CSRF-Token`` header for changes) and API tokens
+(``Authorization: Bearer``) both work. 401 without credentials; 403 for the wrong party;
+404 for a request the caller may not read; 409 for a move its status does not allow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+
+from catalog import data_requests, request_review
+from catalog.data_requests import NotAllowed, RequestError
+from catalog.models import DataRequest, User
+from catalog.request_documents import FORMATS
+from catalog.request_schemas import (
+    ItemInSchema,
+    RequestInSchema,
+    RequestOutSchema,
+    SignoffInSchema,
+    TransitionInSchema,
+)
+from web.access import audience
+from web.auth import signed_in_required
+from web.current import catalog
+from web.data_requests import document_response, me, readable
+from web.errors import json_error
+from web.urls import external_url
+
+bp = Blueprint("requests_api", __name__, url_prefix="/api/v1/requests")
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if data is None and request.content_length:
+        abort(400, description="the body must be JSON")
+    return data if isinstance(data, dict) else {}
+
+
+def request_data(found: DataRequest, user: User) -> dict[str, Any]:
+    """A request as plain data for :class:`RequestOutSchema`, as the caller may see it."""
+    lines, hidden = data_requests.lines_of(found, audience())
+    return {
+        "id": found.id, "status": found.status,
+        "requester": found.requester.email if found.requester else None,
+        "form": {k: v for k, v in (found.form or {}).items() if v is not None},
+        "justifications": {k: v for k, v in (found.justifications or {}).items()
+                           if any(str(li.dataset.id) == k for li in lines)},
+        "items": [{
+            "id": li.item.id, "dataset_id": li.dataset.id, "dataset": li.dataset.title,
+            "agency": li.dataset.agency.slug, "field": li.item.field_name,
+            "field_id": li.field.id if li.field else None,
+            "whole_dataset": li.item.field_name is None,
+            "access_level": li.dataset.access_level, "sensitivity": li.sensitivity,
+            "justification": li.item.justification, "state": li.state,
+        } for li in lines],
+        "items_not_shown": hidden,
+        "agencies": data_requests.agency_slugs(found),
+        "signoffs": request_review.decisions(found),
+        "allowed_transitions": request_review.allowed_moves(found, user),
+        "revisions": found.revisions,
+        "assigned_to": found.officer.email if found.officer else None,
+        "created_at": found.created_at, "updated_at": found.updated_at,
+        "submitted_at": found.submitted_at,
+        "events": found.events,
+        "url": external_url("requests.show", request_id=found.id),
+    }
+
+
+def _out(session: Session, request_id: int, user: User, status: int = 200
+         ) -> ResponseReturnValue:
+    session.flush()
+    found = data_requests.get_request(session, request_id)
+    assert found is not None
+    session.refresh(found)
+    return jsonify(RequestOutSchema().dump(request_data(found, user))), status
+
+
+def _refused(exc: Exception) -> ResponseReturnValue:
+    if isinstance(exc, NotAllowed):
+        return json_error(403, str(exc))
+    if isinstance(exc, LookupError):
+        return json_error(404, str(exc))
+    return json_error(409, str(exc))
+
+
+@bp.post("")
+@signed_in_required
+def create() -> ResponseReturnValue:
+    """A new draft request (201)."""
+    data = RequestInSchema().load(_body())
+    with catalog().transaction() as session:
+        user = me(session)
+        found = data_requests.new_request(session, user, data["form"])
+        found.justifications = data["justifications"]
+        return _out(session, found.id, user, 201)
+
+
+@bp.get("")
+@signed_in_required
+def index() -> ResponseReturnValue:
+    """My requests; for intake officers, every request past its draft too."""
+    with catalog().session() as session:
+        user = me(session)
+        found = {r.id: r for r in request_review.requests_for(session, user)}
+        if data_requests.may_work_the_queue(user):
+            found.update({r.id: r for r in request_review.requests_for(session, user,
+                                                                       everyone=True)})
+        items = [request_data(r, user) for r in sorted(found.values(), key=lambda r: -r.id)]
+        return jsonify({"total": len(items),
+                        "requests": RequestOutSchema(many=True, exclude=("events",)).dump(items)})
+
+
+@bp.get("/<int:request_id>")
+@signed_in_required
+def show(request_id: int) -> ResponseReturnValue:
+    """One request with its items and history."""
+    with catalog().session() as session:
+        found, user = readable(session, request_id)
+        return jsonify(RequestOutSchema().dump(request_data(found, user)))
+
+
+@bp.patch("/<int:request_id>")
+@signed_in_required
+def update(request_id: int) -> ResponseReturnValue:
+    """Save a draft's form and justifications (the requester, while it may change)."""
+    data = RequestInSchema().load(_body())
+    with catalog().transaction() as session:
+        found, user = readable(session, request_id)
+        try:
+            data_requests.save_draft(session, found, user, data["form"],
+                                     data["justifications"] or None)
+        except (RequestError, NotAllowed) as exc:
+            return _refused(exc)
+        return _out(session, found.id, user)
+
+
+@bp.post("/<int:request_id>/items")
+@signed_in_required
+def add_item(request_id: int) -> ResponseReturnValue:
+    """Add ``{"field_id": N}`` or ``{"dataset_id": N}`` (only what the caller may see)."""
+    data = ItemInSchema().load(_body())
+    with catalog().transaction() as session:
+        found, user = readable(session, request_id)
+        dataset_id = data["dataset_id"]
+        if data["field_id"] is not None:
+            from catalog.models import Field
+
+            field = session.get(Field, data["field_id"])
+            if field is None:
+                return json_error(404, f"no field {data['field_id']}")
+            dataset_id = field.dataset_id
+        try:
+            item = data_requests.add_item(session, found, user, audience(), dataset_id,
+                                          data["field_id"])
+        except LookupError:
+            return json_error(404, "no such field or dataset")
+        except (RequestError, NotAllowed) as exc:
+            return _refused(exc)
+        if data["justification"]:
+            item.justification = data["justification"]
+        return _out(session, found.id, user, 201)
+
+
+@bp.post("/<int:request_id>/transitions")
+@signed_in_required
+def transition(request_id: int) -> ResponseReturnValue:
+    """Move the request: ``{"to": STATUS, "comment": "..."}``."""
+    data = TransitionInSchema().load(_body())
+    with catalog().transaction() as session:
+        found, user = readable(session, request_id)
+        try:
+            request_review.transition(session, found, user, data["to"], data["comment"])
+        except (RequestError, NotAllowed) as exc:
+            return _refused(exc)
+        return _out(session, found.id, user)
+
+
+@bp.post("/<int:request_id>/signoffs")
+@signed_in_required
+def signoff(request_id: int) -> ResponseReturnValue:
+    """An agency's decision: ``{"agency": SLUG, "decision": "approved"|"denied"}``."""
+    data = SignoffInSchema().load(_body())
+    with catalog().transaction() as session:
+        found, user = readable(session, request_id)
+        try:
+            request_review.signoff(session, found, user, data["agency"], data["decision"],
+                                   data["comment"])
+        except (RequestError, NotAllowed) as exc:
+            return _refused(exc)
+        return _out(session, found.id, user, 201)
+
+
+@bp.get("/<int:request_id>/document")
+@signed_in_required
+def download(request_id: int) -> ResponseReturnValue:
+    """The request as ``?format=docx|pdf|md|json``."""
+    fmt = request.args.get("format", "json")
+    if fmt not in FORMATS:
+        return json_error(400, f"format must be one of {', '.join(FORMATS)}",
+                          {"format": [f"{fmt!r} is not one of {', '.join(FORMATS)}"]})
+    with catalog().session() as session:
+        found, _ = readable(session, request_id)
+        return document_response(session, found, fmt)
