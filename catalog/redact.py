@@ -163,7 +163,24 @@ class RedactingFilter(logging.Filter):
 
 
 def install_log_redaction() -> None:
-    """Mask credentials in everything the root logger's handlers write."""
+    """Mask credentials in every log record, whichever logger or handler writes it.
+
+    The record factory covers loggers with handlers of their own (rq's worker logger,
+    Werkzeug's, gunicorn's) as well as the root's; the filter on the root's handlers
+    covers records made before this was installed. Installing twice changes nothing.
+    """
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+    make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "redacting", False):
+        return
+    masking = RedactingFilter()
+
+    def redacting_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        masking.filter(record)
+        return record
+
+    setattr(redacting_record, "redacting", True)  # noqa: B010 (a mark on a function)
+    logging.setLogRecordFactory(redacting_record)

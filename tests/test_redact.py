@@ -18,6 +18,7 @@ from catalog.redact import (
     MASK,
     QUOTE_HIDDEN,
     RedactingFilter,
+    install_log_redaction,
     mask_options,
     mask_url,
     quoted,
@@ -146,3 +147,30 @@ def test_a_harvest_of_a_secret_bearing_source_keeps_no_secret(new_catalog: Catal
     for secret in SECRETS:  # …without a single secret
         assert secret not in kept, secret
         assert secret not in shown, secret
+
+
+def test_log_redaction_covers_loggers_with_handlers_of_their_own() -> None:
+    """rq's worker logger writes through its own handler, not the root's: still masked."""
+    import io
+
+    stream = io.StringIO()
+    own = logging.getLogger("rq.worker.test-redaction")
+    handler = logging.StreamHandler(stream)
+    own.addHandler(handler)
+    own.propagate = False
+    previous = logging.getLogRecordFactory()
+    try:
+        install_log_redaction()
+        install_log_redaction()
+        own.warning("fetching %s", "https://harvester:s3cr3t-pass@data.example.gov/api?app_token=tok12345")
+        try:
+            raise RuntimeError("GET https://u:hunter22@x.example.gov/ failed")
+        except RuntimeError:
+            own.exception("job failed")
+    finally:
+        logging.setLogRecordFactory(previous)
+        own.removeHandler(handler)
+    written = stream.getvalue()
+    assert "data.example.gov" in written and "job failed" in written
+    for secret in ("s3cr3t-pass", "tok12345", "hunter22"):
+        assert secret not in written, written

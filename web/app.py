@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from catalog import accounts
 from catalog.config import Settings, load_settings
+from catalog.redact import install_log_redaction
 from catalog.service import Catalog
 from catalog.vocabulary import (
     AccessLevel,
@@ -73,6 +74,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     settings = settings or (catalog.settings if catalog is not None else load_settings())
     if catalog is None:
         catalog = Catalog(settings)
+    install_log_redaction()
     app = Flask(__name__)
     app.url_map.converters["int"] = DatabaseId
     secure = (settings.base_url or "").lower().startswith("https://")

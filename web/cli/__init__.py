@@ -27,6 +27,7 @@ import os
 
 import click
 
+from catalog.redact import install_log_redaction
 from web.cli import dump, edit, jobs, load, search, serve, sources, users
 from web.cli.context import CliState
 
@@ -47,6 +48,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()
     ctx.call_on_close(ctx.ensure_object(CliState).close)
 
 
