@@ -8,6 +8,8 @@ draft form, the intake queue and the figures page are written to the test's fold
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +52,14 @@ def shot(page: Any, folder: Path, name: str) -> None:
     if os.environ.get("CATALOG_SCREENSHOTS"):
         page.screenshot(path=str(Path(os.environ["CATALOG_SCREENSHOTS"]) / name),
                         full_page=True)
+
+
+def keep(folder: Path, name: str, body: bytes) -> Path:
+    """Write a downloaded document to the test's folder (and to $CATALOG_SCREENSHOTS)."""
+    (folder / name).write_bytes(body)
+    if os.environ.get("CATALOG_SCREENSHOTS"):
+        (Path(os.environ["CATALOG_SCREENSHOTS"]) / name).write_bytes(body)
+    return folder / name
 
 
 def signed_in(browser: Any, url: str, email: str) -> Any:
@@ -125,5 +135,27 @@ def test_a_request_from_search_to_fulfilled(browser: Any, live: tuple[str, WebCa
     for status in ("submitted", "screening", "agency review", "approved", "agreement signed",
                    "fulfilled"):
         assert f"to {status}" in timeline
-    download = researcher.request.get(request_url + "/document.pdf")
-    assert download.ok and download.body()[:4] == b"%PDF"
+    pdf = researcher.request.get(request_url + "/document.pdf")
+    assert pdf.ok and pdf.body()[:4] == b"%PDF"
+    docx = researcher.request.get(request_url + "/document.docx")
+    assert docx.ok
+    pdf_path = keep(tmp_path, "request-two-agencies.pdf", pdf.body())
+    docx_path = keep(tmp_path, "request-two-agencies.docx", docx.body())
+    import docx as python_docx
+    from pypdf import PdfReader
+
+    paragraphs = [p.text for p in python_docx.Document(str(docx_path)).paragraphs]
+    cells = [c.text for t in python_docx.Document(str(docx_path)).tables
+             for row in t.rows for c in row.cells]
+    docx_text = "\n".join(paragraphs + cells)
+    pdf_text = "\n".join(page.extract_text() for page in PdfReader(str(pdf_path)).pages)
+    for text in (docx_text, pdf_text):
+        for agency in ("Department of Children and Families", "Department of Labor"):
+            assert agency in text, agency
+        assert "fulfilled" in text.lower()
+    if shutil.which("pdftoppm"):  # poppler-utils (bootstrap installs it): page 1 as an image
+        subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile",
+                        str(pdf_path), str(tmp_path / "request-page-1")], check=True)
+        page_png = tmp_path / "request-page-1.png"
+        assert page_png.stat().st_size > 10_000
+        keep(tmp_path, "screenshot-request-pdf-page-1.png", page_png.read_bytes())
