@@ -15,14 +15,14 @@ import logging
 from typing import Any
 
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, current_app, flash, redirect, session, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from catalog import accounts
 from catalog.config import Settings
 from catalog.models import User
 from catalog.vocabulary import Role
-from web.auth import sign_in
+from web.auth import safe_next, sign_in
 from web.current import catalog
 from web.urls import external_url
 
@@ -61,7 +61,13 @@ def start() -> ResponseReturnValue:
     client = _client()
     if client is None:
         return redirect(url_for("auth.login"))
-    return client.authorize_redirect(external_url("sso.callback"))
+    session["sso_next"] = safe_next(request.args.get("next"))
+    try:
+        return client.authorize_redirect(external_url("sso.callback"))
+    except Exception as exc:  # the provider is down or misconfigured: passwords still work
+        log.warning("single sign-on provider unavailable: %s", exc)
+        flash("Single sign-on is unavailable right now; sign in with a password.", "error")
+        return redirect(url_for("auth.login"))
 
 
 @bp.get("/login/sso/callback")
@@ -81,12 +87,13 @@ def callback() -> ResponseReturnValue:
     if user_id is None:
         flash("There is no account for you in the catalog yet; ask an administrator.", "error")
         return redirect(url_for("auth.login"))
+    target = safe_next(session.pop("sso_next", None))  # before sign-in renews the session
     with catalog().session() as tx:
         user = tx.get(User, user_id)
         assert user is not None
         sign_in(user, via="sso")
     flash("Signed in.", "info")
-    return redirect(session.pop("sso_next", None) or url_for("search.home"))
+    return redirect(target)
 
 
 def _match(claims: dict[str, Any]) -> int | None:
