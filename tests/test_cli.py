@@ -82,3 +82,24 @@ def test_demo_loads_the_fixtures_into_a_fresh_catalog(runner: CliRunner, tmp_pat
     assert "33 loaded" in result.output and "0 failed" in result.output
     assert not (stale / "leftover.txt").exists()
     assert (stale / "catalog.sqlite").exists() and (stale / "search.sqlite").exists()
+    # One account per role, all signing in with the one password printed.
+    import re
+
+    from catalog.config import load_settings
+    from catalog.service import Catalog
+    from tests.webfixtures import sign_in
+    from web.app import create_app
+
+    password = re.search(r"^  password (\S+)$", result.output, re.M)
+    assert password, result.output
+    steward = re.search(r"steward@demo\.example\.org  \(steward of (.+)\)", result.output)
+    assert steward, result.output
+    catalog = Catalog(load_settings(data_dir=stale, database_url=None, elasticsearch_url=None,
+                                    redis_url=None))
+    try:
+        for role in ("viewer", "steward", "intake", "admin"):
+            client = create_app(catalog).test_client()
+            sign_in(client, f"{role}@demo.example.org", password.group(1))
+            assert f"({role})" in client.get("/account").get_data(as_text=True)
+    finally:
+        catalog.close()

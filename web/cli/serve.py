@@ -44,8 +44,11 @@ def serve(state: CliState, host: str, port: int, debug: bool) -> None:
 @click.command()
 @address_options
 @click.option("--no-serve", is_flag=True, help="Load the demo catalog, then exit.")
+@click.option("--accounts/--no-accounts", "with_accounts", default=True, show_default=True,
+              help="Create one account per role (viewer, steward, intake, admin) with a "
+                   "random password printed here.")
 @pass_state
-def demo(state: CliState, host: str, port: int, no_serve: bool) -> None:
+def demo(state: CliState, host: str, port: int, no_serve: bool, with_accounts: bool) -> None:
     """Load the bundled fixtures into a fresh catalog under CATALOG_DATA_DIR/demo and serve it."""
     from catalog.config import load_settings
     from indexer.load import load_paths
@@ -62,6 +65,15 @@ def demo(state: CliState, host: str, port: int, no_serve: bool) -> None:
     report = load_paths(catalog, [FIXTURES_DIR])
     print_load_report(report, verbose=False)
     click.echo(f"took {time.perf_counter() - started:.1f}s")
+    if with_accounts:
+        from web.cli.demo_accounts import create_demo_accounts
+
+        made = create_demo_accounts(catalog)
+        click.echo("Demo accounts (sign in at /login; the password is new for each demo):")
+        for role, email in made.emails.items():
+            steward_of = f"  (steward of {made.agency})" if role == "steward" else ""
+            click.echo(f"  {role:<8} {email}{steward_of}")
+        click.echo(f"  password {made.password}")
     if no_serve:
         return
     run_app(catalog, "the demo catalog", host, port)
