@@ -28,6 +28,7 @@ from web import (
     api,
     auth,
     browse,
+    ckan_api,
     data_requests,
     exports,
     intake,
@@ -104,6 +105,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(intake.bp)
     sso.init_app(app, settings)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(ckan_api.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 
