@@ -30,6 +30,7 @@ from web import (
     browse,
     ckan_api,
     data_requests,
+    dcat,
     exports,
     intake,
     jobs,
@@ -106,6 +107,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     sso.init_app(app, settings)
     app.register_blueprint(exports.bp)
     app.register_blueprint(ckan_api.bp)
+    app.register_blueprint(dcat.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 
