@@ -34,6 +34,7 @@ from web import (
     exports,
     intake,
     jobs,
+    jsonld,
     requests_api,
     search,
     sources,
@@ -108,6 +109,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(exports.bp)
     app.register_blueprint(ckan_api.bp)
     app.register_blueprint(dcat.bp)
+    app.register_blueprint(jsonld.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 
