@@ -109,9 +109,10 @@ def visible_dataset(dataset_id: int) -> Dataset:
     return dataset
 
 
-def visible_dataset_list(*, with_fields: bool = False, withdrawn: bool = False
-                         ) -> list[Dataset]:
-    """Every dataset the visitor may see (active ones unless ``withdrawn``), by id.
+def visible_dataset_list(*, with_fields: bool = False, withdrawn: bool = False,
+                         newest: int | None = None) -> list[Dataset]:
+    """Every dataset the visitor may see (active ones unless ``withdrawn``), by id; or the
+    ``newest`` so many, most recently changed first.
 
     For catalog-wide outputs (CKAN actions, data.json, DCAT, sitemap, feeds).
     """
@@ -120,7 +121,11 @@ def visible_dataset_list(*, with_fields: bool = False, withdrawn: bool = False
         query = query.options(selectinload(Dataset.fields))
     if not withdrawn:
         query = query.where(Dataset.status == "active")
-    return list(db().scalars(query.order_by(Dataset.id)))
+    if newest is not None:
+        query = query.order_by(Dataset.updated_at.desc(), Dataset.id.desc()).limit(newest)
+    else:
+        query = query.order_by(Dataset.id)
+    return list(db().scalars(query))
 
 
 def visible_datasets_by_ids(ids: list[int]) -> list[Dataset]:

@@ -31,6 +31,7 @@ from web import (
     ckan_api,
     data_requests,
     dcat,
+    discovery,
     exports,
     intake,
     jobs,
@@ -110,6 +111,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(ckan_api.bp)
     app.register_blueprint(dcat.bp)
     app.register_blueprint(jsonld.bp)
+    app.register_blueprint(discovery.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 
