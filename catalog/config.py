@@ -35,6 +35,9 @@ class Settings:
     # API and pages are built from it, never from the request's Host header, and cookies
     # are marked Secure when it is https.
     base_url: str | None = field(default_factory=lambda: _env("CATALOG_BASE_URL"))
+    # Who answers for the catalog (an e-mail address): the contact point of data.json and
+    # DCAT entries whose agency names no address of its own.
+    contact_email: str | None = field(default_factory=lambda: _env("CATALOG_CONTACT_EMAIL"))
     # Single sign-on with OpenID Connect (optional): the issuer (its
     # /.well-known/openid-configuration is read), the client registered there, and whether
     # someone without an account may sign in as a new viewer.

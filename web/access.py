@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort
+from sqlalchemy.orm import selectinload
 
 from catalog.audience import Audience
 from catalog.models import Agency, Dataset, Field, HarvestRun, Job, Source
@@ -44,6 +45,7 @@ from catalog.store import (
     get_agency,
     get_dataset,
     get_field,
+    visible_datasets,
 )
 from indexer import jobs
 from web.auth import current_account, current_audience, is_admin
@@ -105,6 +107,35 @@ def visible_dataset(dataset_id: int) -> Dataset:
     if dataset is None:
         abort(404)
     return dataset
+
+
+def visible_dataset_list(*, with_fields: bool = False, withdrawn: bool = False,
+                         newest: int | None = None) -> list[Dataset]:
+    """Every dataset the visitor may see (active ones unless ``withdrawn``), by id; or the
+    ``newest`` so many, most recently changed first.
+
+    For catalog-wide outputs (CKAN actions, data.json, DCAT, sitemap, feeds).
+    """
+    query = visible_datasets(audience()).options(selectinload(Dataset.agency))
+    if with_fields:
+        query = query.options(selectinload(Dataset.fields))
+    if not withdrawn:
+        query = query.where(Dataset.status == "active")
+    if newest is not None:
+        query = query.order_by(Dataset.updated_at.desc(), Dataset.id.desc()).limit(newest)
+    else:
+        query = query.order_by(Dataset.id)
+    return list(db().scalars(query))
+
+
+def visible_datasets_by_ids(ids: list[int]) -> list[Dataset]:
+    """The datasets among ``ids`` that the visitor may see, with fields, in the given order."""
+    if not ids:
+        return []
+    found = {d.id: d for d in db().scalars(
+        visible_datasets(audience()).where(Dataset.id.in_(ids))
+        .options(selectinload(Dataset.agency), selectinload(Dataset.fields)))}
+    return [found[i] for i in ids if i in found]
 
 
 def visible_field(field_id: int) -> Field:

@@ -29,10 +29,14 @@ from web import (
     api,
     auth,
     browse,
+    ckan_api,
     data_requests,
+    dcat,
+    discovery,
     exports,
     intake,
     jobs,
+    jsonld,
     requests_api,
     search,
     sources,
@@ -106,6 +110,10 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(intake.bp)
     sso.init_app(app, settings)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(ckan_api.bp)
+    app.register_blueprint(dcat.bp)
+    app.register_blueprint(jsonld.bp)
+    app.register_blueprint(discovery.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 
