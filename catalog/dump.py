@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.models import Agency, Change, Dataset, Source
+from catalog.sensitivity import as_json, suggestion_map
 
 SKIP_DATASET = {"indexed_at"}
 SKIP_SOURCE = {"last_run_at", "status"}
@@ -48,6 +49,9 @@ def dump(session: Session, *, times: bool = True) -> dict[str, Any]:
     ):
         row = _row(dataset, SKIP_DATASET, times)
         row["fields"] = [_row(f, times=times) for f in sorted(dataset.fields, key=lambda f: f.id)]
+        suggested = suggestion_map(session, dataset.id)
+        for field in row["fields"]:
+            field["sensitivity_suggestion"] = as_json(suggested.get(field["name"]))
         if not times:
             for entity in [row, *row["fields"]]:
                 for edit in (entity.get("steward_edits") or {}).values():

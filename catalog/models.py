@@ -110,6 +110,9 @@ class Dataset(Base):
     # Who to ask about the dataset (a steward's text; sources rarely say).
     contact: Mapped[str | None] = mapped_column(Text)
     layout: Mapped[bool] = mapped_column(default=False)
+    # Years the dataset covers, from its fields' years (end None: up to the present).
+    coverage_start: Mapped[int | None] = mapped_column(Integer)
+    coverage_end: Mapped[int | None] = mapped_column(Integer)
     format: Mapped[str | None] = mapped_column(String(50))
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -143,8 +146,15 @@ class Field(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(500))
+    # The name exactly as the source spells it, when that differs from ``name`` (spaces).
+    source_name: Mapped[str | None] = mapped_column(String(500))
     label: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    # The source's group for the field ("PII", "Demographics"), and its years as given.
+    category: Mapped[str | None] = mapped_column(String(500))
+    years: Mapped[str | None] = mapped_column(String(200))
+    coverage_start: Mapped[int | None] = mapped_column(Integer)
+    coverage_end: Mapped[int | None] = mapped_column(Integer)
     data_type: Mapped[str | None] = mapped_column(String(20))
     source_type: Mapped[str | None] = mapped_column(String(200))
     width: Mapped[int | None] = mapped_column(Integer)

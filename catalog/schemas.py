@@ -91,13 +91,23 @@ class FieldInSchema(Schema):
     )
     pii = fields.List(fields.String(validate=validate.Length(max=50)), load_default=list)
     steward_notes = fields.String(load_default=None, allow_none=True)
+    source_name = fields.String(load_default=None, allow_none=True,
+                                validate=validate.Length(max=MAX_NAME))
+    category = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=500))
+    years = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    coverage_start = fields.Integer(load_default=None, allow_none=True,
+                                    validate=validate.Range(min=1000, max=9999))
+    coverage_end = fields.Integer(load_default=None, allow_none=True,
+                                  validate=validate.Range(min=1000, max=9999))
 
     @pre_load
     def _clean(self, data: Any, **_: Any) -> Any:
         if not isinstance(data, dict):
             return data
         data = _blank_to_none(
-            data, ("name", "label", "description", "source_type", "format", "data_type")
+            data, ("name", "label", "description", "source_type", "format", "data_type",
+                   "category", "years")
         )
         if data.get("sensitivity") is None:
             data.pop("sensitivity", None)
@@ -141,6 +151,10 @@ class DatasetInSchema(Schema):
         load_default=None, allow_none=True, validate=validate.Length(max=5000)
     )
     layout = fields.Boolean(load_default=False)
+    coverage_start = fields.Integer(load_default=None, allow_none=True,
+                                    validate=validate.Range(min=1000, max=9999))
+    coverage_end = fields.Integer(load_default=None, allow_none=True,
+                                  validate=validate.Range(min=1000, max=9999))
     extra = fields.Dict(load_default=dict)
     fields_ = fields.List(
         fields.Nested(FieldInSchema),
@@ -240,6 +254,12 @@ class FieldOutSchema(Schema):
     pii = fields.List(fields.String())
     steward_notes = fields.String(allow_none=True)
     steward_edits = fields.Dict(allow_none=True)
+    source_name = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    years = fields.String(allow_none=True)
+    coverage_start = fields.Integer(allow_none=True)
+    coverage_end = fields.Integer(allow_none=True)
+    sensitivity_suggestion = fields.Dict(allow_none=True)
     url = fields.String()
 
 
@@ -257,6 +277,8 @@ class DatasetOutSchema(Schema):
     access_level = fields.String()
     landing_page = fields.String(allow_none=True)
     layout = fields.Boolean()
+    coverage_start = fields.Integer(allow_none=True)
+    coverage_end = fields.Integer(allow_none=True)
     format = fields.String(allow_none=True)
     status = fields.String()
     source = fields.String(attribute="source_name", allow_none=True)

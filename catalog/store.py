@@ -12,17 +12,19 @@ from typing import Any
 from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
+from catalog import sensitivity
 from catalog.audience import Audience, AudienceLike
 from catalog.models import Agency, Change, Dataset, Field, utcnow
 from catalog.vocabulary import PUBLIC_ONLY
 
 DATASET_COLUMNS = (
     "title", "description", "keywords", "update_frequency", "last_modified", "access_level",
-    "landing_page", "layout", "extra",
+    "landing_page", "layout", "extra", "coverage_start", "coverage_end",
 )
 FIELD_COLUMNS = (
     "position", "name", "label", "description", "data_type", "source_type", "width",
     "start_col", "end_col", "format", "decimals", "value_labels", "sensitivity", "pii",
+    "source_name", "category", "years", "coverage_start", "coverage_end",
 )
 
 
@@ -63,12 +65,39 @@ STEWARD_DATASET_COLUMNS = ("title", "description")
 STEWARD_FIELD_COLUMNS = ("label", "description")
 
 
+_STATE_WORDS = re.compile(r"^(?:the |state of connecticut |connecticut |ct |state )+")
+
+
+def _core(name: str) -> str:
+    """An agency name without the state's name: ``Connecticut Department of Correction`` and
+    ``State Department of Education`` -> ``department of correction``, ``... education``."""
+    words = " ".join(re.sub(r"[^a-z0-9]+", " ", name.lower()).split())
+    return _STATE_WORDS.sub("", words + " ").strip()
+
+
+def _same_agency(session: Session, name: str, abbreviation: str | None) -> Agency | None:
+    """An agency named otherwise that is this one: the same name but for the state's name,
+    or the same abbreviation with such a name (``Department of Labor (DOL)`` is the DOL made
+    from an agencies file as ``DOL``, but not the ``U.S. Department of Labor``, also DOL)."""
+    core, abbr = _core(name), (abbreviation or "").lower()
+    for other in session.scalars(select(Agency).order_by(Agency.id)):
+        other_abbr = (other.abbreviation or "").lower()
+        if abbr and abbr in (other_abbr, other.name.lower()):
+            if other.name.lower() == abbr or _core(other.name) == core:
+                return other
+        elif core and _core(other.name) == core and not (abbr and other_abbr):
+            return other
+    return None
+
+
 def find_or_create_agency(
     session: Session, name: str, abbreviation: str | None = None
 ) -> Agency:
-    """The agency with this name (case-insensitive), created when new."""
+    """The agency with this name (case-insensitive) or its abbreviation, created when new."""
     name = " ".join(name.split())
     agency = session.scalar(select(Agency).where(func.lower(Agency.name) == name.lower()))
+    if agency is None:
+        agency = _same_agency(session, name, abbreviation)
     if agency is not None:
         if abbreviation and not agency.abbreviation:
             agency.abbreviation = abbreviation
@@ -238,6 +267,7 @@ def upsert_dataset(
             after=after,
         )
     )
+    sensitivity.refresh(session, dataset)  # suggestions follow; decisions are re-applied
     return UpsertOutcome(dataset, "created" if created else "updated", warnings)
 
 

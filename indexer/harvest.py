@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from catalog.models import Agency, Dataset, HarvestRun, Source, utcnow
 from catalog.redact import mask_url, redact, secrets_in
+from catalog.scorecards import take_snapshots
 from catalog.service import Catalog
 from catalog.sources import SourceError, expand_options, get_source
 from catalog.store import IdentityConflict, find_or_create_agency, upsert_dataset, withdraw_dataset
@@ -366,6 +367,7 @@ def _apply(catalog: Catalog, source_id: int, spool: Any, seen: dict[str, Any],
             run.errors = report.errors
             source.status = "complete" if not report.counts["errors"] else "complete with errors"
             source.last_run_at = run.finished_at
+            take_snapshots(session, f"harvest:{source.name}")  # the scorecards' trend
     except RunRefused as exc:  # the transaction rolled back: the catalog is as before
         report.failure = str(exc)
         return

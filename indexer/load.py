@@ -20,6 +20,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from catalog.schemas import MAX_FIELDS, DatasetInSchema, FieldInSchema, describe_errors
+from catalog.scorecards import take_snapshots
 from catalog.service import Catalog
 from catalog.store import find_or_create_agency, upsert_dataset
 from indexer import formats
@@ -269,6 +270,9 @@ def load_paths(
         changed.extend(ids)
         if on_file is not None:
             on_file(file_report)
+    if any(f.status == "loaded" for f in report.files):
+        with catalog.transaction() as session:
+            take_snapshots(session, "load")  # the scorecards' trend
     if index:
         # Also what an earlier load stored while the index could not take it.
         changed = list(dict.fromkeys([*changed, *catalog.pending_index()]))

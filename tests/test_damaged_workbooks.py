@@ -128,9 +128,11 @@ def test_the_merged_p20win_dictionary_reads_its_rows(tmp_path: Path, new_catalog
     with pytest.raises(KeyError):
         openpyxl.load_workbook(P20WIN)
     parsed = parse_file(P20WIN)
-    [dataset] = parsed.datasets
-    assert len(dataset["fields"]) == 1593
-    assert dataset["fields"][0]["name"] == "Local Identifier"
-    assert dataset["extra"]["header_row"] == 1
+    # One dataset per (agency, program) its rows name (indexer.formats.dictionary_groups).
+    assert sum(len(d["fields"]) for d in parsed.datasets) == 1593
+    first = parsed.datasets[0]
+    assert first["fields"][0]["name"] == "Local Identifier"
+    assert first["agency"] == "Connecticut Conference of Independent Colleges"
+    assert first["extra"]["header_row"] == 1
     report = load_paths(new_catalog, [P20WIN], index=False)
     assert report.totals()["loaded"] == 1 and report.totals()["fields"] == 1593

@@ -26,7 +26,9 @@ from flask import Blueprint, Response, jsonify
 
 from catalog.models import Dataset, Field
 from catalog.schemas import FieldOutSchema
+from catalog.sensitivity import suggestion_map
 from web.access import visible_dataset
+from web.current import db
 from web.present import field_dict
 from web.urls import external_url
 
@@ -135,7 +137,9 @@ def _dataset_head(dataset: Dataset) -> dict[str, Any]:
 def fields_json(dataset_id: int) -> Response:
     """The dataset's identity and fields as JSON (fields as the JSON API shows them)."""
     dataset = visible_dataset(dataset_id)
-    fields = FieldOutSchema(many=True).dump([field_dict(f, dataset) for f in dataset.fields])
+    suggested = suggestion_map(db(), dataset.id)
+    fields = FieldOutSchema(many=True).dump([field_dict(f, dataset, suggested)
+                                             for f in dataset.fields])
     response = jsonify({"dataset": _dataset_head(dataset), "fields": fields})
     response.headers.set("Content-Disposition", "attachment",
                          filename=download_name(dataset, "fields.json"))

@@ -13,9 +13,12 @@ from flask import url_for
 
 from catalog.models import Agency, Dataset, Field, HarvestRun, Job, Source
 from catalog.search.query import Hit
+from catalog.sensitivity import as_json as suggestion_json
+from catalog.sensitivity import suggestion_map
 from catalog.sources import source_as_dict
 from indexer.liveness import shown_status
 from web.access import job_counts_visible, may_see_job_errors, run_counts, run_errors
+from web.current import db
 from web.urls import external_url
 
 FACET_TITLES = {
@@ -77,11 +80,15 @@ def hit_dict(hit: Hit) -> dict[str, Any]:
     return data
 
 
-def field_dict(field: Field, dataset: Dataset | None = None) -> dict[str, Any]:
-    """A field as plain data for :class:`FieldOutSchema`."""
+def field_dict(field: Field, dataset: Dataset | None = None,
+               suggestions: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A field as plain data for :class:`FieldOutSchema` (``suggestions``: by field name)."""
     dataset = dataset or field.dataset
+    if suggestions is None:
+        suggestions = suggestion_map(db(), dataset.id)
     data = {c.key: getattr(field, c.key) for c in Field.__table__.columns}
     data.update(
+        sensitivity_suggestion=suggestion_json(suggestions.get(field.name)),
         dataset_identifier=dataset.identifier,
         agency_slug=dataset.agency.slug,
         value_labels=field.value_labels or [],
@@ -104,7 +111,8 @@ def dataset_dict(
         url=external_url("browse.dataset", dataset_id=dataset.id),
     )
     if with_fields:
-        data["fields_"] = [field_dict(f, dataset) for f in dataset.fields]
+        suggestions = suggestion_map(db(), dataset.id)
+        data["fields_"] = [field_dict(f, dataset, suggestions) for f in dataset.fields]
         data["field_count"] = len(dataset.fields)
     else:
         data["field_count"] = field_count

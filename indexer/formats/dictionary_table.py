@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.schemas import MAX_FIELDS
+from indexer.formats import dictionary_groups as groups
 from indexer.formats.base import (
     MB,
     FormatError,
@@ -90,6 +91,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "sequence": ("number", "no", "#", "seq", "sequence", "order", "line", "row", "field number",
                  "item number", "column number", "ord", "field no", "sequence number"),
 }
+SYNONYMS.update(groups.SYNONYMS)  # per-row agency, program, category and years
 _DESCRIPTIVE = {"label", "labelish", "description", "type", "start", "end", "width",
                 "decimals", "values"}
 
@@ -340,7 +342,7 @@ def _split_name(raw: str) -> tuple[str, str | None]:
 def _row_field(row: list[str], header: Header, position: int) -> dict[str, Any]:
     """One raw field from an aligned row."""
     name_col = header.columns("name")[0]
-    name, note = _split_name(row[name_col])
+    name, note = _split_name(groups.clean(row[name_col]))
     label_cols = header.columns("label") or header.columns("labelish")[:1]
     label = tidy(row[label_cols[0]]) if label_cols else None
     main = [row[i].strip() for i in header.columns("description") if row[i].strip()]
@@ -363,7 +365,8 @@ def _row_field(row: list[str], header: Header, position: int) -> dict[str, Any]:
         data_type=normalise_type(raw_type) if raw_type else None,
         source_type=raw_type or None, width=width, start_col=start, end_col=end,
         decimals=_int(row[decimals_cols[0]]) if decimals_cols else None,
-        value_labels=codes or [],
+        value_labels=codes or [], source_name=row[name_col] if row[name_col] != name else None,
+        **groups.row_values(row, header),
     )
 
 
@@ -404,6 +407,19 @@ def table_fields(table: Table, header: Header) -> list[dict[str, Any]]:
     return fields
 
 
+def _constant_columns(table: Table, header: Header) -> dict[str, str]:
+    """Unrecognised columns holding one value in every row, kept once (not in each field)."""
+    found: dict[str, str] = {}
+    rows = [r for r in table.rows[header.index + 1:] if any(str(c).strip() for c in r)]
+    for i, role in enumerate(header.roles):
+        if role is None and header.cells[i] and len(rows) > 2:
+            values = {groups.clean(_cell(r[i])) if i < len(r) else "" for r in rows}
+            if len(values) == 1:
+                header.roles[i] = "constant"
+                found[header.cells[i]] = values.pop()
+    return found
+
+
 def _preamble(table: Table, header: Header) -> str | None:
     """Text rows above the header (a title or note line), as the dataset description."""
     lines = []
@@ -414,8 +430,9 @@ def _preamble(table: Table, header: Header) -> str | None:
     return tidy(" ".join(lines))
 
 
-def _dataset(table: Table, header: Header, identifier: str) -> dict[str, Any]:
-    """The raw dataset of one table."""
+def _datasets(path: Path, table: Table, header: Header, identifier: str) -> list[dict[str, Any]]:
+    """The raw datasets of one table: one, or one per (agency, program) its rows name."""
+    constant = _constant_columns(table, header)
     fields = table_fields(table, header)
     has_positions = any(f["start_col"] for f in fields)
     kind = "Fixed-width layout table" if has_positions else "Data dictionary table"
@@ -427,8 +444,18 @@ def _dataset(table: Table, header: Header, identifier: str) -> dict[str, Any]:
     }
     if table.name:
         extra["sheet"] = table.name
-    return new_dataset(identifier, description=description, layout=has_positions, extra=extra,
-                       fields=fields)
+    if constant:
+        extra["constant_columns"] = constant
+    if groups.grouped(header):
+        label = path.name + (f", sheet {table.name!r}" if table.name else "")
+        datasets, warnings = groups.group_datasets(path, identifier, fields, extra, label)
+        table.warnings.extend(warnings)
+        return datasets
+    start, end = groups.coverage([(f["coverage_start"], f["coverage_end"]) for f in fields])
+    for raw in fields:
+        del raw["_agency"], raw["_program"]
+    return [new_dataset(identifier, description=description, layout=has_positions, extra=extra,
+                        coverage_start=start, coverage_end=end, fields=fields)]
 
 
 def _check_size(table: Table, header: Header, cut: bool = False) -> None:
@@ -478,10 +505,10 @@ def parse(path: Path) -> ParsedFile:
             raise _no_header_error()
         sheets = [re.sub(r"\s+", "_", (table.name or "").strip()) for table, _ in found]
         for (table, header), identifier in zip(found, file_identifiers(path, sheets), strict=True):
-            result.datasets.append(_dataset(table, header, identifier))
+            result.datasets.extend(_datasets(path, table, header, identifier))
             result.warnings.extend(f"sheet {table.name!r}: {w}" for w in table.warnings)
         return result
     table, header = _text_table(path)
-    result.datasets.append(_dataset(table, header, file_identifier(path)))
+    result.datasets.extend(_datasets(path, table, header, file_identifier(path)))
     result.warnings.extend(table.warnings)
     return result

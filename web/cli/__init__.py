@@ -12,6 +12,7 @@ One module per group of commands, as in CKAN's ``ckan/cli``:
 ``edit``        ``catalog edit``: a steward's edit
 ``users``       ``catalog users add|list|remove|set-role|password|token|revoke``
 ``dump``        ``catalog dump``
+``scorecard``   ``catalog scorecard``: each agency's metadata measures
 ``context``     the state of one invocation: the catalog, opened once when needed
 ``output``      printing shared by the commands
 ==============  ===============================================================
@@ -28,7 +29,7 @@ import os
 import click
 
 from catalog.redact import install_log_redaction
-from web.cli import dump, edit, jobs, load, search, serve, sources, users
+from web.cli import dump, edit, jobs, load, scorecard, search, serve, sources, users
 from web.cli.context import CliState
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -54,5 +55,5 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 for command in (load.load, search.search, serve.serve, serve.demo, sources.source,
                 jobs.harvest, jobs.reindex, jobs.reembed, jobs.jobs_group, jobs.worker,
-                edit.edit, dump.dump, users.users):
+                edit.edit, dump.dump, users.users, scorecard.scorecard):
     main.add_command(command)
