@@ -36,6 +36,7 @@ from web import (
     intake,
     jobs,
     jsonld,
+    openapi,
     requests_api,
     search,
     sources,
@@ -112,6 +113,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(dcat.bp)
     app.register_blueprint(jsonld.bp)
     app.register_blueprint(discovery.bp)
+    app.register_blueprint(openapi.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 
