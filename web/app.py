@@ -39,6 +39,7 @@ from web import (
     openapi,
     requests_api,
     search,
+    serving,
     sources,
     sso,
     users,
@@ -114,6 +115,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(jsonld.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(openapi.bp)
+    serving.init_app(app, settings.cors_origins)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 
