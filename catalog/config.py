@@ -38,6 +38,10 @@ class Settings:
     # Who answers for the catalog (an e-mail address): the contact point of data.json and
     # DCAT entries whose agency names no address of its own.
     contact_email: str | None = field(default_factory=lambda: _env("CATALOG_CONTACT_EMAIL"))
+    # Origins (comma-separated, or *) whose pages may call the JSON APIs from a browser;
+    # none by default (no CORS headers at all).
+    cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
+        o.strip() for o in (_env("CATALOG_CORS_ORIGINS", "") or "").split(",") if o.strip()))
     # Single sign-on with OpenID Connect (optional): the issuer (its
     # /.well-known/openid-configuration is read), the client registered there, and whether
     # someone without an account may sign in as a new viewer.

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from catalog.data_requests import FORM_KEYS, MAX_TEXT, DraftSchema
+from catalog.schemas import UtcDateTime
 from catalog.vocabulary import RequestStatus, SignoffDecision, values
 
 
@@ -88,7 +89,7 @@ class EventOutSchema(Schema):
     to_status = fields.String(allow_none=True)
     actor = fields.String()
     comment = fields.String(allow_none=True)
-    at = fields.DateTime()
+    at = UtcDateTime()
 
 
 class RequestOutSchema(Schema):
@@ -106,8 +107,8 @@ class RequestOutSchema(Schema):
     allowed_transitions = fields.List(fields.String())
     revisions = fields.Integer()
     assigned_to = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    submitted_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    submitted_at = UtcDateTime(allow_none=True)
     events = fields.List(fields.Nested(EventOutSchema))
     url = fields.String()

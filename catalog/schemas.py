@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from marshmallow import (
@@ -219,6 +220,16 @@ def describe_errors(messages: Any, record: dict[str, Any] | None = None) -> str:
 # ---------------------------------------------------------------------------- output
 
 
+class UtcDateTime(fields.DateTime):
+    """A time in RFC 3339 with its offset: the catalog stores UTC, and a database that drops
+    the zone (SQLite) gives it back naive, which is read as UTC."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 class AgencyOutSchema(Schema):
     """An agency as the API shows it."""
 
@@ -360,8 +371,8 @@ class HarvestRunOutSchema(Schema):
     """A harvest run as the API shows it (counts and errors the asker may see)."""
 
     id = fields.Integer()
-    started_at = fields.DateTime()
-    finished_at = fields.DateTime(allow_none=True)
+    started_at = UtcDateTime()
+    finished_at = UtcDateTime(allow_none=True)
     seconds = fields.Float(allow_none=True)
     status = fields.String()
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
@@ -380,7 +391,7 @@ class SourceOutSchema(Schema):
     schedule = fields.String(allow_none=True)
     enabled = fields.Boolean()
     status = fields.String(allow_none=True)
-    last_run_at = fields.DateTime(allow_none=True)
+    last_run_at = UtcDateTime(allow_none=True)
     datasets = fields.Integer()
     runs = fields.List(fields.Nested(HarvestRunOutSchema))
     page = fields.String()

@@ -7,6 +7,7 @@ tests run against (ES_VERSION in scripts/services.sh).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ SERVICES_SH = ROOT / "scripts" / "services.sh"
 
 APP_ENV = ("CATALOG_DATABASE_URL", "CATALOG_ELASTICSEARCH_URL", "CATALOG_REDIS_URL")
 BACKING_SERVICES = ("elasticsearch", "redis", "postgres")
+GUNICORN = ["gunicorn", "--config", "python:web.gunicorn_conf", "web.wsgi:app"]
 
 
 def pinned_es_version() -> str:
@@ -130,4 +132,18 @@ def test_dockerfile_runs_the_app_offline_as_non_root() -> None:
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0"), users
     cmd = [line for line in instructions if line.startswith("CMD ")]
-    assert cmd == ['CMD ["catalog", "serve", "--host", "0.0.0.0", "--port", "5000"]']
+    assert cmd == [f"CMD {json.dumps(GUNICORN)}"]
+
+
+def test_web_runs_under_gunicorn_sized_from_the_environment(
+    compose_config: dict[str, Any],
+) -> None:
+    web = compose_config["services"]["web"]
+    assert web["command"] == GUNICORN
+    env = web["environment"]
+    assert env["CATALOG_WEB_WORKERS"] == "2" and env["CATALOG_WEB_THREADS"] == "4"
+    assert env["CATALOG_WEB_BIND"].endswith(":5000")
+    assert env["CATALOG_CORS_ORIGINS"] == ""  # CORS off unless configured
+    assert "/healthz" in " ".join(web["healthcheck"]["test"])
+    worker_env = compose_config["services"]["worker"]["environment"]
+    assert "CATALOG_WEB_WORKERS" not in worker_env

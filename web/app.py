@@ -37,8 +37,10 @@ from web import (
     intake,
     jobs,
     jsonld,
+    openapi,
     requests_api,
     search,
+    serving,
     sources,
     sso,
     users,
@@ -114,6 +116,8 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(dcat.bp)
     app.register_blueprint(jsonld.bp)
     app.register_blueprint(discovery.bp)
+    app.register_blueprint(openapi.bp)
+    serving.init_app(app, settings.cors_origins)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 
