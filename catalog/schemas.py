@@ -256,6 +256,7 @@ class DatasetOutSchema(Schema):
     last_modified = fields.String(allow_none=True)
     access_level = fields.String()
     landing_page = fields.String(allow_none=True)
+    contact = fields.String(allow_none=True)
     layout = fields.Boolean()
     format = fields.String(allow_none=True)
     status = fields.String()

@@ -36,6 +36,10 @@ from web import (
     search,
     sources,
     sso,
+    steward,
+    steward_api,
+    steward_bulk,
+    suggestions,
     users,
 )
 from web.access import shows_access_levels
@@ -51,6 +55,8 @@ SIGNED_IN = tuple(r.value for r in Role)
 ACCOUNT_LINKS = (
     ("requests.cart", "Request", SIGNED_IN),
     ("requests.index", "My requests", SIGNED_IN),
+    ("suggestions.mine", "My suggestions", SIGNED_IN),
+    ("suggestions.queue", "Review suggestions", (Role.STEWARD, Role.ADMIN)),
     ("intake.queue", "Intake", (Role.INTAKE, Role.ADMIN)),
     ("users.index", "Users", (Role.ADMIN,)),
 )
@@ -104,6 +110,8 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(intake.bp)
     sso.init_app(app, settings)
     app.register_blueprint(exports.bp)
+    for blueprint in (steward.bp, steward_api.bp, steward_bulk.bp, suggestions.bp):
+        app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 
