@@ -476,3 +476,21 @@ class RequestSignoff(Base):
 
     request: Mapped[DataRequest] = relationship(back_populates="signoffs")
     agency: Mapped[Agency] = relationship()
+
+
+class DocumentationUpload(Base):
+    """A checked bulk upload waiting to be applied (or applied, with its change set)."""
+
+    __tablename__ = "documentation_uploads"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"),
+                                            index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # [{"row", "field", "version", "values": {column: value}}], as checked at the preview.
+    plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    change_set: Mapped[str | None] = mapped_column(String(36))

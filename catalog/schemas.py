@@ -287,6 +287,7 @@ class DatasetOutSchema(Schema):
     last_modified = fields.String(allow_none=True)
     access_level = fields.String()
     landing_page = fields.String(allow_none=True)
+    contact = fields.String(allow_none=True)
     layout = fields.Boolean()
     coverage_start = fields.Integer(allow_none=True)
     coverage_end = fields.Integer(allow_none=True)

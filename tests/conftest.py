@@ -26,7 +26,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 REQUIRE_SERVICES = os.environ.get("CATALOG_REQUIRE_SERVICES") == "1"
 
 # The embedding model and small real catalogs, shared by the catalog tests.
-pytest_plugins = ["tests.catalog_fixtures", "tests.webfixtures"]
+pytest_plugins = ["tests.catalog_fixtures", "tests.webfixtures", "tests.stewardfixtures"]
 
 # Flags for Debian's Chromium in a container: no sandbox (root), no GPU, no network
 # traffic of its own, so a test only talks to the servers it starts.

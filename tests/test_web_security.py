@@ -172,6 +172,10 @@ def test_every_form_and_endpoint_refuses_a_request_without_the_csrf_token(
     routes = post_routes(secured.app)
     urls = [url for _, url in routes]
     assert len(routes) >= 8 and "/logout" in urls and "/admin/users" in urls
+    # The stewards' forms and endpoints are among them (edits, reverts, uploads, suggestions).
+    assert {"/datasets/1/edit", "/fields/1/edit", "/changes/1/revert",
+            "/datasets/1/documentation", "/documentation/1/apply", "/fields/1/suggest",
+            "/suggestions/1/decide", "/api/v1/datasets/1", "/api/v1/fields/1"} <= set(urls)
     for method, url in routes:
         assert client.open(url, method=method, data={}).status_code == 400, url
         assert client.open(url, method=method, data={"csrf": "forged"}).status_code == 400, url

@@ -18,6 +18,7 @@ from web.browse import similar_to
 from web.errors import json_error
 from web.present import agency_dict, dataset_dict, field_dict, hit_dict
 from web.search import SearchUnavailable, load_args, run_search, to_query
+from web.steward_api import with_etag
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -49,7 +50,7 @@ def search() -> ResponseReturnValue:
 def dataset(dataset_id: int) -> Response:
     """A dataset with its fields."""
     found = visible_dataset(dataset_id)
-    return jsonify(DatasetOutSchema().dump(dataset_dict(found)))
+    return with_etag(jsonify(DatasetOutSchema().dump(dataset_dict(found))), found)
 
 
 @bp.get("/fields/<int:field_id>")
@@ -62,7 +63,7 @@ def field(field_id: int) -> Response:
         None if similar is None
         else SearchHitSchema(many=True).dump([hit_dict(h) for h in similar])
     )
-    return jsonify(data)
+    return with_etag(jsonify(data), found)
 
 
 @bp.get("/agencies")

@@ -43,6 +43,10 @@ from web import (
     serving,
     sources,
     sso,
+    steward,
+    steward_api,
+    steward_bulk,
+    suggestions,
     users,
 )
 from web.access import shows_access_levels
@@ -58,6 +62,8 @@ SIGNED_IN = tuple(r.value for r in Role)
 ACCOUNT_LINKS = (
     ("requests.cart", "Request", SIGNED_IN),
     ("requests.index", "My requests", SIGNED_IN),
+    ("suggestions.mine", "My suggestions", SIGNED_IN),
+    ("suggestions.queue", "Review suggestions", (Role.STEWARD, Role.ADMIN)),
     ("intake.queue", "Intake", (Role.INTAKE, Role.ADMIN)),
     ("users.index", "Users", (Role.ADMIN,)),
 )
@@ -118,6 +124,8 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(openapi.bp)
     serving.init_app(app, settings.cors_origins)
+    for blueprint in (steward.bp, steward_api.bp, steward_bulk.bp, suggestions.bp):
+        app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 

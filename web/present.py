@@ -18,6 +18,7 @@ from catalog.sensitivity import suggestion_map
 from catalog.sources import source_as_dict
 from indexer.liveness import shown_status
 from web.access import job_counts_visible, may_see_job_errors, run_counts, run_errors
+from web.auth import current_account
 from web.current import db
 from web.urls import external_url
 
@@ -80,6 +81,24 @@ def hit_dict(hit: Hit) -> dict[str, Any]:
     return data
 
 
+def shown_actor(actor: str | None) -> str:
+    """Who made a change, as shown: e-mail addresses to signed-in people only."""
+    if not actor:
+        return ""
+    kind, _, who = actor.partition(":")
+    if current_account() is None and "@" in who:
+        return f"{kind}: a data steward"
+    return actor
+
+
+def shown_edits(edits: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A dataset's or field's steward edits, their authors as :func:`shown_actor` gives them."""
+    if not edits:
+        return edits
+    return {c: {**e, "by": shown_actor(e.get("by"))} if isinstance(e, dict) else e
+            for c, e in edits.items()}
+
+
 def field_dict(field: Field, dataset: Dataset | None = None,
                suggestions: dict[str, Any] | None = None) -> dict[str, Any]:
     """A field as plain data for :class:`FieldOutSchema` (``suggestions``: by field name)."""
@@ -93,6 +112,7 @@ def field_dict(field: Field, dataset: Dataset | None = None,
         agency_slug=dataset.agency.slug,
         value_labels=field.value_labels or [],
         pii=field.pii or [],
+        steward_edits=shown_edits(field.steward_edits),
         url=external_url("browse.field", field_id=field.id),
     )
     return data
@@ -108,6 +128,7 @@ def dataset_dict(
         keywords=dataset.keywords or [],
         provenance=dataset.provenance or {},
         source_name=dataset.source.name if dataset.source is not None else None,
+        steward_edits=shown_edits(dataset.steward_edits),
         url=external_url("browse.dataset", dataset_id=dataset.id),
     )
     if with_fields:

@@ -1,0 +1,129 @@
+"""The stewards' JSON API: ``PATCH /api/v1/datasets/<id>`` and ``PATCH /api/v1/fields/<id>``.
+
+A PATCH carries the ETag of a GET in ``If-Match`` and a JSON object of the parts to change
+(validated by :class:`~catalog.steward_schemas.DatasetEditSchema` or ``FieldEditSchema``).
+Answers: 200 with the saved entity and its new ETag; 401 without credentials; 404 for what
+the caller may not see; 403 when they may see it but not edit it; 428 without If-Match; 400
+for a body that is not valid (each bad part named); 412 when the entity changed since that
+ETag — nothing is written, and the answer holds the current ETag and each part that differs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema
+
+from catalog.models import Dataset, Field
+from catalog.schemas import DatasetOutSchema, FieldOutSchema
+from catalog.steward_schemas import DatasetEditSchema, FieldEditSchema
+from catalog.stewardship import (
+    StaleVersion,
+    StewardshipError,
+    differences,
+    edited_columns,
+    save_edit,
+    version_of,
+)
+from catalog.store import get_dataset, get_field
+from web.access import audience, may_edit, visible_dataset, visible_field
+from web.auth import current_account, web_actor
+from web.current import catalog, db
+from web.errors import json_error
+from web.present import dataset_dict, field_dict
+from web.steward import reindex
+
+bp = Blueprint("steward_api", __name__, url_prefix="/api/v1")
+
+
+def etag_of(target: Dataset | Field) -> str:
+    """The ETag of a dataset's or field's editable parts (a quoted version)."""
+    return f'"{version_of(target)}"'
+
+
+def with_etag(response: Response, target: Dataset | Field) -> Response:
+    """The response with the entity's ETag."""
+    response.headers["ETag"] = etag_of(target)
+    return response
+
+
+def _if_match() -> str | None:
+    header = (request.headers.get("If-Match") or "").strip()
+    if not header or header == "*":
+        return None
+    first = header.split(",")[0].strip()
+    return first.removeprefix("W/").strip('"')
+
+
+def _patch(target: Dataset | Field, dataset: Dataset, schema: Schema) -> ResponseReturnValue:
+    if not may_edit(dataset):
+        abort(403, description="Your account may not edit this agency's datasets; stewards "
+                               "of the agency and administrators may.")
+    version = _if_match()
+    if version is None:
+        return json_error(428, "Send If-Match with the ETag of a GET of this "
+                               f"{'field' if isinstance(target, Field) else 'dataset'}.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return json_error(400, "The body must be a JSON object of the parts to change.")
+    loaded = schema.load(body)  # ValidationError: 400 naming each part (web.errors)
+    is_field = isinstance(target, Field)
+    try:
+        with catalog().transaction() as tx:
+            _, change = save_edit(tx, dataset.id, loaded, version=version, actor=web_actor(),
+                                  field_id=target.id if is_field else None)
+    except StaleVersion as stale:
+        db().expire_all()
+        fresh = _fresh(target, is_field)
+        answer = jsonify({"error": {
+            "status": 412,
+            "message": f"{stale}. GET it again, compare, and send your change with the new "
+                       "ETag.",
+            "current_etag": etag_of(fresh),
+            "differences": [{"part": d.column, "now": d.now, "yours": d.yours}
+                            for d in differences(None, stale.current, loaded)],
+        }})
+        answer.status_code = 412
+        return with_etag(answer, fresh)
+    except StewardshipError as exc:
+        return json_error(409, str(exc))
+    indexed = reindex(dataset.id) if change is not None else True
+    db().expire_all()
+    fresh = _fresh(target, is_field)
+    data = (FieldOutSchema().dump(field_dict(fresh)) if is_field
+            else DatasetOutSchema().dump(dataset_dict(fresh)))
+    out = {"saved": edited_columns(change) if change is not None else [],
+           "change_id": change.id if change is not None else None, "indexed": indexed,
+           **({"field": data} if is_field else {"dataset": data})}
+    return with_etag(jsonify(out), fresh)
+
+
+def _fresh(target: Dataset | Field, is_field: bool) -> Any:
+    found = (get_field(db(), target.id, audience()) if is_field
+             else get_dataset(db(), target.id, audience()))
+    if found is None:
+        abort(404)
+    return found
+
+
+def _signed_in() -> None:
+    if current_account() is None:
+        abort(401, description="Send Authorization: Bearer <token> (or sign in) to edit.")
+
+
+@bp.patch("/datasets/<int:dataset_id>")
+def patch_dataset(dataset_id: int) -> ResponseReturnValue:
+    """Change a dataset's title, description, keywords, update frequency or contact."""
+    _signed_in()
+    dataset = visible_dataset(dataset_id)
+    return _patch(dataset, dataset, DatasetEditSchema())
+
+
+@bp.patch("/fields/<int:field_id>")
+def patch_field(field_id: int) -> ResponseReturnValue:
+    """Change a field's label, description, data type, value labels, sensitivity or notes."""
+    _signed_in()
+    field = visible_field(field_id)
+    return _patch(field, field.dataset, FieldEditSchema())
