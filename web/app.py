@@ -33,6 +33,7 @@ from web import (
     intake,
     jobs,
     requests_api,
+    scorecards,
     search,
     sources,
     sso,
@@ -104,6 +105,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(intake.bp)
     sso.init_app(app, settings)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(scorecards.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 
