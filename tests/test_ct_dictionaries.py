@@ -145,14 +145,13 @@ def test_names_are_normalised_and_the_source_spelling_kept(loaded) -> None:
             Field.name.contains("\xa0") | Field.name.contains("\n"))) == 0
 
 
-def test_the_merged_workbook_names_no_constant_column_in_descriptions(loaded) -> None:
+def test_the_merged_workbook_keeps_its_marker_column_out_of_the_fields(loaded) -> None:
     catalog, _ = loaded
     with catalog.session() as session:
         merged = session.scalars(select(Dataset).where(
             Dataset.identifier.like("P20WIN_Data_Dictionary-%"))).all()
         assert sum(len(d.fields) for d in merged) == 1593
-        assert merged[0].extra["constant_columns"] == {"Click to View More": "&oplus;"}
-        assert not any("Click to View More" in (f.description or "")
+        assert not any("oplus" in (f.description or "") or f.end_col is not None
                        for d in merged for f in d.fields)
 
 
@@ -185,13 +184,13 @@ def test_row_columns_are_recognised_by_their_wording_not_one_file(tmp_path: Path
     path = tmp_path / "HLTH" / "layout.csv"
     path.parent.mkdir()
     path.write_text(
-        "Organization,Program Name,Group,Field Name,Description,Type,Coverage\n"
+        "Organization,Program Name,Group,Field Name,Description,Type,Coverage,Reviewed By\n"
         "Department of Public Health (DPH),Vital Records,Identity,MOTHER_LNAME,Mother's last name,"
-        "text,1990 to 2020\n"
+        "text,1990 to 2020,J. Smith\n"
         "Department of Public Health (DPH),Vital Records,Event,BIRTH_WT,Weight at birth,int,"
-        "1990 to 2020\n"
+        "1990 to 2020,J. Smith\n"
         "Department of Public Health (DPH),Immunization,Event,VAX_DT,Date of a dose,date,"
-        "2010-\n", encoding="utf-8")
+        "2010-,J. Smith\n", encoding="utf-8")
     parsed = parse_file(path)
     by_title = {d["title"]: d for d in parsed.datasets}
     assert set(by_title) == {"Vital Records", "Immunization"}
@@ -201,6 +200,9 @@ def test_row_columns_are_recognised_by_their_wording_not_one_file(tmp_path: Path
     assert [f["category"] for f in vital["fields"]] == ["Identity", "Event"]
     assert (vital["coverage_start"], vital["coverage_end"]) == (1990, 2020)
     assert by_title["Immunization"]["coverage_end"] is None
+    # A column with one value in every row is kept once, not pasted into each description.
+    assert vital["extra"]["constant_columns"] == {"Reviewed By": "J. Smith"}
+    assert vital["fields"][0]["description"] == "Mother's last name"
     assert any("'HLTH'" in w for w in parsed.warnings)  # the folder names another agency
 
 
