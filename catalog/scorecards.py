@@ -115,6 +115,11 @@ def dataset_scorecards(session: Session, audience: AudienceLike = PUBLIC,
             "equity": {},
         }
     for chunk in _chunks(ids):
+        decided = {(s.dataset_id, s.field_name): s.status for s in session.execute(
+            select(SensitivitySuggestion.dataset_id, SensitivitySuggestion.field_name,
+                   SensitivitySuggestion.status)
+            .where(SensitivitySuggestion.dataset_id.in_(chunk),
+                   SensitivitySuggestion.level.is_not(None)))}
         for f in session.execute(
             select(Field.dataset_id, Field.name, Field.label, Field.description,
                    Field.source_type, Field.data_type).where(Field.dataset_id.in_(chunk))
@@ -124,15 +129,11 @@ def dataset_scorecards(session: Session, audience: AudienceLike = PUBLIC,
             card["fields_described"] += described(f.name, f.label, f.description)
             card["fields_typed"] += typed(f.source_type, f.data_type)
             card["fields_labelled"] += bool((f.label or "").strip())
+            status = decided.get((f.dataset_id, f.name))
+            if status is not None:
+                card["fields_pending" if status == PENDING else "fields_reviewed"] += 1
             for dimension in equity_dimensions(f.name, f.label):
                 card["equity"].setdefault(dimension, []).append(f.name)
-        for s in session.execute(
-            select(SensitivitySuggestion.dataset_id, SensitivitySuggestion.status)
-            .where(SensitivitySuggestion.dataset_id.in_(chunk),
-                   SensitivitySuggestion.level.is_not(None))
-        ):
-            key = "fields_pending" if s.status == PENDING else "fields_reviewed"
-            per[s.dataset_id][key] += 1
     return [per[i] for i in ids]
 
 

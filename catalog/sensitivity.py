@@ -79,7 +79,9 @@ CONCEPTS: tuple[Concept, ...] = (
             r"\b(?:client|participant|person|student|apprentice|offender|inmate|patient"
             r"|claimant|child|youth|defendant|employee|member|individual) ?(?:id|number|no)\b"
             r"|\blocal identifier\b",
-            r"\b(?:unique|local) (?:student |person |client )?identif"),
+            r"\b(?:unique|local) (?:student|person|client|participant|individual) identif"
+            r"|\bidentif\w* (?:of|for) (?:the |a |an |each )?(?:student|client|person"
+            r"|participant|individual)\b"),
     Concept("demographic", "protected", "a demographic characteristic",
             r"\b(?:race|ethnicity|ethnic|hispanic|latino|gender|sex|age|year of birth"
             r"|birth year|birthplace|disability|disabled|language|ell|lep|veteran"
@@ -215,24 +217,28 @@ def refresh(session: Session, dataset: Dataset) -> int:
     the source's level). Returns how many fields have a pending suggestion.
     """
     session.flush()
-    fields = list(session.scalars(select(Field).where(Field.dataset_id == dataset.id)))
+    by_name: dict[str, list[Field]] = {}
+    for field in session.scalars(select(Field).where(Field.dataset_id == dataset.id)):
+        by_name.setdefault(field.name, []).append(field)  # a name may repeat (categories)
     existing = suggestion_map(session, dataset.id)
     now = utcnow()
     pending = 0
-    for field in fields:
-        row = existing.pop(field.name, None)
+    for name, fields in by_name.items():
+        row = existing.pop(name, None)
         if row is not None and row.status != PENDING:
             if row.status in (ACCEPTED, CHANGED) and row.decided_level:
-                field.sensitivity = row.decided_level
+                for field in fields:
+                    field.sensitivity = row.decided_level
             continue
-        found = suggest(field.name, field.label, field.description, field.category,
-                        field.value_labels)
-        if found is None or found[0] == field.sensitivity:
+        found = max((s for f in fields if (s := suggest(
+            f.name, f.label, f.description, f.category, f.value_labels)) is not None),
+            key=lambda s: RANK[s[0]], default=None)
+        if found is None or all(found[0] == f.sensitivity for f in fields):
             if row is not None:
                 session.delete(row)
             continue
         if row is None:
-            row = SensitivitySuggestion(dataset_id=dataset.id, field_name=field.name)
+            row = SensitivitySuggestion(dataset_id=dataset.id, field_name=name)
             session.add(row)
         row.level, row.reason, row.status, row.computed_at = found[0], found[1], PENDING, now
         pending += 1
@@ -263,19 +269,20 @@ def review(session: Session, dataset: Dataset, decision: str, *, actor: str,
             raise LookupError(f"no sensitivity suggestion for field {missing[0]!r} of dataset "
                               f"{dataset.identifier!r}")
         chosen = [rows[n] for n in field_names]
-    fields = {f.name: f for f in session.scalars(select(Field)
-                                                 .where(Field.dataset_id == dataset.id))}
+    fields: dict[str, list[Field]] = {}
+    for f in session.scalars(select(Field).where(Field.dataset_id == dataset.id)):
+        fields.setdefault(f.name, []).append(f)
     stamp: datetime = utcnow()
     for row in chosen:
-        field = fields.get(row.field_name)
-        before = field.sensitivity if field is not None else None
+        same = fields.get(row.field_name, [])
+        before = same[0].sensitivity if same else None
         new = row.level if decision == ACCEPTED else level if decision == CHANGED else before
         row.status, row.decided_by, row.decided_at = decision, actor, stamp
         row.decided_level = new if decision != REJECTED else None
-        if field is not None and new:
+        for field in same if new else []:
             field.sensitivity = new
         session.add(Change(
-            entity_type="field", entity_id=field.id if field is not None else 0,
+            entity_type="field", entity_id=same[0].id if same else 0,
             dataset_id=dataset.id, action="sensitivity-review", actor=actor,
             before={"field": row.field_name, "sensitivity": before},
             after={"field": row.field_name, "sensitivity": new, "decision": decision,

@@ -39,6 +39,7 @@ from web import (
     jsonld,
     openapi,
     requests_api,
+    scorecards,
     search,
     serving,
     sources,
@@ -126,6 +127,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     serving.init_app(app, settings.cors_origins)
     for blueprint in (steward.bp, steward_api.bp, steward_bulk.bp, suggestions.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(scorecards.bp)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
 

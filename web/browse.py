@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
 from catalog.models import Field
 from catalog.search.query import Hit
+from catalog.sensitivity import LEVELS, suggestion_map
 from catalog.store import dataset_history
 from web.access import (
     audience,
+    may_edit,
     visible_agencies,
     visible_agency,
     visible_dataset,
@@ -56,7 +58,10 @@ def dataset(dataset_id: int) -> str:
     found = visible_dataset(dataset_id)
     return render_template("dataset.html", dataset=found,
                            history=dataset_history(db(), found.id, limit=HISTORY_SHOWN),
-                           landing_page=safe_href(found.landing_page))
+                           landing_page=safe_href(found.landing_page),
+                           category=request.args.get("category") or None,
+                           suggestions=suggestion_map(db(), found.id),
+                           may_review=may_edit(found), levels=LEVELS)
 
 
 @bp.get("/fields/<int:field_id>")

@@ -76,7 +76,8 @@ def dataset_document(dataset: Dataset) -> SearchDocument:
         "label": _tokens(analyse(dataset.title, expand=True)),
         "description": _tokens(analyse(dataset.description)),
         "context": _tokens(
-            analyse(f"{agency.name} {agency.abbreviation or ''} {' '.join(dataset.keywords or [])}")
+            analyse(f"{agency.name} {agency.abbreviation or ''} {' '.join(dataset.keywords or [])}"
+                    f" {(dataset.extra or {}).get('program') or ''}")
         ),
         "codes": _tokens(analyse(field_words, expand=True)),
     }
@@ -133,6 +134,8 @@ def field_embed_text(field: Field, dataset: Dataset) -> str:
     codes = _codes_text(field)
     if codes:
         parts.append(f"Values: {clip(codes, 200)}")
+    if field.category:
+        parts.append(f"Category: {field.category}.")
     parts.append(f"Dataset: {dataset.title}")
     return clip(" ".join(parts), EMBED_CHARS)
 
@@ -144,7 +147,8 @@ def field_document(field: Field, dataset: Dataset) -> SearchDocument:
         "name": _tokens(analyse_name(field.name)),
         "label": _tokens(analyse(field.label, expand=True)),
         "description": _tokens(analyse(field.description)),
-        "context": _tokens(analyse(f"{dataset.title} {agency.abbreviation or agency.name}")),
+        "context": _tokens(analyse(f"{dataset.title} {agency.abbreviation or agency.name}"
+                                   f" {field.category or ''}")),
         "codes": _tokens(analyse(_codes_text(field))),
     }
     payload = {
@@ -161,6 +165,7 @@ def field_document(field: Field, dataset: Dataset) -> SearchDocument:
         "data_type": field.data_type,
         "access_level": dataset.access_level,
         "sensitivity": field.sensitivity,
+        "category": field.category,
         "position": field.position,
         "start_col": field.start_col,
         "end_col": field.end_col,

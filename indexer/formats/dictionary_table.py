@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from catalog.schemas import MAX_FIELDS
-from indexer.formats import dictionary_groups as groups
 from indexer.formats.base import (
     MB,
     FormatError,
@@ -32,6 +31,8 @@ from indexer.formats.base import (
     read_text_mixed,
     whole_number,
 )
+from indexer.formats.dictionary_groups import SYNONYMS as ROW_SYNONYMS
+from indexer.formats.dictionary_groups import clean, coverage, group_datasets, grouped, row_values
 from indexer.formats.layout import complete_columns
 from indexer.formats.records import new_dataset, new_field, value_label
 from indexer.formats.text import tidy
@@ -91,7 +92,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "sequence": ("number", "no", "#", "seq", "sequence", "order", "line", "row", "field number",
                  "item number", "column number", "ord", "field no", "sequence number"),
 }
-SYNONYMS.update(groups.SYNONYMS)  # per-row agency, program, category and years
+SYNONYMS.update(ROW_SYNONYMS)  # per-row agency, program, category and years
 _DESCRIPTIVE = {"label", "labelish", "description", "type", "start", "end", "width",
                 "decimals", "values"}
 
@@ -342,7 +343,7 @@ def _split_name(raw: str) -> tuple[str, str | None]:
 def _row_field(row: list[str], header: Header, position: int) -> dict[str, Any]:
     """One raw field from an aligned row."""
     name_col = header.columns("name")[0]
-    name, note = _split_name(groups.clean(row[name_col]))
+    name, note = _split_name(clean(row[name_col]))
     label_cols = header.columns("label") or header.columns("labelish")[:1]
     label = tidy(row[label_cols[0]]) if label_cols else None
     main = [row[i].strip() for i in header.columns("description") if row[i].strip()]
@@ -366,7 +367,7 @@ def _row_field(row: list[str], header: Header, position: int) -> dict[str, Any]:
         source_type=raw_type or None, width=width, start_col=start, end_col=end,
         decimals=_int(row[decimals_cols[0]]) if decimals_cols else None,
         value_labels=codes or [], source_name=row[name_col] if row[name_col] != name else None,
-        **groups.row_values(row, header),
+        **row_values(row, header),
     )
 
 
@@ -413,7 +414,7 @@ def _constant_columns(table: Table, header: Header) -> dict[str, str]:
     rows = [r for r in table.rows[header.index + 1:] if any(str(c).strip() for c in r)]
     for i, role in enumerate(header.roles):
         if role is None and header.cells[i] and len(rows) > 2:
-            values = {groups.clean(_cell(r[i])) if i < len(r) else "" for r in rows}
+            values = {clean(_cell(r[i])) if i < len(r) else "" for r in rows}
             if len(values) == 1:
                 header.roles[i] = "constant"
                 found[header.cells[i]] = values.pop()
@@ -446,12 +447,12 @@ def _datasets(path: Path, table: Table, header: Header, identifier: str) -> list
         extra["sheet"] = table.name
     if constant:
         extra["constant_columns"] = constant
-    if groups.grouped(header):
+    if grouped(header):
         label = path.name + (f", sheet {table.name!r}" if table.name else "")
-        datasets, warnings = groups.group_datasets(path, identifier, fields, extra, label)
+        datasets, warnings = group_datasets(path, identifier, fields, extra, label)
         table.warnings.extend(warnings)
         return datasets
-    start, end = groups.coverage([(f["coverage_start"], f["coverage_end"]) for f in fields])
+    start, end = coverage([(f["coverage_start"], f["coverage_end"]) for f in fields])
     for raw in fields:
         del raw["_agency"], raw["_program"]
     return [new_dataset(identifier, description=description, layout=has_positions, extra=extra,

@@ -1,0 +1,219 @@
+"""Connecticut's P20 WIN dictionaries (../shared/p20win) loaded as a new user would.
+
+The figures the catalog gives are checked against the files read independently with
+openpyxl (the merged workbook with its dimension reset, since openpyxl cannot open it
+whole: its drawing is missing).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from catalog.config import load_settings
+from catalog.embeddings import Embedder
+from catalog.models import Agency, Dataset, Field
+from catalog.service import Catalog
+from catalog.store import find_or_create_agency
+from indexer.formats.dictionary_groups import parse_years, split_agency
+from indexer.load import load_paths, parse_file
+from tests.catalog_fixtures import CORPUS
+
+P20WIN = CORPUS.parent / "p20win"
+AGENCY_FILES = sorted(p for p in P20WIN.glob("*.xlsx") if p.name != "P20WIN_Data_Dictionary.xlsx")
+
+
+def file_rows(path: Path) -> list[tuple[str, ...]]:
+    """The non-empty rows under the header, as openpyxl reads them (cells as text)."""
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    sheet = book.worksheets[0]
+    sheet.reset_dimensions()  # the merged workbook states A1 as its whole extent
+    rows = [tuple("" if c is None else str(c) for c in row)
+            for row in sheet.iter_rows(values_only=True)]
+    book.close()
+    header = [c.strip() for c in rows[0]]
+    offset = header.index("Agency")  # the merged file has a "Click to View More" column first
+    return [r[offset:offset + 7] for r in rows[1:] if any(c.strip() for c in r)]
+
+
+def abbreviation(agency_text: str) -> str:
+    match = re.search(r"\(([^()]+)\)\s*$", agency_text.strip())
+    return (match.group(1) if match else agency_text).strip().lower()
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory,
+           embedder: Embedder) -> Iterator[tuple[Catalog, object]]:
+    """The 15 agency files and the merged one, loaded into a new catalog (no index)."""
+    assert P20WIN.is_dir(), f"{P20WIN} is missing: the P20 WIN dictionaries sit beside corpus/"
+    data_dir = tmp_path_factory.mktemp("p20win")
+    catalog = Catalog(load_settings(data_dir=data_dir, database_url=None), embedder=embedder)
+    report = load_paths(catalog, [P20WIN], index=False)
+    yield catalog, report
+    catalog.close()
+
+
+def test_every_file_loads_and_every_dataset_has_its_agency(loaded) -> None:
+    catalog, report = loaded
+    totals = report.totals()
+    assert totals["files"] == 16 and totals["loaded"] == 16 and totals["errors"] == 0
+    expected = sum(len(file_rows(p)) for p in P20WIN.glob("*.xlsx"))
+    assert totals["fields"] == expected == 1635 + 1593
+    with catalog.session() as session:
+        agencies = session.scalars(select(Agency).join(Dataset).distinct()).all()
+        assert len(agencies) >= 13
+        assert "Unknown publisher" not in {a.name for a in agencies}
+        dol = session.scalar(select(Agency).where(Agency.slug == "dol"))
+        assert (dol.name, dol.abbreviation) == ("Department of Labor", "DOL")
+
+
+def test_elements_per_agency_are_the_rows_of_the_files(loaded) -> None:
+    catalog, _ = loaded
+    expected: Counter[str] = Counter()
+    for path in P20WIN.glob("*.xlsx"):
+        for row in file_rows(path):
+            expected[abbreviation(row[0]) if row[0].strip() else "?"] += 1
+    with catalog.session() as session:
+        counted = Counter({(a or n).lower(): c for a, n, c in session.execute(
+            select(Agency.abbreviation, Agency.name, func.count(Field.id))
+            .join(Dataset, Dataset.agency_id == Agency.id).join(Field)
+            .group_by(Agency.id))})
+    # The merged file names SDE once without its abbreviation; both are one agency here.
+    expected["sde"] += expected.pop("state department of education", 0)
+    assert counted == expected
+
+
+def test_one_dataset_per_agency_and_program_titled_by_the_program(loaded) -> None:
+    catalog, _ = loaded
+    path = P20WIN / "DOL_Data_Dictionary.xlsx"
+    programs = Counter(row[1].strip() for row in file_rows(path))
+    with catalog.session() as session:
+        dol = session.scalars(select(Dataset).where(
+            Dataset.identifier.like("DOL_Data_Dictionary-%"))).all()
+        assert {d.title for d in dol} == set(programs) and len(programs) == 7
+        for dataset in dol:
+            assert len(dataset.fields) == programs[dataset.title]
+            assert dataset.provenance["file"] == "p20win/DOL_Data_Dictionary.xlsx"
+            assert dataset.agency.slug == "dol"
+        pirl = next(d for d in dol if d.title.startswith("PIRL"))
+        assert pirl.identifier == "DOL_Data_Dictionary-dol-pirl-jvsg-taa-wioas-wp"
+        ssn = next(f for f in dol[0].fields if f.name.endswith("SSN"))
+        assert ssn.category == "PII" and "PII" not in (ssn.description or "")
+        apprenticeship = next(d for d in dol if d.title == "Apprenticeship")
+        assert (apprenticeship.coverage_start, apprenticeship.coverage_end) == (2003, None)
+        assert {f.years for f in apprenticeship.fields} == {"2003-"}
+
+
+def test_reloading_keeps_identifiers_and_changes_nothing(loaded, tmp_path: Path) -> None:
+    catalog, _ = loaded
+    with catalog.session() as session:
+        before = set(session.scalars(select(Dataset.identifier)))
+    again = load_paths(catalog, [P20WIN], index=False).totals()
+    assert again["unchanged"] == len(before) and again["created"] == again["updated"] == 0
+    with catalog.session() as session:
+        assert set(session.scalars(select(Dataset.identifier))) == before
+
+
+def test_a_placeholder_naming_another_agency_loads_with_a_warning(loaded) -> None:
+    _, report = loaded
+    dss = next(f for f in report.files if f.path.endswith("DSS_Data_Dictionary.xlsx"))
+    assert dss.status == "loaded"
+    assert any("State Department of Education (SDE)" in w and "'DSS'" in w
+               for w in dss.warnings), dss.warnings
+    dol = next(f for f in report.files if f.path.endswith("DOL_Data_Dictionary.xlsx"))
+    assert not any("rows name" in w for w in dol.warnings)
+
+
+def test_names_are_normalised_and_the_source_spelling_kept(loaded) -> None:
+    catalog, _ = loaded
+    with catalog.session() as session:
+        spaced = session.scalars(select(Field).where(Field.source_name == " Last name")).all()
+        assert spaced and all(f.name == "Last name" for f in spaced)
+        nbsp = session.scalars(select(Field).where(
+            Field.source_name == "Comment_Value\xa0(aka:Comment)")).all()
+        # A parenthesised note after a name goes to the description (dictionary_table).
+        assert nbsp and nbsp[0].name == "Comment_Value"
+        assert "aka:Comment" in (nbsp[0].description or "")
+        assert session.scalar(select(func.count(Field.id)).where(
+            Field.name.contains("\xa0") | Field.name.contains("\n"))) == 0
+
+
+def test_the_merged_workbook_keeps_its_marker_column_out_of_the_fields(loaded) -> None:
+    catalog, _ = loaded
+    with catalog.session() as session:
+        merged = session.scalars(select(Dataset).where(
+            Dataset.identifier.like("P20WIN_Data_Dictionary-%"))).all()
+        assert sum(len(d.fields) for d in merged) == 1593
+        assert not any("oplus" in (f.description or "") or f.end_col is not None
+                       for d in merged for f in d.fields)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2003-", (2003, None)), ("2010 to 2021", (2010, 2021)), ("2010 - Current", (2010, None)),
+    ("2006-07 To Present", (2006, None)), ("2021-2022", (2021, 2022)), ("N/A", (None, None)),
+    ("Dec 2021 - Current", (2021, None)), ("2006-07", (2006, 2007)), ("", (None, None)),
+])
+def test_years_become_temporal_coverage(text: str, expected: tuple) -> None:
+    assert parse_years(text) == expected
+
+
+def test_agencies_match_by_name_or_abbreviation_but_not_across_governments(
+        new_catalog: Catalog) -> None:
+    assert split_agency("Judicial Branch - Court Support Services Division (JB-CSSD)") == (
+        "Judicial Branch - Court Support Services Division", "JB-CSSD")
+    with new_catalog.transaction() as session:
+        federal = find_or_create_agency(session, "U.S. Department of Labor", "DOL")
+        bare = find_or_create_agency(session, "DOC")
+        ct = find_or_create_agency(session, *split_agency("Department of Labor (DOL)"))
+        assert ct.id != federal.id and ct.slug == "department-of-labor"
+        assert find_or_create_agency(session, "Connecticut Department of Correction",
+                                     "DOC").id == bare.id
+        sde = find_or_create_agency(session, "State Department of Education", "SDE")
+        assert find_or_create_agency(session, "Department of Education").id == sde.id
+
+
+def test_row_columns_are_recognised_by_their_wording_not_one_file(tmp_path: Path) -> None:
+    """Other wording for the same columns: Organization, Program Name, Group, Coverage."""
+    path = tmp_path / "HLTH" / "layout.csv"
+    path.parent.mkdir()
+    path.write_text(
+        "Organization,Program Name,Group,Field Name,Description,Type,Coverage,Reviewed By\n"
+        "Department of Public Health (DPH),Vital Records,Identity,MOTHER_LNAME,Mother's last name,"
+        "text,1990 to 2020,J. Smith\n"
+        "Department of Public Health (DPH),Vital Records,Event,BIRTH_WT,Weight at birth,int,"
+        "1990 to 2020,J. Smith\n"
+        "Department of Public Health (DPH),Immunization,Event,VAX_DT,Date of a dose,date,"
+        "2010-,J. Smith\n", encoding="utf-8")
+    parsed = parse_file(path)
+    by_title = {d["title"]: d for d in parsed.datasets}
+    assert set(by_title) == {"Vital Records", "Immunization"}
+    vital = by_title["Vital Records"]
+    assert (vital["agency"], vital["agency_abbreviation"]) == ("Department of Public Health",
+                                                               "DPH")
+    assert [f["category"] for f in vital["fields"]] == ["Identity", "Event"]
+    assert (vital["coverage_start"], vital["coverage_end"]) == (1990, 2020)
+    assert by_title["Immunization"]["coverage_end"] is None
+    # A column with one value in every row is kept once, not pasted into each description.
+    assert vital["extra"]["constant_columns"] == {"Reviewed By": "J. Smith"}
+    assert vital["fields"][0]["description"] == "Mother's last name"
+    assert any("'HLTH'" in w for w in parsed.warnings)  # the folder names another agency
+
+
+def test_a_copy_in_an_agency_folder_is_attributed_by_its_rows(tmp_path: Path,
+                                                            new_catalog: Catalog) -> None:
+    folder = tmp_path / "Data Dictionaries (Upload Here)" / "OWS"
+    folder.mkdir(parents=True)
+    shutil.copy(P20WIN / "OWS_Data_Dictionary.xlsx", folder)
+    report = load_paths(new_catalog, [tmp_path], index=False)
+    assert report.totals()["created"] == 1
+    with new_catalog.session() as session:
+        [dataset] = session.scalars(select(Dataset)).all()
+        assert dataset.agency.abbreviation == "SDE"
+        assert dataset.title == "State Longitudinal Data System (SLDS)"

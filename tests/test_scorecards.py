@@ -1,0 +1,171 @@
+"""Scorecards per dataset, agency and state: components side by side, within access.
+
+Two real P20 WIN files (DOL and DCF) are loaded; one DOL dataset is made internal and
+another restricted, so that what a visitor's scorecard counts can be told from what the
+catalog holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from catalog.audience import EVERYONE, PUBLIC, Audience
+from catalog.config import load_settings
+from catalog.embeddings import Embedder
+from catalog.models import Dataset
+from catalog.quality_models import ScorecardSnapshot
+from catalog.scorecards import agency_scorecards, described, equity_dimensions, statewide, typed
+from catalog.service import Catalog
+from indexer.load import load_paths
+from tests.test_ct_dictionaries import P20WIN, file_rows
+from tests.webfixtures import add_account, sign_in
+from web.app import create_app
+from web.cli import main
+
+HIDDEN_TITLE = "Best Chance"  # internal
+RESTRICTED_TITLE = "Apprenticeship"
+
+
+@pytest.fixture(scope="module")
+def two_agencies(tmp_path_factory: pytest.TempPathFactory,
+                 embedder: Embedder) -> Iterator[Catalog]:
+    folder = tmp_path_factory.mktemp("two")
+    for name in ("DOL_Data_Dictionary.xlsx", "DCF_Data_Dictionary.xlsx"):
+        (folder / name).write_bytes((P20WIN / name).read_bytes())
+    catalog = Catalog(load_settings(data_dir=folder / "data", database_url=None),
+                      embedder=embedder)
+    load_paths(catalog, [folder], index=False)
+    with catalog.transaction() as session:
+        for title, level in ((HIDDEN_TITLE, "internal"), (RESTRICTED_TITLE, "restricted")):
+            session.scalar(select(Dataset).where(Dataset.title == title)).access_level = level
+    add_account(catalog, "steward@dol.example", "steward", ("dol",))
+    add_account(catalog, "viewer@example.org", "viewer")
+    yield catalog
+    catalog.close()
+
+
+def test_components_are_counted_as_defined() -> None:
+    assert not described("Last name", None, "Last name")  # the name repeated
+    assert not described("ApprenticeID", None, "Apprentice ID")
+    assert not described("Zip", None, "Not Available")
+    assert described("SSN", None, "SSN of client")
+    assert not typed("Not Available", "other") and typed("Numeric", "number")
+    assert equity_dimensions("Apprentice_Race", None) == ["race/ethnicity"]
+    assert equity_dimensions("PERPETRATOR_SEX", None) == ["gender"]
+    assert equity_dimensions("Stage", None) == []  # 'age' inside a word is no age
+
+
+def test_a_scorecard_counts_only_what_its_audience_may_see(two_agencies: Catalog) -> None:
+    rows = file_rows(P20WIN / "DOL_Data_Dictionary.xlsx")
+    hidden = sum(r[1].strip() == HIDDEN_TITLE for r in rows)
+    restricted = sum(r[1].strip() == RESTRICTED_TITLE for r in rows)
+    with two_agencies.session() as session:
+        [everything] = agency_scorecards(session, EVERYONE, "dol")
+        [public] = agency_scorecards(session, PUBLIC, "dol")
+        [steward] = agency_scorecards(session, Audience(agencies=("dol",)), "dol")  # public+
+        state = statewide(session, PUBLIC)
+    assert everything["fields"] == len(rows) and everything["datasets"] == 7
+    assert public["datasets"] == 5 and public["fields"] == len(rows) - hidden - restricted
+    assert steward["datasets"] == 6 and steward["fields"] == len(rows) - hidden
+    assert HIDDEN_TITLE not in json.dumps(public) and HIDDEN_TITLE in json.dumps(everything)
+    assert state["agencies"] == 2 and state["datasets_without_agency"] == 0
+    assert state["fields"] == public["fields"] + len(file_rows(P20WIN / "DCF_Data_Dictionary.xlsx"))
+    for key in ("fields_described", "fields_typed", "fields_labelled", "fields_reviewed",
+                "datasets_with_coverage", "equity_datasets"):
+        assert key in public  # side by side: no blended score
+    assert not any("score" in key for key in public)
+    listed = {e["title"] for e in public["equity"]}
+    assert "PIRL (JVSG, TAA, WIOAs, WP)" in listed and HIDDEN_TITLE not in listed
+
+
+def test_pages_and_api_obey_access(two_agencies: Catalog) -> None:
+    app = create_app(two_agencies)
+    anonymous = app.test_client()
+    page = anonymous.get("/scorecards").get_data(as_text=True)
+    assert "Department of Labor" in page and "Department of Children and Families" in page
+    assert HIDDEN_TITLE not in page
+    dol = anonymous.get("/scorecards/dol").get_data(as_text=True)
+    assert "Fields described" in dol and HIDDEN_TITLE not in dol and RESTRICTED_TITLE not in dol
+    api = anonymous.get("/api/v1/scorecards").get_json()
+    assert {c["agency"] for c in api} == {"dol", "dcf"}
+    assert {"agency", "agency_name", "datasets", "fields", "fields_described",
+            "fields_typed"} <= set(api[0])
+    assert anonymous.get("/scorecards/nowhere").status_code == 404
+    # A viewer sees internal metadata but not restricted; the agency's steward sees both.
+    viewer = app.test_client()
+    sign_in(viewer, "viewer@example.org")
+    seen = {d["title"] for d in viewer.get("/api/v1/scorecards/dol").get_json()[
+        "dataset_scorecards"]}
+    assert HIDDEN_TITLE in seen and RESTRICTED_TITLE not in seen
+    steward = app.test_client()
+    sign_in(steward, "steward@dol.example")
+    seen = {d["title"] for d in steward.get("/api/v1/scorecards/dol").get_json()[
+        "dataset_scorecards"]}
+    assert HIDDEN_TITLE in seen and RESTRICTED_TITLE in seen
+
+
+def test_stewards_review_on_the_dataset_page(two_agencies: Catalog) -> None:
+    app = create_app(two_agencies)
+    with two_agencies.session() as session:
+        pirl = session.scalar(select(Dataset).where(Dataset.title.like("PIRL%")))
+    viewer = app.test_client()
+    csrf = sign_in(viewer, "viewer@example.org")
+    refused = viewer.post(f"/datasets/{pirl.id}/sensitivity",
+                          data={"decision": "accepted", "csrf": csrf})
+    assert refused.status_code == 403
+    steward = app.test_client()
+    csrf = sign_in(steward, "steward@dol.example")
+    page = steward.get(f"/datasets/{pirl.id}").get_data(as_text=True)
+    assert "Sensitivity suggestions" in page and "Accept all pending" in page
+    assert "the source files it under &#39;PII&#39;" in page
+    answer = steward.post(f"/datasets/{pirl.id}/sensitivity",
+                          data={"decision": "accepted", "field": "Date of Birth (PIRL Element 200)",
+                                "csrf": csrf})
+    assert answer.status_code == 302
+    fields = steward.get(f"/api/v1/datasets/{pirl.id}").get_json()["fields"]
+    dob = next(f for f in fields if f["name"] == "Date of Birth (PIRL Element 200)")
+    assert dob["sensitivity"] == "personal"
+    assert dob["sensitivity_suggestion"]["status"] == "accepted"
+    reviewed = steward.get(f"/api/v1/datasets/{pirl.id}/scorecard").get_json()
+    assert reviewed["fields_reviewed"] == 1 and reviewed["fields_pending"] >= 1
+
+
+def test_snapshots_give_a_trend(two_agencies: Catalog, tmp_path: Path) -> None:
+    with two_agencies.session() as session:
+        before = len(session.scalars(select(ScorecardSnapshot)).all())
+    extra = tmp_path / "OEC_Data_Dictionary.xlsx"
+    extra.write_bytes((P20WIN / "OEC_Data_Dictionary.xlsx").read_bytes())
+    load_paths(two_agencies, [extra], index=False)
+    with two_agencies.session() as session:
+        snaps = session.scalars(select(ScorecardSnapshot).where(
+            ScorecardSnapshot.agency_id.is_(None), ScorecardSnapshot.scope == "public")
+            .order_by(ScorecardSnapshot.id)).all()
+        assert len(session.scalars(select(ScorecardSnapshot)).all()) > before
+    assert snaps[-1].figures["agencies"] == snaps[-2].figures["agencies"] + 1
+    page = create_app(two_agencies).test_client().get("/scorecards").get_data(as_text=True)
+    assert "Trend" in page and "load" in page
+
+
+def test_the_scorecard_command(two_agencies: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CATALOG_DATA_DIR", str(two_agencies.settings.data_dir))
+    monkeypatch.delenv("CATALOG_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    result = runner.invoke(main, ["scorecard", "--json"])
+    assert result.exit_code == 0, result.output
+    cards = json.loads(result.output)
+    assert {c["agency"] for c in cards} >= {"dol", "dcf"}
+    dol = next(c for c in cards if c["agency"] == "dol")
+    assert dol["datasets"] == 5  # public only, unless --all
+    everything = json.loads(runner.invoke(main, ["scorecard", "--json", "--all",
+                                                 "--agency", "dol"]).output)
+    assert [c["datasets"] for c in everything] == [7]
+    text = runner.invoke(main, ["scorecard", "--agency", "dcf"]).output
+    assert "described" in text and "equity dcf" in text
+    missing = runner.invoke(main, ["scorecard", "--agency", "nowhere"])
+    assert missing.exit_code != 0 and "nowhere" in missing.output
