@@ -2,10 +2,16 @@
 
 Loads the shared corpus into a catalog (kept in --data-dir between runs; embeddings are
 cached by content), runs every query of the judgments file as BM25-only, vector-only and
-hybrid, and prints one row per mode. ``--engine elasticsearch`` rebuilds the index on the
-node at ``--elasticsearch-url`` from the same database and measures that engine.
+hybrid, and prints one row per mode with a bootstrap 95% confidence interval of the mean,
+then the paired per-query differences (hybrid − each half) with their own intervals, so
+that a gain on 30 queries is told apart from noise. ``--failures FILE`` writes a per-query
+table (Markdown) of what each mode found and what it missed. ``--cv`` chooses the fusion
+weight by cross-validation on these queries and reports the out-of-fold nDCG.
+``--engine elasticsearch`` rebuilds the index on the node at ``--elasticsearch-url`` from
+the same database and measures that engine.
 
-    python benchmarks/search_quality.py [--engine embedded|elasticsearch] [--fresh]
+    python benchmarks/search_quality.py [--engine embedded|elasticsearch] [--fresh] [--cv]
+                                        [--failures var/failures.md]
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import argparse
 import json
 import math
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -24,12 +31,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from catalog.config import load_settings  # noqa: E402
+from catalog.search import fusion  # noqa: E402
 from catalog.search.query import SearchQuery  # noqa: E402
 from catalog.service import Catalog  # noqa: E402
 from indexer.load import load_paths  # noqa: E402
 
 MODES = ("lexical", "semantic", "hybrid")
-LABELS = {"lexical": "BM25 only", "semantic": "vector only", "hybrid": "hybrid (RRF)"}
+LABELS = {"lexical": "BM25 only", "semantic": "vector only", "hybrid": "hybrid"}
+METRICS = ("ndcg@10", "recall@10", "mrr")
+BOOTSTRAP = 10_000
+WEIGHTS = tuple(round(0.05 * i, 2) for i in range(21))
+
+
+def shared_dir() -> Path:
+    """The shared folder: beside the checkout, or /work/shared for a worktree elsewhere."""
+    beside = ROOT.parent / "shared"
+    return beside if beside.is_dir() else Path("/work/shared")
 
 
 def read_judgments(path: Path) -> list[dict]:
@@ -66,54 +83,105 @@ def scores(ranked: list[tuple[str, str]], relevant: dict[tuple[str, str], int], 
     return (dcg / idcg if idcg else 0.0), recall, rr
 
 
-def evaluate(catalog: Catalog, judgments: list[dict], k: int = 10, verbose: bool = False):
-    """Mean nDCG@k, Recall@k and MRR for each mode."""
-    table = {}
-    for mode in MODES:
-        queries = [SearchQuery(text=j["query"], kind=j.get("kind"), mode=mode, per_page=k)
-                   for j in judgments]
-        started = time.perf_counter()
-        results = catalog.search_many(queries)
-        elapsed = time.perf_counter() - started
-        sums = [0.0, 0.0, 0.0]
-        for judgment, result in zip(judgments, results, strict=True):
-            kind = judgment.get("kind", "field")
-            relevant = {key_of(kind, r["dataset"], r.get("field")): r.get("grade", 1)
-                        for r in judgment["relevant"]}
-            ranked = [key_of(kind, h.payload["dataset"], h.payload.get("field"))
-                      for h in result.hits]
-            row = scores(ranked, relevant, k)
-            if verbose and mode == "hybrid":
-                print(f"  {judgment['id']} nDCG={row[0]:.3f} R={row[1]:.2f} {judgment['query']}")
-            sums = [a + b for a, b in zip(sums, row, strict=True)]
-        n = max(1, len(judgments))
-        table[mode] = {"ndcg@10": sums[0] / n, "recall@10": sums[1] / n, "mrr": sums[2] / n,
-                       "seconds": elapsed}
-    return table
+def relevant_of(judgment: dict) -> dict[tuple[str, str], int]:
+    """The judged items of a query as match keys with their grades."""
+    kind = judgment.get("kind", "field")
+    return {key_of(kind, r["dataset"], r.get("field")): r.get("grade", 1)
+            for r in judgment["relevant"]}
 
 
-def main() -> None:
-    """Load the corpus if needed, evaluate and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
-    parser.add_argument("--queries", type=Path,
-                        default=ROOT.parent / "shared" / "eval" / "dev.jsonl")
-    parser.add_argument("--agencies", type=Path, default=ROOT / "benchmarks" /
-                        "corpus_agencies.csv")
-    parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench-quality")
-    parser.add_argument("--fresh", action="store_true", help="Reload the corpus from scratch.")
-    parser.add_argument("--engine", choices=("embedded", "elasticsearch"), default="embedded")
-    parser.add_argument("--elasticsearch-url", default=os.environ.get(
-        "CATALOG_ELASTICSEARCH_URL", "http://127.0.0.1:59200"))
-    parser.add_argument("--json", action="store_true", help="Print the table as JSON.")
-    parser.add_argument("--verbose", action="store_true", help="Per-query hybrid scores.")
-    args = parser.parse_args()
+COLLAPSE = {"collapse": True}  # --no-collapse turns it off for every query
 
+
+def run(catalog: Catalog, judgments: list[dict], mode: str, k: int = 10,
+        weight: float | None = None) -> list[dict]:
+    """Per query: its metrics and the keys it ranked, for one mode (and fusion weight)."""
+    extra = {} if weight is None else {"fusion_weight": weight}
+    if not COLLAPSE["collapse"]:
+        extra["collapse"] = False
+    queries = [SearchQuery(text=j["query"], kind=j.get("kind"), mode=mode, per_page=k, **extra)
+               for j in judgments]
+    rows = []
+    for judgment, result in zip(judgments, catalog.search_many(queries), strict=True):
+        kind = judgment.get("kind", "field")
+        ranked = [key_of(kind, h.payload["dataset"], h.payload.get("field"))
+                  for h in result.hits]
+        ndcg, recall, rr = scores(ranked, relevant_of(judgment), k)
+        rows.append({"ndcg@10": ndcg, "recall@10": recall, "mrr": rr, "ranked": ranked})
+    return rows
+
+
+def mean(values: list[float]) -> float:
+    """Arithmetic mean (0 for nothing)."""
+    return sum(values) / len(values) if values else 0.0
+
+
+def bootstrap_ci(values: list[float], *, seed: int = 15, rounds: int = BOOTSTRAP):
+    """95% percentile bootstrap interval of the mean of ``values``."""
+    rng = random.Random(seed)
+    n = len(values)
+    if n == 0:
+        return (0.0, 0.0)
+    means = sorted(mean([values[rng.randrange(n)] for _ in range(n)]) for _ in range(rounds))
+    return means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
+
+
+def cross_validate(catalog: Catalog, judgments: list[dict], *, folds: int = 5,
+                   repeats: int = 10, seed: int = 15) -> dict:
+    """Choose the fusion weight on k−1 folds, score it on the held-out fold, repeatedly.
+
+    Returns the out-of-fold mean nDCG@10, the weights chosen per fold, the weight that is
+    best on all the queries, and the mean nDCG@10 of every weight tried.
+    """
+    per_weight = {w: [r["ndcg@10"] for r in run(catalog, judgments, "hybrid", weight=w)]
+                  for w in WEIGHTS}
+    rng = random.Random(seed)
+    n = len(judgments)
+    out_of_fold: list[float] = []
+    chosen: list[float] = []
+    for _ in range(repeats):
+        order = list(range(n))
+        rng.shuffle(order)
+        for f in range(folds):
+            test = set(order[f::folds])
+            train = [i for i in range(n) if i not in test]
+            best = max(WEIGHTS, key=lambda w: (mean([per_weight[w][i] for i in train]), -w))
+            chosen.append(best)
+            out_of_fold.append(mean([per_weight[best][i] for i in test]))
+    overall = max(WEIGHTS, key=lambda w: (mean(per_weight[w]), -w))
+    return {"out_of_fold_ndcg@10": mean(out_of_fold), "chosen": chosen, "best_on_all": overall,
+            "by_weight": {w: mean(v) for w, v in per_weight.items()}}
+
+
+def write_failures(path: Path, judgments: list[dict], table: dict[str, list[dict]]) -> None:
+    """A Markdown table per query: nDCG per mode, hybrid's top 5, relevant items it missed."""
+    lines = ["| id | query | BM25 | vectors | hybrid | hybrid top 5 | missed (grade) |",
+             "|---|---|---|---|---|---|---|"]
+    order = sorted(range(len(judgments)), key=lambda i: table["hybrid"][i]["ndcg@10"])
+    for i in order:
+        judgment = judgments[i]
+        relevant = relevant_of(judgment)
+        hybrid = table["hybrid"][i]
+        top = ", ".join(("**" if relevant.get(key, 0) else "") + "/".join(filter(None, key))
+                        + ("**" if relevant.get(key, 0) else "") for key in hybrid["ranked"][:5])
+        missed = [key for key in relevant if key not in hybrid["ranked"]]
+        missed_text = ", ".join(f"{'/'.join(filter(None, key))} ({relevant[key]})"
+                                for key in missed[:6]) + (" …" if len(missed) > 6 else "")
+        lines.append(f"| {judgment['id']} | {judgment['query']} | "
+                     f"{table['lexical'][i]['ndcg@10']:.3f} | "
+                     f"{table['semantic'][i]['ndcg@10']:.3f} | {hybrid['ndcg@10']:.3f} | "
+                     f"{top} | {missed_text} |")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def open_catalog(args: argparse.Namespace) -> Catalog:
+    """The benchmark's catalog with the corpus loaded (and reindexed for Elasticsearch)."""
     engine = None
     if args.engine == "elasticsearch":
         from catalog.search.elasticsearch import ElasticsearchEngine
 
-        engine = ElasticsearchEngine(args.elasticsearch_url, index="catalog-bench-quality")
+        engine = ElasticsearchEngine(args.elasticsearch_url, index=args.index)
     catalog = Catalog(load_settings(data_dir=args.data_dir, database_url=None), engine=engine)
     if args.fresh:  # start over, but keep the embedding cache: unchanged text is not re-embedded
         with catalog.db.begin() as conn:
@@ -128,23 +196,82 @@ def main() -> None:
           f"{totals['created']} new, {totals['updated']} updated, {totals['unchanged']} "
           f"unchanged; {totals['fields']} fields; {time.perf_counter() - started:.1f}s",
           file=sys.stderr)
-    if engine is not None:  # the database may have been loaded for the other engine
+    if engine is not None or args.reindex:  # the database may have been loaded elsewhere
         started = time.perf_counter()
         count = catalog.reindex()
-        print(f"elasticsearch: {count} documents indexed in "
+        print(f"{catalog.search_engine.name}: {count} documents indexed in "
               f"{time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return catalog
+
+
+def main() -> None:
+    """Load the corpus if needed, evaluate and print the tables."""
+    shared = shared_dir()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=shared / "corpus")
+    parser.add_argument("--queries", type=Path, default=shared / "eval" / "dev.jsonl")
+    parser.add_argument("--agencies", type=Path, default=ROOT / "benchmarks" /
+                        "corpus_agencies.csv")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench-quality")
+    parser.add_argument("--fresh", action="store_true", help="Reload the corpus from scratch.")
+    parser.add_argument("--reindex", action="store_true",
+                        help="Rebuild the search index from the database first.")
+    parser.add_argument("--engine", choices=("embedded", "elasticsearch"), default="embedded")
+    parser.add_argument("--elasticsearch-url", default=os.environ.get(
+        "CATALOG_ELASTICSEARCH_URL", "http://127.0.0.1:59200"))
+    parser.add_argument("--index", default="catalog-bench-quality",
+                        help="Elasticsearch index (alias) the benchmark builds.")
+    parser.add_argument("--cv", action="store_true",
+                        help="Choose the fusion weight by 5-fold cross-validation (×10).")
+    parser.add_argument("--failures", type=Path,
+                        help="Write the per-query table (Markdown) to this file.")
+    parser.add_argument("--no-collapse", action="store_true",
+                        help="List near-identical fields of a dataset one by one.")
+    parser.add_argument("--json", action="store_true", help="Print the table as JSON.")
+    args = parser.parse_args()
+    COLLAPSE["collapse"] = not args.no_collapse
+
+    catalog = open_catalog(args)
     judgments = read_judgments(args.queries)
-    table = evaluate(catalog, judgments, verbose=args.verbose)
+    table = {mode: run(catalog, judgments, mode) for mode in MODES}
+    summary = {
+        mode: {m: mean([r[m] for r in rows]) for m in METRICS} for mode, rows in table.items()
+    }
+    hybrid = [r["ndcg@10"] for r in table["hybrid"]]
+    paired = {
+        mode: [h - r["ndcg@10"] for h, r in zip(hybrid, table[mode], strict=True)]
+        for mode in ("lexical", "semantic")
+    }
+    cv = cross_validate(catalog, judgments) if args.cv else None
+    if args.failures:
+        write_failures(args.failures, judgments, table)
     if args.json:
-        print(json.dumps(table, indent=2))
+        print(json.dumps({"summary": summary, "cv": cv}, indent=2, default=str))
         return
     print(f"{len(judgments)} queries from {args.queries.name}, engine "
-          f"{catalog.search_engine.name}")
-    print(f"{'mode':<14} {'nDCG@10':>8} {'Recall@10':>10} {'MRR':>7}")
+          f"{catalog.search_engine.name}, fusion "
+          f"{getattr(fusion, 'SEMANTIC_WEIGHT', 'reciprocal rank (RRF)')}")
+    print(f"{'mode':<12} {'nDCG@10':>8} {'95% CI':>15} {'Recall@10':>10} {'MRR':>7}")
     for mode in MODES:
-        row = table[mode]
-        print(f"{LABELS[mode]:<14} {row['ndcg@10']:>8.3f} {row['recall@10']:>10.3f} "
-              f"{row['mrr']:>7.3f}")
+        row = summary[mode]
+        low, high = bootstrap_ci([r["ndcg@10"] for r in table[mode]])
+        print(f"{LABELS[mode]:<12} {row['ndcg@10']:>8.3f} {f'[{low:.3f}, {high:.3f}]':>15} "
+              f"{row['recall@10']:>10.3f} {row['mrr']:>7.3f}")
+    print("paired nDCG@10 differences, per query:")
+    for mode, diffs in paired.items():
+        low, high = bootstrap_ci(diffs)
+        better = sum(d > 1e-9 for d in diffs)
+        worse = sum(d < -1e-9 for d in diffs)
+        print(f"  hybrid − {LABELS[mode]:<12} {mean(diffs):+.3f} [{low:+.3f}, {high:+.3f}]"
+              f"  better on {better}, worse on {worse}, equal on {len(diffs) - better - worse}")
+    if cv is not None:
+        chosen = sorted(set(cv["chosen"]))
+        print(f"cross-validation (5 folds × 10): out-of-fold hybrid nDCG@10 "
+              f"{cv['out_of_fold_ndcg@10']:.3f}; weights chosen {chosen}; best on all "
+              f"{cv['best_on_all']}")
+        print("  " + "  ".join(f"{w:.2f}:{v:.3f}" for w, v in cv["by_weight"].items()))
+    if args.failures:
+        print(f"per-query table: {args.failures}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -219,19 +220,58 @@ def test_filters_apply_inside_both_rankings(catalog: Catalog) -> None:
 
 
 def test_facets_count_what_matched(catalog: Catalog) -> None:
-    result = catalog.search(SearchQuery(text="diagnosis code", per_page=5))
+    result = catalog.search(SearchQuery(text="diagnosis code", per_page=5, collapse=False))
     assert result.facets["agency"]["dph"] >= 25
     assert sum(result.facets["kind"].values()) == result.total
     assert result.facets["data_type"]["code"] >= 25
 
 
+def test_near_identical_fields_of_a_dataset_collapse_into_one_hit(catalog: Catalog) -> None:
+    result = catalog.search(SearchQuery(text="diagnosis code", kind="field"))
+    diagnoses = [h for h in result.hits if h.payload["field"].startswith("DX")]
+    assert len(diagnoses) == 1 and diagnoses[0].more_in_dataset == 24
+    assert result.total == len(result.hits)  # 25 diagnosis codes count as one result
+    apart = catalog.search(SearchQuery(text="diagnosis code", kind="field", collapse=False))
+    assert sum(h.payload["field"].startswith("DX") for h in apart.hits) == 20
+    assert all(h.more_in_dataset == 0 for h in apart.hits)
+
+
+def test_dataset_hits_name_the_fields_that_matched(catalog: Catalog) -> None:
+    result = catalog.search(SearchQuery(text="zip code of the patient", kind="dataset"))
+    hospital = next(h for h in result.hits if h.payload["dataset"] == "hospital-discharges")
+    assert "PAT_ZIP" in [f["field"] for f in hospital.matched_fields]
+    assert all(f["field_id"] and f["title"] for f in hospital.matched_fields)
+
+
+@pytest.mark.parametrize("text", ["birth", "date of birth", "hospital", "county code",
+                                  "client eligibility amount", "zorblax"])
+def test_every_count_is_the_total_of_the_view_it_leads_to(catalog: Catalog, text: str) -> None:
+    for allowed in (("public",), ALL):
+        base = SearchQuery(text=text, allowed_access=allowed, per_page=100)
+        result = catalog.search(base)
+        assert sum(result.facets.get("kind", {}).values()) == result.total
+        views = {"kind": "kind", "agency": "agencies", "data_type": "data_types",
+                 "sensitivity": "sensitivities", "access_level": "access_levels"}
+        for facet, argument in views.items():
+            for value, count in result.facets.get(facet, {}).items():
+                narrowed = value if facet == "kind" else (value,)
+                view = catalog.search(replace(base, **{argument: narrowed}))
+                assert view.total == count, (text, facet, value)
+                assert len(view.hits) == count  # everything counted is there to see
+        datasets = catalog.search(replace(base, kind="dataset"))
+        # From inside a tab, the other tabs' counts are the same as from All.
+        assert datasets.facets.get("kind", {}) == result.facets.get("kind", {})
+
+
 def test_pagination_is_stable_and_disjoint(catalog: Catalog) -> None:
-    first = catalog.search(SearchQuery(text="diagnosis code", per_page=10, page=1))
-    second = catalog.search(SearchQuery(text="diagnosis code", per_page=10, page=2))
+    pages = [catalog.search(SearchQuery(text="diagnosis code", per_page=10, page=n,
+                                        collapse=False)) for n in (1, 2)]
+    first, second = pages
     assert first.total == second.total and first.total > 20
     assert not {h.doc_id for h in first.hits} & {h.doc_id for h in second.hits}
     assert len(first.hits) == 10
-    beyond = catalog.search(SearchQuery(text="diagnosis code", per_page=10, page=99))
+    beyond = catalog.search(SearchQuery(text="diagnosis code", per_page=10, page=99,
+                                        collapse=False))
     assert beyond.hits == [] and beyond.total == first.total
 
 

@@ -27,6 +27,7 @@ LEXICAL_WEIGHTS: dict[str, float] = {
 }
 EMBED_CHARS = 1000
 MAX_CODES = 40
+WORDS_CHARS = 400
 
 
 @dataclass
@@ -44,6 +45,8 @@ class SearchDocument:
     lexical: dict[str, str]
     embed_text: str
     payload: dict[str, Any]
+    # Label words, to tell near-identical fields of one dataset (see search.results).
+    words: str = ""
 
     def attributes(self) -> dict[str, str]:
         """Filterable and facetable attributes."""
@@ -58,6 +61,12 @@ class SearchDocument:
 
 def _tokens(values: list[str]) -> str:
     return " ".join(values)
+
+
+def label_words(field: Field) -> str:
+    """The stems of a field's label (or expanded name), numbers left out, for collapsing."""
+    stems = analyse(field.label or expand_name(field.name), expand=True)
+    return " ".join(sorted({w for w in stems if not w.isdigit()}))[:WORDS_CHARS]
 
 
 def _codes_text(field: Field) -> str:
@@ -183,6 +192,7 @@ def field_document(field: Field, dataset: Dataset) -> SearchDocument:
         lexical=lexical,
         embed_text=field_embed_text(field, dataset),
         payload=payload,
+        words=label_words(field),
     )
 
 

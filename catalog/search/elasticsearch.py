@@ -5,8 +5,9 @@ It needs nothing beyond the server's core: text fields hold the tokens that
 :mod:`catalog.text` already analysed (split, expanded, stemmed), indexed with the
 ``whitespace`` analyzer, so the minimal distribution (no ``analysis-common``) ranks with the
 very same terms as the embedded engine. One ``_msearch`` runs the BM25 stages and the kNN
-query with the filters inside each; the fusion (reciprocal rank fusion), facets, snippets
-and pagination are the shared ones of :mod:`catalog.search.ranking`.
+query per result kind, with what the audience may see inside each; the fusion, collapsing,
+filters, facets, snippets and pagination are the shared ones of
+:mod:`catalog.search.results`.
 
 The index is reached through an alias. ``rebuild`` fills a new index with fast settings
 (no refresh, no replicas), restores them, swaps the alias in one atomic call and only then
@@ -24,31 +25,26 @@ from typing import Any
 import numpy as np
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
-from catalog.audience import Audience, AudienceLike
+from catalog.audience import ALL_LEVELS, Audience, AudienceLike
 from catalog.embeddings import DIMENSIONS
 from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
 from catalog.search.engine import SearchEngine
-from catalog.search.fusion import reciprocal_rank_fusion
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
-from catalog.search.ranking import (
-    HAS_WORD,
-    SEMANTIC_FLOOR,
-    lexical_stages,
-    make_hit,
-    sort_key,
-    sorted_facets,
-)
+from catalog.search.ranking import HAS_WORD, SEMANTIC_FLOOR, lexical_stages, sort_key, sorted_facets
+from catalog.search.results import LEXICAL_POOL_FACTOR, assemble
 from catalog.text import query_terms
-from catalog.vocabulary import AccessLevel
+from catalog.vocabulary import AccessLevel, ResultKind, values
 
 log = logging.getLogger(__name__)
 BULK_CHUNK = 500
 # Candidates carry only doc values: no stored fields, no _id, no _source to decompress.
 CANDIDATE_FIELDS: dict[str, Any] = {
-    "stored_fields": "_none_", "docvalue_fields": ["doc_id", *FACETS],
+    "stored_fields": "_none_", "docvalue_fields": ["doc_id", "dataset_id", "words", *FACETS],
 }
 STAGE_LIFT = 1e6  # far above any BM25 score: an earlier lexical stage always ranks first
 MAX_DELETE_PAGE = 5000
+EVERYONE = Audience(levels=ALL_LEVELS)  # for clauses that are the asker's filters alone
+KINDS = values(ResultKind)  # each kind has its own candidate pool
 
 
 def mappings() -> dict[str, Any]:
@@ -63,6 +59,7 @@ def mappings() -> dict[str, Any]:
             "dataset_id": {"type": "long"},
             "field_id": {"type": "long"},
             "sort_key": {"type": "keyword"},
+            "words": {"type": "keyword", "index": False},
             "payload": {"type": "object", "enabled": False},
             "vector_b64": {"type": "binary"},
             "vector": {
@@ -89,6 +86,7 @@ def _source(doc: SearchDocument, vector: np.ndarray) -> dict[str, Any]:
         dataset_id=doc.dataset_id,
         field_id=doc.field_id,
         sort_key=sort_key(doc.kind, doc.payload),
+        words=doc.words,
         payload=doc.payload,
         vector=vec.tolist(),
         vector_b64=base64.b64encode(vec.tobytes()).decode("ascii"),
@@ -117,10 +115,9 @@ def _sees_nothing(query: SearchQuery) -> bool:
 
 
 class ElasticsearchEngine(SearchEngine):
-    """Hybrid search on Elasticsearch: BM25 and kNN in one ``_msearch``, fused by RRF."""
+    """Hybrid search on Elasticsearch: BM25 and kNN in one ``_msearch``, fused by score."""
 
     name = "elasticsearch"
-    stale = False
 
     def __init__(
         self,
@@ -137,6 +134,15 @@ class ElasticsearchEngine(SearchEngine):
             url, request_timeout=30, max_retries=2, retry_on_timeout=True
         )
         self._ready = False
+
+    @property
+    def stale(self) -> bool:
+        """Whether the index was built with older mappings (a rebuild brings it up to date)."""
+        try:
+            found = self.es.indices.get_mapping(index=self.alias)
+        except Exception:  # no index yet, or no server: nothing to rebuild from here
+            return False
+        return any("words" not in m["mappings"].get("properties", {}) for m in found.values())
 
     # ------------------------------------------------------------------ the index
 
@@ -319,14 +325,19 @@ class ElasticsearchEngine(SearchEngine):
     def _hybrid(
         self, query: SearchQuery, vector: np.ndarray | None, terms: list[str]
     ) -> SearchResult:
-        filters = _filters(query.filters(), query.audience)
+        # Both rankings see what the audience may see; the asker's filters narrow the
+        # fused results afterwards (search.results), so that counts agree with views.
+        audience = _filters({}, query.audience)
+        pool = query.candidates * LEXICAL_POOL_FACTOR
         searches: list[dict[str, Any]] = []
         use_lexical = query.uses_lexical and bool(terms)
-        if use_lexical:
-            searches += [{}, self._lexical_body(terms, filters, query.candidates)]
         use_vector = query.uses_vectors and vector is not None
-        if use_vector:
-            searches += [{}, self._knn_body(vector, filters, query.candidates)]
+        for kind in KINDS:  # a pool per kind, so that a tab never lacks candidates
+            filters = [*audience, {"term": {"kind": kind}}]
+            if use_lexical:
+                searches += [{}, self._lexical_body(terms, filters, pool)]
+            if use_vector:
+                searches += [{}, self._knn_body(vector, filters, query.candidates)]
         if not searches:
             return SearchResult([], 0, query.page, query.per_page, {})
         responses = self.es.msearch(index=self.alias, searches=searches)["responses"]
@@ -334,36 +345,41 @@ class ElasticsearchEngine(SearchEngine):
             if "error" in response:
                 raise RuntimeError(f"Elasticsearch search failed: {response['error']}")
         hits = [r["hits"]["hits"] for r in responses]
-        ids = [[h["fields"]["doc_id"][0] for h in group] for group in hits]
-        attributes = {
-            doc_id: {f: values[0] for f, values in h["fields"].items()}
-            for group, group_ids in zip(hits, ids, strict=True)
-            for doc_id, h in zip(group_ids, group, strict=True)
-        }
-        lexical = ids[0] if use_lexical else []
-        semantic = ids[-1] if use_vector else []
-        rankings = [r for r, on in ((lexical, use_lexical), (semantic, use_vector)) if on]
-        fused = reciprocal_rank_fusion(rankings)
-        facets: dict[str, dict[str, int]] = {f: {} for f in FACETS}
-        for doc_id, _ in fused:
-            for facet in FACETS:
-                value = attributes[doc_id].get(facet)
-                if value:
-                    facets[facet][value] = facets[facet].get(value, 0) + 1
-        start = (query.page - 1) * query.per_page
-        page = fused[start : start + query.per_page]
-        payloads = self._payloads([doc_id for doc_id, _ in page])
-        lex_rank = {d: i + 1 for i, d in enumerate(lexical)}
-        sem_rank = {d: i + 1 for i, d in enumerate(semantic)}
-        term_set = set(terms)
-        page_hits = [
-            make_hit(doc_id, attributes[doc_id]["kind"], score, payloads[doc_id], term_set,
-                     lex_rank.get(doc_id), sem_rank.get(doc_id))
-            for doc_id, score in page
-            if doc_id in payloads
-        ]
-        return SearchResult(page_hits, len(fused), query.page, query.per_page,
-                            sorted_facets(facets))
+        per_kind = len(hits) // len(KINDS)
+        lexical_hits = [h for i, g in enumerate(hits) if use_lexical and i % per_kind == 0
+                        for h in g]
+        vector_hits = [h for i, g in enumerate(hits) if use_vector and i % per_kind
+                       == per_kind - 1 for h in g]
+        attributes: dict[str, dict[str, Any]] = {}
+        for group in hits:
+            for h in group:
+                fields = h["fields"]
+                attrs = {f: values[0] for f, values in fields.items()}
+                attrs.setdefault("words", "")
+                attributes[attrs["doc_id"]] = attrs
+        lexical: list[tuple[str, float, int]] = []
+        if use_lexical:
+            two_stages = len(lexical_stages(terms)) == 2
+            for h in lexical_hits:
+                score, stage = float(h["_score"]), 0
+                if two_stages:  # the pair stage's documents carry its lift above BM25
+                    stage = 0 if score >= STAGE_LIFT else 1
+                    score -= STAGE_LIFT * (1 - stage)
+                lexical.append((h["fields"]["doc_id"][0], score, stage))
+            lexical.sort(key=lambda item: (item[2], -item[1], item[0]))
+        # kNN scores for dot_product are (1 + cosine) / 2: rank by the cosine itself.
+        semantic = sorted(((h["fields"]["doc_id"][0], 2 * float(h["_score"]) - 1)
+                           for h in vector_hits), key=lambda item: (-item[1], item[0]))
+        return assemble(
+            query, set(terms), lexical, semantic, attributes, self._fetch,
+            lexical_cut=len(lexical) >= pool, semantic_cut=len(semantic) >= query.candidates,
+        )
+
+    def _fetch(self, doc_ids: list[str]) -> dict[str, tuple[str, str, dict[str, Any]]]:
+        docs = self.es.mget(index=self.alias, ids=doc_ids, source=["payload", "kind"])["docs"] \
+            if doc_ids else []
+        return {d["_id"]: (d["_id"], d["_source"]["kind"], d["_source"]["payload"])
+                for d in docs if d.get("found")}
 
     def _payloads(self, doc_ids: list[str]) -> dict[str, dict[str, Any]]:
         if not doc_ids:
@@ -374,19 +390,28 @@ class ElasticsearchEngine(SearchEngine):
     def _browse(self, query: SearchQuery) -> SearchResult:
         if _sees_nothing(query):
             return SearchResult([], 0, query.page, query.per_page, {})
+        own = query.filters()
+        # Each facet is counted with every filter but its own, as on the embedded engine.
+        aggs = {
+            f: {"filter": {"bool": {"filter": _filters(
+                {k: v for k, v in own.items() if k != f}, EVERYONE)}},
+                "aggs": {"values": {"terms": {"field": f, "size": 1000}}}}
+            for f in FACETS
+        }
         response = self.es.search(
             index=self.alias,
-            query={"bool": {"filter": _filters(query.filters(), query.audience)}},
+            query={"bool": {"filter": _filters({}, query.audience)}},
+            post_filter={"bool": {"filter": _filters(own, EVERYONE)}},
             sort=[{"sort_key": "asc"}, {"doc_id": "asc"}],
             from_=(query.page - 1) * query.per_page,
             size=query.per_page,
             track_total_hits=True,
             source=["payload", "kind"],
-            aggs={f: {"terms": {"field": f, "size": 1000}} for f in FACETS},
+            aggs=aggs,
         )
         facets = {
-            f: {b["key"]: b["doc_count"] for b in response["aggregations"][f]["buckets"]
-                if b["key"]}
+            f: {b["key"]: b["doc_count"]
+                for b in response["aggregations"][f]["values"]["buckets"] if b["key"]}
             for f in FACETS
         }
         hits = [

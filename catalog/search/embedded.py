@@ -15,31 +15,27 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from catalog.audience import Audience, AudienceLike
-from catalog.embeddings import DIMENSIONS
+from catalog.audience import ALL_LEVELS, Audience, AudienceLike
 from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
 from catalog.search.engine import SearchEngine
-from catalog.search.fusion import reciprocal_rank_fusion
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
-from catalog.search.ranking import (
-    HAS_WORD,
-    SEMANTIC_FLOOR,
-    lexical_stages,
-    make_hit,
-    sort_key,
-    sorted_facets,
-)
+from catalog.search.ranking import HAS_WORD, SEMANTIC_FLOOR, lexical_stages, sort_key, sorted_facets
+from catalog.search.results import LEXICAL_POOL_FACTOR, assemble
+from catalog.search.vector_matrix import COLUMNS as MATRIX_COLUMNS
+from catalog.search.vector_matrix import VectorMatrix
 from catalog.text import query_terms
-from catalog.vocabulary import AccessLevel
+from catalog.vocabulary import AccessLevel, ResultKind, values
 
-INDEX_FORMAT = "2"  # bump when the file layout changes; older files are rebuilt
+KINDS = values(ResultKind)
+EVERYONE = Audience(levels=ALL_LEVELS)
+
+INDEX_FORMAT = "3"  # bump when the file layout changes; older files are rebuilt
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,6 +51,7 @@ CREATE TABLE IF NOT EXISTS docs (
     sensitivity TEXT NOT NULL,
     sort_key TEXT NOT NULL,
     payload TEXT NOT NULL,
+    words TEXT NOT NULL DEFAULT '',
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_docs_dataset ON docs (dataset_id);
@@ -67,38 +64,8 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('format', '{INDEX_FORMAT}');
 """
 
 
-@dataclass
-class _Vectors:
-    """The index's vectors and filter attributes held in memory for the exact scan."""
-
-    generation: str
-    rowids: np.ndarray
-    matrix: np.ndarray
-    dataset_ids: np.ndarray
-    codes: dict[str, np.ndarray]
-    vocab: dict[str, dict[str, int]]
-    position: dict[int, int]
-
-    def _isin(self, attr: str, allowed: Iterable[str]) -> np.ndarray:
-        ids = [self.vocab[attr][v] for v in allowed if v in self.vocab[attr]]
-        return np.isin(self.codes[attr], np.asarray(ids, dtype=np.int32))
-
-    def mask(self, filters: dict[str, tuple[str, ...]], audience: Audience) -> np.ndarray:
-        """Boolean mask of rows the audience may see whose attributes pass every filter."""
-        keep = np.ones(len(self.rowids), dtype=bool)
-        if not audience.sees_everything:
-            visible = self._isin("access_level", audience.levels)
-            if audience.restricted_agencies:
-                visible |= (self._isin("access_level", (AccessLevel.RESTRICTED,))
-                            & self._isin("agency", audience.restricted_agencies))
-            keep &= visible
-        for attr, allowed in filters.items():
-            keep &= self._isin(attr, allowed)
-        return keep
-
-
 class EmbeddedEngine(SearchEngine):
-    """Hybrid search over a SQLite file: FTS5 BM25 + exact cosine scan, fused by RRF."""
+    """Hybrid search over a SQLite file: FTS5 BM25 + exact cosine scan, fused by score."""
 
     name = "embedded"
 
@@ -106,7 +73,7 @@ class EmbeddedEngine(SearchEngine):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._vectors: _Vectors | None = None
+        self._vectors: VectorMatrix | None = None
         # numpy's OpenBLAS threads spin after each product and then fight the embedding
         # model's threads for the two cores: one BLAS thread keeps query latency steady.
         threadpool_limits(1, user_api="blas")
@@ -162,13 +129,14 @@ class EmbeddedEngine(SearchEngine):
         for doc, vector in zip(docs, vectors, strict=True):
             cur = conn.execute(
                 "INSERT INTO docs (doc_id, kind, dataset_id, field_id, agency, data_type,"
-                " access_level, sensitivity, sort_key, payload, vector)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " access_level, sensitivity, sort_key, payload, words, vector)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     doc.doc_id, doc.kind, doc.dataset_id, doc.field_id, doc.agency,
                     doc.data_type, doc.access_level, doc.sensitivity,
                     sort_key(doc.kind, doc.payload),
                     json.dumps(doc.payload, default=str),
+                    doc.words,
                     np.asarray(vector, dtype=np.float32).tobytes(),
                 ),
             )
@@ -269,36 +237,13 @@ class EmbeddedEngine(SearchEngine):
 
     # ------------------------------------------------------------------ vectors in memory
 
-    def _load_vectors(self, conn: sqlite3.Connection) -> _Vectors:
+    def _load_vectors(self, conn: sqlite3.Connection) -> VectorMatrix:
         generation = f"{os.stat(self.path).st_ino}:{self._generation(conn)}"
         with self._lock:
             if self._vectors is not None and self._vectors.generation == generation:
                 return self._vectors
-            rows = conn.execute(
-                "SELECT rowid, dataset_id, vector, " + ", ".join(FACETS) + " FROM docs"
-            ).fetchall()
-            count = len(rows)
-            matrix = np.empty((count, DIMENSIONS), dtype=np.float32)
-            rowids = np.empty(count, dtype=np.int64)
-            dataset_ids = np.empty(count, dtype=np.int64)
-            vocab: dict[str, dict[str, int]] = {f: {} for f in FACETS}
-            codes = {f: np.empty(count, dtype=np.int32) for f in FACETS}
-            for i, row in enumerate(rows):
-                rowids[i] = row[0]
-                dataset_ids[i] = row[1]
-                matrix[i] = np.frombuffer(row[2], dtype=np.float32)
-                for j, facet in enumerate(FACETS):
-                    value = row[3 + j]
-                    codes[facet][i] = vocab[facet].setdefault(value, len(vocab[facet]))
-            self._vectors = _Vectors(
-                generation=generation,
-                rowids=rowids,
-                matrix=matrix,
-                dataset_ids=dataset_ids,
-                codes=codes,
-                vocab=vocab,
-                position={int(r): i for i, r in enumerate(rowids)},
-            )
+            rows = conn.execute(f"SELECT {', '.join(MATRIX_COLUMNS)} FROM docs").fetchall()
+            self._vectors = VectorMatrix.from_rows(generation, rows)
             return self._vectors
 
     # ------------------------------------------------------------------ searching
@@ -328,45 +273,60 @@ class EmbeddedEngine(SearchEngine):
 
     def _lexical(
         self, conn: sqlite3.Connection, terms: list[str], query: SearchQuery
-    ) -> list[int]:
-        # Filters are tokens of the ``tags`` column, so FTS5 intersects them with the
-        # terms inside its own index: no join, and no match outside the filters is scored.
-        filters = query.filters()
+    ) -> list[tuple[int, float, int]]:
+        """BM25 candidates ``(rowid, score, stage)`` over what the audience may see.
+
+        The audience is a condition on the ``tags`` column, so FTS5 applies it inside its
+        own index. The pair stage repeats each term once per pair it is in, which
+        multiplies FTS5's ``bm25()`` by that count: dividing it out gives every stage the
+        score of the plain any-term query, as Elasticsearch computes it.
+        """
         audience = _audience_tags(query.audience)
-        if audience is None or any(not allowed for allowed in filters.values()):
+        if audience is None:
             return []
-        tags = audience + "".join(
-            " AND tags:(" + " OR ".join(f'"{_tag(attr, v)}"' for v in allowed) + ")"
-            for attr, allowed in filters.items()
-        )
         weights = ", ".join(str(LEXICAL_WEIGHTS[c]) for c in LEXICAL_COLUMNS)
         sql = (
-            "SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?"
+            f"SELECT rowid, bm25(docs_fts, {weights}, 0.0) FROM docs_fts WHERE docs_fts MATCH ?"
             f" ORDER BY bm25(docs_fts, {weights}, 0.0), rowid LIMIT ?"
         )
-        ranked: list[int] = []
-        for expression in lexical_expressions(terms):
-            seen = set(ranked)
-            rows = conn.execute(sql, [f"({expression}){tags}", query.candidates])
-            ranked += [r[0] for r in rows if r[0] not in seen]
-            if len(ranked) >= query.candidates:
-                break
-        return ranked[: query.candidates]
+        pool = query.candidates * LEXICAL_POOL_FACTOR
+        ranked: list[tuple[int, float, int]] = []
+        stages = lexical_stages(terms)
+        for kind in KINDS:  # a pool per kind, so that a tab never lacks candidates
+            found: list[tuple[int, float, int]] = []
+            seen: set[int] = set()
+            tags = f'{audience} AND tags:"{_tag("kind", kind)}"'
+            for stage, expression in enumerate(lexical_expressions(terms)):
+                stage_terms, must = stages[stage]
+                repeats = max(1, len(stage_terms) - 1) if must == 2 else 1
+                for rowid, score in conn.execute(sql, [f"({expression}){tags}", pool]):
+                    if rowid not in seen:
+                        seen.add(rowid)
+                        found.append((rowid, -score / repeats, stage))
+                if len(found) >= pool:
+                    break
+            ranked += found[:pool]
+        ranked.sort(key=lambda item: (item[2], -item[1], item[0]))
+        return ranked
 
     def _semantic(
-        self, vectors: _Vectors, vector: np.ndarray, query: SearchQuery
-    ) -> list[int]:
+        self, vectors: VectorMatrix, vector: np.ndarray, query: SearchQuery
+    ) -> list[tuple[int, float]]:
+        """Nearest ``(rowid, cosine)`` over what the audience may see, above the floor."""
         # One product over the whole matrix is cheaper than copying the visible rows out.
         all_scores = vectors.matrix @ np.asarray(vector, dtype=np.float32)
-        keep = vectors.mask(query.filters(), query.audience) & (all_scores >= SEMANTIC_FLOOR)
-        index = np.flatnonzero(keep)
-        scores = all_scores[index]
-        top = min(query.candidates, index.size)
-        if top == 0:
-            return []
-        part = np.argpartition(-scores, top - 1)[:top]
-        order = part[np.lexsort((vectors.rowids[index[part]], -scores[part]))]
-        return [int(vectors.rowids[index[i]]) for i in order]
+        visible = vectors.mask({}, query.audience) & (all_scores >= SEMANTIC_FLOOR)
+        ranked: list[tuple[int, float]] = []
+        for kind in KINDS:  # a pool per kind, as for BM25
+            index = np.flatnonzero(visible & vectors.mask({"kind": (kind,)}, EVERYONE))
+            scores = all_scores[index]
+            top = min(query.candidates, index.size)
+            if top == 0:
+                continue
+            part = np.argpartition(-scores, top - 1)[:top]
+            ranked += [(int(vectors.rowids[index[i]]), float(scores[i])) for i in part]
+        ranked.sort(key=lambda item: (-item[1], item[0]))
+        return ranked
 
     def _payloads(self, conn: sqlite3.Connection, rowids: list[int]) -> dict[int, tuple]:
         if not rowids:
@@ -381,10 +341,13 @@ class EmbeddedEngine(SearchEngine):
         where, params = self._where(query.filters(), query.audience)
         total = conn.execute(f"SELECT count(*) FROM docs d WHERE {where}", params).fetchone()[0]
         facets: dict[str, dict[str, int]] = {}
-        for facet in FACETS:
+        for facet in FACETS:  # each facet counted with every filter but its own
+            others = {k: v for k, v in query.filters().items() if k != facet}
+            facet_where, facet_params = self._where(others, query.audience)
             rows = conn.execute(
-                f"SELECT d.{facet}, count(*) FROM docs d WHERE {where} GROUP BY d.{facet}",
-                params,
+                f"SELECT d.{facet}, count(*) FROM docs d WHERE {facet_where}"
+                f" GROUP BY d.{facet}",
+                facet_params,
             )
             facets[facet] = {k: v for k, v in rows if k}
         offset = (query.page - 1) * query.per_page
@@ -413,55 +376,22 @@ class EmbeddedEngine(SearchEngine):
             if not HAS_WORD.search(text):
                 return SearchResult([], 0, query.page, query.per_page, {})
             terms = query_terms(text)
-            rankings: list[list[int]] = []
-            lexical: list[int] = []
-            semantic: list[int] = []
+            lexical: list[tuple[int, float, int]] = []
+            semantic: list[tuple[int, float]] = []
             vectors = self._load_vectors(conn)
             if query.uses_lexical and terms:
                 lexical = self._lexical(conn, terms, query)
-                rankings.append(lexical)
             if query.uses_vectors and vector is not None:
                 semantic = self._semantic(vectors, vector, query)
-                rankings.append(semantic)
-            fused = reciprocal_rank_fusion([[str(r) for r in ranking] for ranking in rankings])
-            result = self._page(conn, vectors, query, fused, lexical, semantic, set(terms))
+            keys = {r for r, _, _ in lexical} | {r for r, _ in semantic}
+            result = assemble(
+                query, set(terms), lexical, semantic, vectors.attributes(keys),
+                lambda rowids: self._payloads(conn, rowids),
+                lexical_cut=len(lexical) >= query.candidates * LEXICAL_POOL_FACTOR,
+                semantic_cut=len(semantic) >= query.candidates,
+            )
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
-
-    def _page(
-        self,
-        conn: sqlite3.Connection,
-        vectors: _Vectors,
-        query: SearchQuery,
-        fused: list[tuple[str, float]],
-        lexical: list[int],
-        semantic: list[int],
-        terms: set[str],
-    ) -> SearchResult:
-        facets: dict[str, dict[str, int]] = {f: {} for f in FACETS}
-        names = {f: {v: k for k, v in vectors.vocab[f].items()} for f in FACETS}
-        for doc, _ in fused:
-            i = vectors.position.get(int(doc))
-            if i is None:
-                continue
-            for facet in FACETS:
-                value = names[facet][int(vectors.codes[facet][i])]
-                if value:
-                    facets[facet][value] = facets[facet].get(value, 0) + 1
-        start = (query.page - 1) * query.per_page
-        page = fused[start : start + query.per_page]
-        payloads = self._payloads(conn, [int(d) for d, _ in page])
-        lex_rank = {r: i + 1 for i, r in enumerate(lexical)}
-        sem_rank = {r: i + 1 for i, r in enumerate(semantic)}
-        hits: list[Hit] = []
-        for doc, score in page:
-            rowid = int(doc)
-            if rowid not in payloads:
-                continue
-            doc_id, kind, payload = payloads[rowid]
-            hits.append(make_hit(doc_id, kind, score, payload, terms, lex_rank.get(rowid),
-                                 sem_rank.get(rowid)))
-        return SearchResult(hits, len(fused), query.page, query.per_page, sorted_facets(facets))
 
     def similar_fields(
         self, field_id: int, *, audience: AudienceLike, limit: int = 10

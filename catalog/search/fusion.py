@@ -1,17 +1,87 @@
-"""Reciprocal rank fusion: one ranking out of several, by rank rather than raw score."""
+"""Score fusion: one ranking out of the lexical and the semantic one, by their scores.
+
+A convex combination of normalised scores (Bruch, Gai & Ingber, "An Analysis of Fusion
+Functions for Hybrid Retrieval", ACM TOIS 2023): each side's score is scaled to [0, 1]
+from its theoretical minimum (BM25 0, cosine :data:`ranking.SEMANTIC_FLOOR`) to the best
+score of this query, then ``fused = w · semantic + (1 − w) · lexical``. The weight ``w``
+was chosen by cross-validation on the development queries
+(``benchmarks/search_quality.py --cv``); both engines call this same function.
+
+A document one side did not return scores 0 there, unless that side's list was cut at
+its limit: then it ranks below the last one returned, and gets that last score (a bound
+that does not punish a document for being just past the cut).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
 
+K = TypeVar("K", bound=Hashable)
+
+SEMANTIC_WEIGHT = 0.55  # w: the vectors' share of the fused score (chosen by --cv)
+LATER_STAGE = 0.5  # lexical score factor for a long query's documents matching one term
 RRF_K = 60
 
 
+def normalise_lexical(
+    lexical: Sequence[tuple[K, float, int]], *, later_stage: float = LATER_STAGE
+) -> dict[K, float]:
+    """BM25 scores of ``(key, score, stage)`` scaled to [0, 1]; later stages scaled down."""
+    best = max((score for _, score, _ in lexical), default=0.0)
+    if best <= 0:
+        return {key: 1.0 for key, _, _ in lexical}
+    return {
+        key: max(score, 0.0) / best * (later_stage if stage else 1.0)
+        for key, score, stage in lexical
+    }
+
+
+def normalise_semantic(semantic: Sequence[tuple[K, float]], floor: float) -> dict[K, float]:
+    """Cosine similarities of ``(key, cosine)`` scaled from ``floor`` (0) to the best (1)."""
+    best = max((score for _, score in semantic), default=floor)
+    span = best - floor
+    if span <= 0:
+        return {key: 1.0 for key, _ in semantic}
+    return {key: max(score - floor, 0.0) / span for key, score in semantic}
+
+
+def convex_fusion(
+    lexical: Sequence[tuple[K, float, int]],
+    semantic: Sequence[tuple[K, float]],
+    *,
+    floor: float,
+    weight: float = SEMANTIC_WEIGHT,
+    lexical_cut: bool = False,
+    semantic_cut: bool = False,
+    later_stage: float = LATER_STAGE,
+) -> list[tuple[K, float]]:
+    """Fuse the two rankings: ``w · semantic + (1 − w) · lexical`` of normalised scores.
+
+    Ties keep first-seen order (lexical list first), so the result is deterministic.
+    """
+    lex = normalise_lexical(lexical, later_stage=later_stage)
+    sem = normalise_semantic(semantic, floor)
+    lex_missing = min(lex.values()) if lexical_cut and lex else 0.0
+    sem_missing = min(sem.values()) if semantic_cut and sem else 0.0
+    order: dict[K, int] = {}
+    for key, _, _ in lexical:
+        order.setdefault(key, len(order))
+    for key, _ in semantic:
+        order.setdefault(key, len(order))
+    fused = [
+        (key, weight * sem.get(key, sem_missing) + (1 - weight) * lex.get(key, lex_missing))
+        for key in order
+    ]
+    fused.sort(key=lambda item: (-item[1], order[item[0]]))
+    return fused
+
+
 def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[str]], *, k: int = RRF_K
-) -> list[tuple[str, float]]:
-    """Fuse ranked id lists: score(d) = Σ 1 / (k + rank_i(d)); ties keep first-seen order."""
-    scores: dict[str, float] = {}
+    rankings: Sequence[Sequence[K]], *, k: int = RRF_K
+) -> list[tuple[K, float]]:
+    """Fuse ranked id lists by rank alone: score(d) = Σ 1 / (k + rank_i(d)) (for comparison)."""
+    scores: dict[K, float] = {}
     for ranking in rankings:
         for rank, doc_id in enumerate(ranking, start=1):
             scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (k + rank)

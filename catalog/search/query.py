@@ -28,6 +28,11 @@ class SearchQuery:
     page: int = 1
     per_page: int = 20
     candidates: int = 200
+    # Near-identical fields of one dataset become one hit ("and N more in this dataset").
+    collapse: bool = True
+    # The vectors' share of the fused score; None for fusion.SEMANTIC_WEIGHT (benchmarks
+    # try others when they choose it by cross-validation).
+    fusion_weight: float | None = None
 
     @property
     def uses_lexical(self) -> bool:
@@ -71,6 +76,10 @@ class Hit:
     lexical_rank: int | None = None
     semantic_rank: int | None = None
     highlight: str | None = None
+    # How many near-identical fields of the same dataset this hit stands for.
+    more_in_dataset: int = 0
+    # For a dataset hit: its best-ranked fields that matched too (field_id, field, title).
+    matched_fields: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The hit as plain data: its payload with kind, score, ranks and snippet (for the API)."""
@@ -81,6 +90,8 @@ class Hit:
             lexical_rank=self.lexical_rank,
             semantic_rank=self.semantic_rank,
             highlight=self.highlight,
+            more_in_dataset=self.more_in_dataset,
+            matched_fields=self.matched_fields,
         )
         return data
 

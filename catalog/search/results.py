@@ -1,0 +1,177 @@
+"""From two candidate lists to a page of results, the same way on both engines.
+
+Each engine hands over its lexical candidates ``(key, bm25, stage)`` and its semantic ones
+``(key, cosine)``, both taken over everything the asker may see (the audience is applied
+inside both rankings) but *not* narrowed by the asker's own filters, and the attributes of
+every candidate. Here they are fused (:mod:`catalog.search.fusion`), near-identical fields
+of one dataset are collapsed into one hit, and only then are the filters applied. The set
+of results therefore does not depend on the filters: a tab or facet count is always the
+total of the view it leads to (facets count as if their own filter were not set, the
+usual "disjunctive" facets, so a count is what ticking that value alone would show).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.search.fusion import convex_fusion, normalise_lexical, normalise_semantic
+from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
+from catalog.search.ranking import SEMANTIC_FLOOR, make_hit, sorted_facets
+
+LEXICAL_POOL_FACTOR = 5  # lexical candidates: 5 × query.candidates (BM25 is cheap to cut)
+COLLAPSE_SIMILARITY = 0.6  # Jaccard of label words at which two fields count as near-identical
+MATCHED_FIELDS_SHOWN = 3  # a dataset hit names up to this many of its matching fields
+
+Fetch = Callable[[list[Any]], dict[Any, tuple[str, str, dict[str, Any]]]]
+
+
+@dataclass
+class _Group:
+    """A result: the head candidate and the near-identical fields collapsed under it."""
+
+    key: Hashable
+    score: float
+    attrs: dict[str, Any]
+    words: frozenset[str]
+    members: list[Hashable] = field(default_factory=list)
+
+
+def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    if not a or not b:
+        return False
+    return len(a & b) / len(a | b) >= COLLAPSE_SIMILARITY
+
+
+def _same_facets(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return all(a.get(f) == b.get(f) for f in FACETS)
+
+
+def rank(
+    query: SearchQuery,
+    lexical: Sequence[tuple[Hashable, float, int]],
+    semantic: Sequence[tuple[Hashable, float]],
+    *,
+    lexical_cut: bool,
+    semantic_cut: bool,
+    weight: float | None = None,
+) -> list[tuple[Hashable, float]]:
+    """The candidates in result order with their scores, by the query's mode."""
+    if query.uses_lexical and query.uses_vectors:
+        kwargs = {} if weight is None else {"weight": weight}
+        return convex_fusion(lexical, semantic, floor=SEMANTIC_FLOOR, lexical_cut=lexical_cut,
+                             semantic_cut=semantic_cut, **kwargs)
+    if query.uses_lexical:
+        scores = normalise_lexical(lexical)
+        return [(key, scores[key]) for key, _, _ in lexical]
+    sem = normalise_semantic(semantic, SEMANTIC_FLOOR)
+    return [(key, sem[key]) for key, _ in semantic]
+
+
+def collapse(
+    ranked: Sequence[tuple[Hashable, float]],
+    attributes: dict[Hashable, dict[str, Any]],
+    *,
+    enabled: bool = True,
+) -> list[_Group]:
+    """Greedy: a field joins the first better-ranked field of its dataset it nearly repeats.
+
+    Near-identical means the same dataset, the same facet values (so that a group is never
+    split by a filter) and label words whose Jaccard similarity reaches
+    :data:`COLLAPSE_SIMILARITY`.
+    """
+    groups: list[_Group] = []
+    by_dataset: dict[Any, list[_Group]] = {}
+    for key, score in ranked:
+        attrs = attributes.get(key)
+        if attrs is None:
+            continue
+        words = frozenset(attrs.get("words", "").split())
+        if enabled and attrs.get("kind") == "field":
+            heads = by_dataset.setdefault(attrs.get("dataset_id"), [])
+            head = next((g for g in heads if _same_facets(g.attrs, attrs)
+                         and _similar(g.words, words)), None)
+            if head is not None:
+                head.members.append(key)
+                continue
+            group = _Group(key, score, attrs, words)
+            heads.append(group)
+        else:
+            group = _Group(key, score, attrs, words)
+        groups.append(group)
+    return groups
+
+
+def _passes(attrs: dict[str, Any], filters: dict[str, tuple[str, ...]], skip: str = "") -> bool:
+    return all(attrs.get(attr) in allowed for attr, allowed in filters.items() if attr != skip)
+
+
+def facet_counts(
+    groups: Sequence[_Group], filters: dict[str, tuple[str, ...]]
+) -> dict[str, dict[str, int]]:
+    """Results per facet value, each facet counted with every filter but its own."""
+    facets: dict[str, dict[str, int]] = {f: {} for f in FACETS}
+    for group in groups:
+        failing = [attr for attr, allowed in filters.items()
+                   if group.attrs.get(attr) not in allowed]
+        if len(failing) > 1:
+            continue
+        for facet in FACETS:
+            if failing and failing[0] != facet:
+                continue
+            value = group.attrs.get(facet)
+            if value:
+                facets[facet][value] = facets[facet].get(value, 0) + 1
+    return sorted_facets(facets)
+
+
+def assemble(
+    query: SearchQuery,
+    terms: set[str],
+    lexical: Sequence[tuple[Hashable, float, int]],
+    semantic: Sequence[tuple[Hashable, float]],
+    attributes: dict[Hashable, dict[str, Any]],
+    fetch: Fetch,
+    *,
+    lexical_cut: bool,
+    semantic_cut: bool,
+) -> SearchResult:
+    """Fuse, collapse, count, filter and page the candidates into a result."""
+    ranked = rank(query, lexical, semantic, lexical_cut=lexical_cut,
+                  semantic_cut=semantic_cut, weight=query.fusion_weight)
+    groups = collapse(ranked, attributes, enabled=query.collapse)
+    filters = query.filters()
+    facets = facet_counts(groups, filters)
+    shown = [g for g in groups if _passes(g.attrs, filters)]
+    start = (query.page - 1) * query.per_page
+    page = shown[start : start + query.per_page]
+    matched: dict[Hashable, list[Hashable]] = {}
+    if any(g.attrs.get("kind") == "dataset" for g in page):
+        wanted = {g.attrs.get("dataset_id"): g.key for g in page
+                  if g.attrs.get("kind") == "dataset"}
+        for group in groups:
+            owner = wanted.get(group.attrs.get("dataset_id"))
+            if group.attrs.get("kind") == "field" and owner is not None:
+                fields = matched.setdefault(owner, [])
+                if len(fields) < MATCHED_FIELDS_SHOWN:
+                    fields.append(group.key)
+    keys = [g.key for g in page] + [k for keys in matched.values() for k in keys]
+    payloads = fetch(keys)
+    lex_rank = {key: i + 1 for i, (key, _, _) in enumerate(lexical)}
+    sem_rank = {key: i + 1 for i, (key, _) in enumerate(semantic)}
+    hits: list[Hit] = []
+    for group in page:
+        if group.key not in payloads:
+            continue
+        doc_id, kind, payload = payloads[group.key]
+        hit = make_hit(doc_id, kind, group.score, payload, terms, lex_rank.get(group.key),
+                       sem_rank.get(group.key))
+        hit.more_in_dataset = len(group.members)
+        hit.matched_fields = [
+            {"field_id": payloads[k][2].get("field_id"), "field": payloads[k][2].get("field"),
+             "title": payloads[k][2].get("title")}
+            for k in matched.get(group.key, []) if k in payloads
+        ]
+        hits.append(hit)
+    return SearchResult(hits, len(shown), query.page, query.per_page, facets)
