@@ -278,3 +278,7 @@ def test_each_role_sees_exactly_what_it_may(crawled_catalog: Any, role: str) -> 
         hidden = [w for w in crawled_catalog.hidden_words
                   if any(w in u for u in result.found.get(w, []))]
         assert hidden == []
+    if "wombatite" in EXPECTED[role]:  # the stewards' pages were reached, and quote it
+        pages = result.found["wombatite"]
+        assert any(u.endswith("/history") for u in pages), pages
+        assert "/steward/suggestions" in pages, pages
