@@ -161,3 +161,45 @@ def test_two_stewards_editing_one_field_in_chromium(
         assert (field.label, field.description) == (
             "Household income when the claim was filed",
             "Total household income the claimant reported.")
+
+
+def test_bulk_upload_and_a_suggestion_in_chromium(
+    browser: Any, live_embedded: tuple[str, WebCatalog, str], tmp_path: Path
+) -> None:
+    url, built, _ = live_embedded
+    dataset_id = built.datasets["birth-file"]
+    steward = signed_in(browser, url, "dph@example.org")
+    steward.goto(f"{url}/datasets/{dataset_id}")
+    steward.get_by_role("link", name="Upload field descriptions (CSV/XLSX)").click()
+    table = tmp_path / "births.csv"
+    table.write_text("name,description,label\n"
+                     "BWT_GRAMS,Weight of the infant at birth in grams,\n"
+                     "GEST_WKS,Completed weeks of gestation,Gestation (weeks)\n"
+                     "NICU_ADM,Admitted to a neonatal intensive care unit after birth,\n")
+    steward.get_by_label("File").set_input_files(str(table))
+    with steward.expect_navigation():
+        steward.get_by_role("button", name="Preview the changes").click()
+    assert steward.locator("table.bulk-preview tbody tr").count() == 4
+    shot(steward, tmp_path, "steward-bulk-preview.png")
+    with steward.expect_navigation():
+        steward.get_by_role("button", name="Apply these 4 changes as one change set").click()
+    assert steward.url == f"{url}/datasets/{dataset_id}/history"
+    assert steward.get_by_role("button", name="Revert the whole change set").count() == 3
+
+    viewer = signed_in(browser, url, "viewer@example.org")
+    viewer.goto(f"{url}/fields/{built.fields['APGAR5']}")
+    viewer.get_by_role("link", name="Suggest a correction").click()
+    viewer.get_by_label("What to correct").select_option("description")
+    viewer.get_by_label("Your suggested text").fill(
+        "Apgar score of the infant five minutes after birth, from 0 to 10.")
+    with viewer.expect_navigation():
+        viewer.get_by_role("button", name="Send the suggestion").click()
+    steward.get_by_role("link", name="Review suggestions").click()
+    item = steward.locator("li.suggestion").first
+    assert "from 0 to 10" in item.inner_text()
+    shot(steward, tmp_path, "steward-queue.png")
+    with steward.expect_navigation():
+        item.get_by_role("button", name="Accept").click()
+    assert "accepted and applied as your edit" in steward.content()
+    viewer.get_by_role("link", name="My suggestions").click()
+    assert "accepted" in viewer.locator(".suggestion .status").first.inner_text()

@@ -2,7 +2,9 @@
 
 A real catalog holds public datasets and three hidden ones, each with a marker word:
 ``wombatite`` (restricted, of DOL), ``narwhalite`` (restricted, of DPH) and ``axolotlite``
-(internal, of DCF). A source that carries secrets in its URL and its options has been
+(internal, of DCF). A steward's edit of the DOL register puts its marker in the history's
+before and after, and a suggestion on it puts it in the stewards' review queue. A source
+that carries secrets in its URL and its options has been
 harvested (its run and its job exist). For each role — anonymous, viewer, intake officer,
 steward of DOL, steward of DPH, administrator — a crawler signs in through the real form,
 visits every page and API answer it can reach (links followed; searches for every marker in
@@ -23,6 +25,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from catalog.config import load_settings
 from catalog.embeddings import Embedder
@@ -96,6 +99,27 @@ def _add_marked(catalog: Catalog) -> list[int]:
     return ids
 
 
+def _add_steward_outputs(catalog: Catalog) -> None:
+    """What stewardship adds to the pages: an edit of the DOL restricted register (its history
+    quotes the marker before and after) and a suggestion on it (the review queues quote it)."""
+    from catalog import accounts, suggestions
+    from catalog.models import Dataset, Field
+    from catalog.stewardship import apply_edit
+
+    with catalog.transaction() as session:
+        dataset = session.scalar(select(Dataset).where(Dataset.identifier == "wombatite-register"))
+        assert dataset is not None
+        fields = {f.name: f for f in session.scalars(
+            select(Field).where(Field.dataset_id == dataset.id))}
+        apply_edit(session, dataset, {"label": "Wombatite identifier, as stewarded"},
+                   actor="web:steward-dol@example.org", field=fields["WOMBATITE_ID"])
+        admin = accounts.get_user(session, "admin@example.org")
+        assert admin is not None
+        suggestions.suggest(session, fields["WOMBATITE_DOB"], admin, "description",
+                            "The wombatite holder's date of birth.")
+    catalog.index_datasets([dataset.id])
+
+
 def _harvest_secret_source(catalog: Catalog) -> None:
     served = {"conformsTo": "https://project-open-data.cio.gov/v1.1/schema", "dataset": [
         {"identifier": "harvested-roster", "title": "Harvested Wage Roster",
@@ -144,6 +168,7 @@ def crawled_catalog(request: pytest.FixtureRequest,
     for role, (kind, agencies) in ROLES.items():
         if kind is not None:
             add_account(catalog, f"{role}@example.org", kind, agencies)
+    _add_steward_outputs(catalog)
     yield built
     if engine is not None:
         for index in engine._indices():
@@ -157,8 +182,9 @@ HREF = re.compile(r'href="(/[^"#]*)"')
 def _start_urls(built: Any) -> list[str]:
     urls = ["/", "/agencies", "/search", "/search?kind=field&per_page=100",
             "/search?kind=dataset&per_page=100", "/sources", "/sources/secretive", "/jobs",
-            "/account", "/api/v1/agencies", "/api/v1/search?per_page=100", "/api/v1/sources",
-            "/api/v1/sources/secretive", "/api/v1/jobs"]
+            "/account", "/suggestions", "/steward/suggestions", "/api/v1/agencies",
+            "/api/v1/search?per_page=100", "/api/v1/sources", "/api/v1/sources/secretive",
+            "/api/v1/jobs"]
     for word in (*MARKERS, "register date of birth"):
         for mode in ("hybrid", "lexical", "semantic"):
             for extra in ("", "&access_level=restricted&kind=field"):
@@ -171,10 +197,13 @@ def _start_urls(built: Any) -> list[str]:
 
         for dataset_id, in session.execute(select(Dataset.id)):
             urls += [f"/datasets/{dataset_id}", f"/api/v1/datasets/{dataset_id}",
+                     f"/datasets/{dataset_id}/history", f"/datasets/{dataset_id}/edit",
+                     f"/datasets/{dataset_id}/documentation",
                      f"/datasets/{dataset_id}/fields.csv", f"/datasets/{dataset_id}/fields.json",
                      f"/datasets/{dataset_id}/schema.json"]
         for field_id, in session.execute(select(Field.id)):
-            urls += [f"/fields/{field_id}", f"/api/v1/fields/{field_id}"]
+            urls += [f"/fields/{field_id}", f"/api/v1/fields/{field_id}",
+                     f"/fields/{field_id}/edit", f"/fields/{field_id}/suggest"]
         for slug, in session.execute(select(Agency.slug)):
             urls += [f"/agencies/{slug}", f"/api/v1/agencies/{slug}"]
     return urls
@@ -249,3 +278,7 @@ def test_each_role_sees_exactly_what_it_may(crawled_catalog: Any, role: str) -> 
         hidden = [w for w in crawled_catalog.hidden_words
                   if any(w in u for u in result.found.get(w, []))]
         assert hidden == []
+    if "wombatite" in EXPECTED[role]:  # the stewards' pages were reached, and quote it
+        pages = result.found["wombatite"]
+        assert any(u.endswith("/history") for u in pages), pages
+        assert "/steward/suggestions" in pages, pages
