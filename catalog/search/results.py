@@ -26,7 +26,7 @@ from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
 from catalog.search.ranking import SEMANTIC_FLOOR, make_hit, sorted_facets
 
 LEXICAL_POOL_FACTOR = 5  # lexical candidates: 5 × query.candidates (BM25 is cheap to cut)
-COLLAPSE_SIMILARITY = 0.6  # Jaccard of label words at which two fields count as near-identical
+COLLAPSE_SIMILARITY = 0.75  # Jaccard of label words at which two fields count as near-identical
 MATCHED_FIELDS_SHOWN = 3  # a dataset hit names up to this many of its matching fields
 
 Fetch = Callable[[list[Any]], dict[Any, tuple[str, str, dict[str, Any]]]]
