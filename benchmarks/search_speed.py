@@ -133,7 +133,8 @@ def latency(catalog: Catalog, n: int) -> tuple[float, float]:
 def main() -> None:
     """Build each catalog size and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    shared = ROOT.parent / "shared" if (ROOT.parent / "shared").is_dir() else Path("/work/shared")
+    parser.add_argument("--corpus", type=Path, default=shared / "corpus")
     parser.add_argument("--agencies", type=Path,
                         default=ROOT / "benchmarks" / "corpus_agencies.csv")
     parser.add_argument("--sizes", default="10000,100000")
@@ -186,7 +187,7 @@ def main() -> None:
                 from catalog.search.elasticsearch import ElasticsearchEngine
 
                 engine = ElasticsearchEngine(args.elasticsearch_url,
-                                             index=f"catalog-bench-speed-{size}")
+                                             index=f"catalog-bench-speed-{size}-{os.getpid()}")
             catalog = Catalog(load_settings(data_dir=data_dir, database_url=None),
                               embedder=embedder, engine=engine)
             started = time.perf_counter()

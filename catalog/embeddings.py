@@ -45,6 +45,7 @@ class Embedder:
     def __init__(self, path: str | None = None, batch_size: int = BATCH_SIZE) -> None:
         self._path = path
         self._model: Any = None
+        self._onnx: Any = None
         self._lock = threading.Lock()
         self.batch_size = batch_size
         self.texts_embedded = 0
@@ -79,7 +80,27 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one search query."""
-        return self.embed([text])[0]
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed search queries: through onnxruntime when the ONNX export is there.
+
+        That path imports neither torch nor transformers, so a one-off ``catalog search``
+        answers in about a second; once the full model is loaded (a process that also
+        embeds documents), it serves queries too.
+        """
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        if self._model is None and self._onnx is None and self.name == MODEL_NAME:
+            from catalog import embedding_onnx
+
+            path = self._path or model_path()
+            with self._lock:
+                if self._onnx is None and embedding_onnx.available(path):
+                    self._onnx = embedding_onnx.OnnxEncoder(path)
+        if self._model is None and self._onnx is not None:
+            return self._onnx.encode(list(texts))
+        return self.embed(texts)
 
 
 def cached_embeddings(

@@ -324,6 +324,7 @@ class SearchArgsSchema(Schema):
                          validate=validate.OneOf(values(SearchMode)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    collapse = fields.Boolean(load_default=True)
 
     @pre_load
     def _blank_kind(self, data: Any, **_: Any) -> Any:
@@ -366,6 +367,10 @@ class SearchHitSchema(Schema):
     highlight = fields.String(allow_none=True)
     status = fields.String(allow_none=True)
     url = fields.String()
+    # Near-identical fields of the same dataset this hit stands for ("and N more").
+    more_in_dataset = fields.Integer()
+    # For a dataset hit: its best-ranked fields that matched too.
+    matched_fields = fields.List(fields.Dict())
 
 
 class HarvestRunOutSchema(Schema):

@@ -163,7 +163,7 @@ class Catalog:
     def search_many(self, queries: Sequence[SearchQuery]) -> list[SearchResult]:
         """Run several queries, embedding their texts in one batch."""
         texts = [query_for_embedding(q.text[:2000]) for q in queries]
-        vectors = self.embedder.embed(texts) if texts else np.zeros((0, 0))
+        vectors = self.embedder.embed_queries(texts) if texts else np.zeros((0, 0))
         out = []
         for query, vector in zip(queries, vectors, strict=True):
             use = vector if query.uses_vectors and HAS_WORD.search(query.text) else None

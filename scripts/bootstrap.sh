@@ -135,7 +135,9 @@ install_with_uv() {
         rm -rf "$CATALOG_VENV"
         "$UV" venv -q --python "$PYTHON" "$CATALOG_VENV" || return 1
     fi
-    "$UV" pip install -q --python "$CATALOG_VENV/bin/python" \
+    # --compile-bytecode: the environment sets PYTHONDONTWRITEBYTECODE=1, so without
+    # .pyc files every `catalog` command would compile torch and transformers anew (16 s).
+    "$UV" pip install -q --python "$CATALOG_VENV/bin/python" --compile-bytecode \
         --reinstall-package metadata-catalog --refresh-package metadata-catalog \
         -e "${CATALOG_ROOT}[dev]" </dev/null
 }
@@ -172,10 +174,42 @@ install_project() {
     did+=("venv: installed the project into .venv with $INSTALLER ($(catalog_elapsed "$t"))")
 }
 
+# Bytecode for the project's own packages too (they are installed editable, so uv leaves
+# them alone), and for a .venv installed before --compile-bytecode was used. Python reads
+# .pyc files even when PYTHONDONTWRITEBYTECODE=1 forbids writing them.
+compile_bytecode() {
+    local stamp_file="$CATALOG_VENV/.catalog-bytecode-stamp" stamp site
+    stamp="$(cat "$CATALOG_VENV/.catalog-bootstrap-stamp" 2>/dev/null)-$(git -C "$CATALOG_ROOT" rev-parse HEAD 2>/dev/null || true)"
+    if [[ -f "$stamp_file" ]] && [[ "$(cat "$stamp_file")" == "$stamp" ]]; then
+        return
+    fi
+    local t; t="$(catalog_now)"
+    site="$("$CATALOG_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    "$CATALOG_VENV/bin/python" -m compileall -q -j 0 "$site" catalog indexer web >/dev/null 2>&1 || true
+    printf '%s\n' "$stamp" >"$stamp_file"
+    did+=("bytecode: compiled the venv and the project ($(catalog_elapsed "$t"))")
+}
+
+# The embedding model exported to ONNX once, so that a query is embedded without torch
+# (catalog/embedding_onnx.py; the catalog falls back to sentence-transformers without it).
+export_onnx() {
+    local target
+    target="$("$CATALOG_VENV/bin/python" -c 'from catalog.embedding_onnx import onnx_dir, ONNX_FILE; from catalog.embeddings import model_path; print(onnx_dir(model_path()) / ONNX_FILE)' 2>/dev/null)" || return 0
+    [[ -n "$target" && ! -f "$target" ]] || return 0
+    local t; t="$(catalog_now)"
+    if "$CATALOG_VENV/bin/python" -m catalog.embedding_onnx >/dev/null 2>&1; then
+        did+=("onnx: exported the embedding model to $target ($(catalog_elapsed "$t"))")
+    else
+        catalog_log "onnx: export failed; queries will be embedded with sentence-transformers"
+    fi
+}
+
 install_apt_packages
 PYTHON="$(find_python)"
 INSTALLER="${CATALOG_INSTALLER:-uv}"
 install_project
+compile_bytecode
+export_onnx
 
 if ((${#did[@]} == 0)); then
     catalog_log "nothing to do: everything already set up ($(catalog_elapsed "$t_start"))"

@@ -514,3 +514,22 @@ def test_unexpected_errors_are_friendly_500s(web_catalog) -> None:
     assert api.status_code == 500
     assert api.get_json()["error"]["status"] == 500
     assert "kaboom" not in api.get_data(as_text=True)
+
+
+TAB = re.compile(
+    r'<a href="([^"]+)"[^>]*>(All|Datasets|Fields) <span class="count">([\d,]+)</span>')
+
+
+@pytest.mark.parametrize("query", ["birth", "town", "mother age at delivery"])
+def test_each_tab_count_is_the_total_of_the_view_it_opens(client, query: str) -> None:
+    page = client.get(f"/search?q={quote_plus(query)}").get_data(as_text=True)
+    tabs = TAB.findall(page)
+    assert [label for _, label, _ in tabs] == ["All", "Datasets", "Fields"]
+    for href, label, count in tabs:
+        view = client.get(href.replace("&amp;", "&")).get_data(as_text=True)
+        api = client.get("/api/v1" + href.replace("&amp;", "&")).get_json()
+        assert api["total"] == int(count.replace(",", "")), (query, label)
+        # From inside the tab, every tab shows the same counts.
+        assert TAB.findall(view) and [c for _, _, c in TAB.findall(view)] == [
+            c for _, _, c in tabs]
+    assert int(tabs[0][2].replace(",", "")) == sum(int(c.replace(",", "")) for _, _, c in tabs[1:])

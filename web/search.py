@@ -54,6 +54,7 @@ def to_query(params: dict[str, Any]) -> SearchQuery:
         mode=params["mode"],
         page=params["page"],
         per_page=params["per_page"],
+        collapse=params.get("collapse", True),
     )
 
 
@@ -75,6 +76,7 @@ def url_args(params: dict[str, Any], **changes: Any) -> dict[str, Any]:
         else params["mode"],
         "per_page": None if params.get("per_page", 20) == 20 else params["per_page"],
         "page": None if params.get("page", 1) == 1 else params["page"],
+        "collapse": None if params.get("collapse", True) else "false",
     }
     for facet in FILTER_FACETS:
         out[facet] = list(params.get(facet) or []) or None
@@ -103,7 +105,8 @@ def home() -> str:
 
 def _defaults() -> dict[str, Any]:
     return {"q": "", "kind": None, "agency": [], "data_type": [], "access_level": [],
-            "sensitivity": [], "mode": SearchMode.HYBRID.value, "page": 1, "per_page": 20}
+            "sensitivity": [], "mode": SearchMode.HYBRID.value, "page": 1, "per_page": 20,
+            "collapse": True}
 
 
 @bp.get("/search")

@@ -21,7 +21,7 @@ LEXICAL_COLUMNS: tuple[str, ...] = ("name", "label", "description", "context", "
 LEXICAL_WEIGHTS: dict[str, float] = {
     "name": 10.0,
     "label": 7.5,
-    "description": 2.5,
+    "description": 1.0,
     "context": 1.5,
     "codes": 1.0,
 }

@@ -19,22 +19,39 @@ from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
-SEMANTIC_WEIGHT = 0.55  # w: the vectors' share of the fused score (chosen by --cv)
+SEMANTIC_WEIGHT = 0.45  # w: the vectors' share of the fused score (chosen by --cv)
 LATER_STAGE = 0.5  # lexical score factor for a long query's documents matching one term
+LABEL_MATCH = 0.5  # share of the lexical score given to how well the label matches (--cv)
 RRF_K = 60
 
 
+def label_match(terms: frozenset[str], words: frozenset[str]) -> float:
+    """Jaccard similarity of the query's terms and a label's words: 1 for an exact label."""
+    if not terms or not words:
+        return 0.0
+    return len(terms & words) / len(terms | words)
+
+
 def normalise_lexical(
-    lexical: Sequence[tuple[K, float, int]], *, later_stage: float = LATER_STAGE
+    lexical: Sequence[tuple[K, float, int]],
+    *,
+    later_stage: float | None = None,
+    labels: dict[K, float] | None = None,
 ) -> dict[K, float]:
-    """BM25 scores of ``(key, score, stage)`` scaled to [0, 1]; later stages scaled down."""
+    """BM25 scores of ``(key, score, stage)`` scaled to [0, 1]; later stages scaled down.
+
+    With ``labels`` (key → :func:`label_match`), :data:`LABEL_MATCH` of the score is how
+    well the document's label matches the query: exact names and labels come first.
+    """
+    later = LATER_STAGE if later_stage is None else later_stage
     best = max((score for _, score, _ in lexical), default=0.0)
-    if best <= 0:
-        return {key: 1.0 for key, _, _ in lexical}
-    return {
-        key: max(score, 0.0) / best * (later_stage if stage else 1.0)
-        for key, score, stage in lexical
-    }
+    share = LABEL_MATCH if labels else 0.0
+    out = {}
+    for key, score, stage in lexical:
+        bm25 = max(score, 0.0) / best if best > 0 else 1.0
+        bm25 *= later if stage else 1.0
+        out[key] = (1 - share) * bm25 + share * (labels or {}).get(key, 0.0)
+    return out
 
 
 def normalise_semantic(semantic: Sequence[tuple[K, float]], floor: float) -> dict[K, float]:
@@ -54,13 +71,13 @@ def convex_fusion(
     weight: float = SEMANTIC_WEIGHT,
     lexical_cut: bool = False,
     semantic_cut: bool = False,
-    later_stage: float = LATER_STAGE,
+    labels: dict[K, float] | None = None,
 ) -> list[tuple[K, float]]:
     """Fuse the two rankings: ``w · semantic + (1 − w) · lexical`` of normalised scores.
 
     Ties keep first-seen order (lexical list first), so the result is deterministic.
     """
-    lex = normalise_lexical(lexical, later_stage=later_stage)
+    lex = normalise_lexical(lexical, labels=labels)
     sem = normalise_semantic(semantic, floor)
     lex_missing = min(lex.values()) if lexical_cut and lex else 0.0
     sem_missing = min(sem.values()) if semantic_cut and sem else 0.0

@@ -16,12 +16,17 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.search.fusion import convex_fusion, normalise_lexical, normalise_semantic
+from catalog.search.fusion import (
+    convex_fusion,
+    label_match,
+    normalise_lexical,
+    normalise_semantic,
+)
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
 from catalog.search.ranking import SEMANTIC_FLOOR, make_hit, sorted_facets
 
 LEXICAL_POOL_FACTOR = 5  # lexical candidates: 5 × query.candidates (BM25 is cheap to cut)
-COLLAPSE_SIMILARITY = 0.6  # Jaccard of label words at which two fields count as near-identical
+COLLAPSE_SIMILARITY = 0.75  # Jaccard of label words at which two fields count as near-identical
 MATCHED_FIELDS_SHOWN = 3  # a dataset hit names up to this many of its matching fields
 
 Fetch = Callable[[list[Any]], dict[Any, tuple[str, str, dict[str, Any]]]]
@@ -56,15 +61,18 @@ def rank(
     lexical_cut: bool,
     semantic_cut: bool,
     weight: float | None = None,
+    labels: dict[Hashable, float] | None = None,
 ) -> list[tuple[Hashable, float]]:
     """The candidates in result order with their scores, by the query's mode."""
     if query.uses_lexical and query.uses_vectors:
         kwargs = {} if weight is None else {"weight": weight}
         return convex_fusion(lexical, semantic, floor=SEMANTIC_FLOOR, lexical_cut=lexical_cut,
-                             semantic_cut=semantic_cut, **kwargs)
+                             semantic_cut=semantic_cut, labels=labels, **kwargs)
     if query.uses_lexical:
-        scores = normalise_lexical(lexical)
-        return [(key, scores[key]) for key, _, _ in lexical]
+        scores = normalise_lexical(lexical, labels=labels)
+        # Stage first (documents matching two terms of a long query lead), then the score.
+        staged = sorted(lexical, key=lambda item: (item[2], -scores[item[0]]))
+        return [(key, scores[key]) for key, _, _ in staged]
     sem = normalise_semantic(semantic, SEMANTIC_FLOOR)
     return [(key, sem[key]) for key, _ in semantic]
 
@@ -138,8 +146,11 @@ def assemble(
     semantic_cut: bool,
 ) -> SearchResult:
     """Fuse, collapse, count, filter and page the candidates into a result."""
+    wanted = frozenset(terms)
+    labels = {key: label_match(wanted, frozenset(attributes[key].get("words", "").split()))
+              for key, _, _ in lexical if key in attributes}
     ranked = rank(query, lexical, semantic, lexical_cut=lexical_cut,
-                  semantic_cut=semantic_cut, weight=query.fusion_weight)
+                  semantic_cut=semantic_cut, weight=query.fusion_weight, labels=labels)
     groups = collapse(ranked, attributes, enabled=query.collapse)
     filters = query.filters()
     facets = facet_counts(groups, filters)

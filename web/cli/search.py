@@ -24,6 +24,8 @@ def hit_json(hit: Any) -> dict[str, Any]:
         "field": payload.get("field"),
         "title": payload.get("title"),
         "score": round(hit.score, 6),
+        "more_in_dataset": hit.more_in_dataset,
+        "matched_fields": [f["field"] for f in hit.matched_fields],
     }
 
 
@@ -41,10 +43,13 @@ def hit_json(hit: Any) -> dict[str, Any]:
               show_default=True, help="Ranking: fused, BM25 only, or embeddings only.")
 @click.option("--access", multiple=True, type=click.Choice(ACCESS_CHOICES),
               help="Access levels to include (default public only); repeatable.")
+@click.option("--no-collapse", is_flag=True,
+              help="List near-identical fields of one dataset one by one instead of as one "
+                   "hit with 'and N more in this dataset'.")
 @pass_state
 def search(state: CliState, query: str | None, queries_file: Any, as_json: bool,
            kind: str | None, agency: tuple[str, ...], limit: int, mode: str,
-           access: tuple[str, ...]) -> None:
+           access: tuple[str, ...], no_collapse: bool) -> None:
     """Search the catalog by meaning, down to the single field."""
     from catalog.search.query import SearchQuery
 
@@ -57,7 +62,7 @@ def search(state: CliState, query: str | None, queries_file: Any, as_json: bool,
     catalog = state.catalog
     queries = [
         SearchQuery(text=t, kind=kind, agencies=agency, mode=mode, per_page=limit,
-                    allowed_access=allowed)
+                    allowed_access=allowed, collapse=not no_collapse)
         for t in texts
     ]
     results = catalog.search_many(queries)
@@ -74,3 +79,8 @@ def search(state: CliState, query: str | None, queries_file: Any, as_json: bool,
             name = f"{p['field']} — " if p.get("field") else ""
             click.echo(f"{i:3}. [{hit.kind}] {name}{p.get('title')}")
             click.echo(f"     {p.get('dataset_title')} · {p.get('agency_name')}")
+            if hit.more_in_dataset:
+                click.echo(f"     and {hit.more_in_dataset} more in this dataset")
+            if hit.matched_fields:
+                names = ", ".join(f["field"] for f in hit.matched_fields)
+                click.echo(f"     matching fields: {names}")
