@@ -29,6 +29,7 @@ from web import (
     auth,
     browse,
     ckan_api,
+    codebook,
     data_requests,
     dcat,
     discovery,
@@ -39,6 +40,7 @@ from web import (
     openapi,
     requests_api,
     search,
+    search_export,
     serving,
     sources,
     sso,
@@ -115,6 +117,8 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(jsonld.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(codebook.bp)
+    app.register_blueprint(search_export.bp)
     serving.init_app(app, settings.cors_origins)
     register_error_handlers(app)
     app.teardown_appcontext(close_db)
