@@ -185,27 +185,53 @@ def _start_urls(built: Any) -> list[str]:
             "/account", "/suggestions", "/steward/suggestions", "/api/v1/agencies",
             "/api/v1/search?per_page=100", "/api/v1/sources", "/api/v1/sources/secretive",
             "/api/v1/jobs"]
+    # Catalog-wide outputs (issue 16): DCAT, discovery, OpenAPI, health, CKAN actions.
+    urls += ["/data.json", "/catalog.ttl", "/catalog.jsonld", "/sitemap.xml", "/feed.atom",
+             "/robots.txt", "/opensearch.xml", "/healthz", "/api/v1/openapi.json",
+             "/api/v1/docs"]
+    # Scorecards (issue 13): their lists of datasets name only what the visitor may see.
+    urls += ["/scorecards", "/api/v1/scorecards", "/api/v1/scorecards/statewide"]
+    urls += [f"/api/3/action/{action}" for action in (
+        "package_list", "package_search?rows=1000&facet.field=organization&facet.field=tags"
+        "&facet.field=license_id", "organization_list?all_fields=true", "organization_list",
+        "tag_list", "group_list", "status_show")]
     for word in (*MARKERS, "register date of birth"):
+        urls += [f"/api/3/action/package_search?q={quote_plus(word)}&rows=100",
+                 f"/api/action/tag_list?query={quote_plus(word)}",
+                 f"/search.csv?q={quote_plus(word)}"]
         for mode in ("hybrid", "lexical", "semantic"):
             for extra in ("", "&access_level=restricted&kind=field"):
                 urls += [f"/search?q={quote_plus(word)}&mode={mode}{extra}",
-                         f"/api/v1/search?q={quote_plus(word)}&mode={mode}&per_page=100{extra}"]
+                         f"/api/v1/search?q={quote_plus(word)}&mode={mode}&per_page=100{extra}",
+                         f"/search.csv?q={quote_plus(word)}&mode={mode}{extra}"]
     with built.catalog.session() as session:
         from sqlalchemy import select
 
         from catalog.models import Agency, Dataset, Field
 
-        for dataset_id, in session.execute(select(Dataset.id)):
+        for dataset_id, identifier in session.execute(select(Dataset.id, Dataset.identifier)):
             urls += [f"/datasets/{dataset_id}", f"/api/v1/datasets/{dataset_id}",
                      f"/datasets/{dataset_id}/history", f"/datasets/{dataset_id}/edit",
                      f"/datasets/{dataset_id}/documentation",
                      f"/datasets/{dataset_id}/fields.csv", f"/datasets/{dataset_id}/fields.json",
-                     f"/datasets/{dataset_id}/schema.json"]
+                     f"/datasets/{dataset_id}/schema.json",
+                     f"/datasets/{dataset_id}/tableschema.json",
+                     f"/datasets/{dataset_id}/codebook.xml",
+                     f"/api/v1/datasets/{dataset_id}/scorecard",
+                     f"/api/v1/datasets/{dataset_id}/sensitivity"]
+            ckan = "/api/3/action"
+            urls += [f"{ckan}/package_show?id={dataset_id}",
+                     f"{ckan}/package_show?id={quote_plus(identifier)}",
+                     f"{ckan}/resource_show?id={dataset_id}-dictionary",
+                     f"{ckan}/datastore_info?id={dataset_id}-dictionary",
+                     f"{ckan}/datastore_search?resource_id={dataset_id}-dictionary&limit=0"]
         for field_id, in session.execute(select(Field.id)):
             urls += [f"/fields/{field_id}", f"/api/v1/fields/{field_id}",
                      f"/fields/{field_id}/edit", f"/fields/{field_id}/suggest"]
         for slug, in session.execute(select(Agency.slug)):
-            urls += [f"/agencies/{slug}", f"/api/v1/agencies/{slug}"]
+            urls += [f"/agencies/{slug}", f"/api/v1/agencies/{slug}", f"/scorecards/{slug}",
+                     f"/api/v1/scorecards/{slug}",
+                     f"/api/3/action/organization_show?id={slug}&include_datasets=true"]
     return urls
 
 

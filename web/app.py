@@ -30,6 +30,7 @@ from web import (
     auth,
     browse,
     ckan_api,
+    codebook,
     data_requests,
     dcat,
     discovery,
@@ -41,6 +42,7 @@ from web import (
     requests_api,
     scorecards,
     search,
+    search_export,
     serving,
     sources,
     sso,
@@ -124,6 +126,8 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.register_blueprint(jsonld.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(codebook.bp)
+    app.register_blueprint(search_export.bp)
     serving.init_app(app, settings.cors_origins)
     for blueprint in (steward.bp, steward_api.bp, steward_bulk.bp, suggestions.bp):
         app.register_blueprint(blueprint)

@@ -10,6 +10,10 @@
     with ``name``, ``title``, ``description`` and a Table Schema ``type``; ``constraints.enum``
     for coded string fields; positions of fixed-width layouts as ``x-positions``; value labels
     as ``categories`` (Table Schema 2) and the source's own type and format as ``x-`` keys.
+    Names are unique, as the specification requires: a repeated name (a dictionary that
+    documents several tables) gets a suffix, with ``x-original-name`` keeping it.
+``/datasets/<id>/codebook.xml`` and ``/datasets/<id>/fields.xlsx``
+    DDI Codebook 2.5 and a spreadsheet of the fields (:mod:`web.codebook`).
 
 Each answer is an attachment named after the dataset identifier. Access is decided as for the
 dataset page: a dataset the visitor may not see answers 404.
@@ -187,10 +191,31 @@ def table_schema_field(field: Field, layout: bool) -> dict[str, Any]:
     return out
 
 
+def unique_names(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Field names made unique (Table Schema requires it), the original kept.
+
+    A dictionary that documents several tables repeats names (``ID`` in each sheet): the
+    second ``ID`` becomes ``ID_2`` (the next free suffix) with ``x-original-name: ID``.
+    """
+    taken = {f["name"] for f in fields}
+    seen: set[str] = set()
+    for field in fields:
+        name = field["name"]
+        if name in seen:
+            n = 2
+            while f"{name}_{n}" in taken:
+                n += 1
+            field["name"] = f"{name}_{n}"
+            field["x-original-name"] = name
+            taken.add(field["name"])
+        seen.add(field["name"])
+    return fields
+
+
 def build_table_schema(dataset: Dataset) -> dict[str, Any]:
-    """A Frictionless Table Schema descriptor for a dataset's fields."""
+    """A Frictionless Table Schema descriptor for a dataset's fields (names unique)."""
     descriptor: dict[str, Any] = {
-        "fields": [table_schema_field(f, dataset.layout) for f in dataset.fields],
+        "fields": unique_names([table_schema_field(f, dataset.layout) for f in dataset.fields]),
         "x-dataset": _dataset_head(dataset),
     }
     return descriptor

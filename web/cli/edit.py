@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from web.cli.context import CliState, actor, pass_state
+from web.cli.output import echo_json, json_option
 
 
 @click.command()
@@ -17,10 +18,11 @@ from web.cli.context import CliState, actor, pass_state
               type=click.Choice(["title", "label", "description"]),
               help="Drop the steward's edit of this column and restore the source's text.")
 @click.option("--by", "by", help="Who edits (default: cli:<user>).")
+@json_option
 @pass_state
 def edit(state: CliState, dataset_id: int, field_name: str | None, title: str | None,
          label: str | None, description: str | None, reverts: tuple[str, ...],
-         by: str | None) -> None:
+         by: str | None, as_json: bool) -> None:
     """A steward's edit of a dataset's (or one field's) title, label or description.
 
     The edit is kept through later harvests; the source's own text is recorded beside it and
@@ -54,6 +56,10 @@ def edit(state: CliState, dataset_id: int, field_name: str | None, title: str | 
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
     catalog.index_datasets([dataset_id])
+    if as_json:
+        echo_json({"dataset": dataset_id, "field": field_name, "edited": sorted(changes),
+                   "reverted": sorted(reverts)})
+        return
     what = f"field {field_name!r} of dataset {dataset_id}" if field_name else \
         f"dataset {dataset_id}"
     click.echo(f"edited {what}: {', '.join(sorted(changes))}")

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from web.cli.context import CliState, actor, pass_state
-from web.cli.output import echo_some, progress_bar, table, when
+from web.cli.output import echo_json, echo_some, json_option, progress_bar, table, when
 
 NO_WAIT_HELP = "With a job queue (CATALOG_REDIS_URL): enqueue and return at once."
 
@@ -74,9 +74,10 @@ def submit(state: CliState, kind: str, args: dict[str, Any], *, wait: bool, desc
               help="Retries of a run that fails for a transient reason (default: none when "
                    "run here, CATALOG_JOB_RETRIES on the queue).")
 @click.option("--verbose", "show_all", is_flag=True, help="List every error and warning.")
+@json_option
 @pass_state
 def harvest(state: CliState, names: tuple[str, ...], no_index: bool, no_wait: bool,
-            retries: int | None, show_all: bool) -> None:
+            retries: int | None, show_all: bool, as_json: bool) -> None:
     """Harvest sources (default: every enabled source), then show a summary table.
 
     With CATALOG_REDIS_URL set the runs are queued for `catalog worker` (and followed here
@@ -109,7 +110,7 @@ def harvest(state: CliState, names: tuple[str, ...], no_index: bool, no_wait: bo
     signal.signal(signal.SIGTERM, _terminate)  # stop cleanly: the run is marked failed
     inline = not catalog.settings.redis_url
     attempts = None if retries is None and not inline else 1 + (retries or 0)
-    finished, problems = [], 0
+    finished, queued, problems = [], [], 0
     for name in todo:
         try:
             job = submit(state, "harvest", {"source": name, "index": not no_index},
@@ -121,11 +122,16 @@ def harvest(state: CliState, names: tuple[str, ...], no_index: bool, no_wait: bo
             problems += 1
             continue
         if job.status in ("queued", "retrying"):
-            click.echo(f"{name}: queued as job {job.id} (follow it with `catalog jobs show "
-                       f"{job.id[:8]}`)")
+            queued.append(job)
+            if not as_json:
+                click.echo(f"{name}: queued as job {job.id} (follow it with `catalog jobs "
+                           f"show {job.id[:8]}`)")
             continue
         finished.append(job)
-    print_harvest_summary(finished, verbose=show_all)
+    if as_json:
+        echo_json([{"source": j.args.get("source"), **job_json(j)} for j in finished + queued])
+    else:
+        print_harvest_summary(finished, verbose=show_all)
     if problems or any(j.status != "finished" for j in finished):
         sys.exit(1)
 
@@ -170,26 +176,28 @@ def print_harvest_summary(finished: list[Any], *, verbose: bool) -> None:
 
 @click.command()
 @click.option("--no-wait", is_flag=True, help=NO_WAIT_HELP)
+@json_option
 @pass_state
-def reindex(state: CliState, no_wait: bool) -> None:
+def reindex(state: CliState, no_wait: bool, as_json: bool) -> None:
     """Rebuild the search index from the database (the system of record).
 
     The old index keeps serving until the new one is complete. Queued for `catalog worker`
     when CATALOG_REDIS_URL is set.
     """
-    index_job(state, "reindex", no_wait)
+    index_job(state, "reindex", no_wait, as_json)
 
 
 @click.command()
 @click.option("--no-wait", is_flag=True, help=NO_WAIT_HELP)
+@json_option
 @pass_state
-def reembed(state: CliState, no_wait: bool) -> None:
+def reembed(state: CliState, no_wait: bool, as_json: bool) -> None:
     """After a model change: embed everything with the current model, rebuild the index,
     and drop the cached vectors of other models."""
-    index_job(state, "reembed", no_wait)
+    index_job(state, "reembed", no_wait, as_json)
 
 
-def index_job(state: CliState, kind: str, no_wait: bool) -> None:
+def index_job(state: CliState, kind: str, no_wait: bool, as_json: bool = False) -> None:
     """Run (or queue) a reindex or reembed job and say what it did."""
     jobs = job_module()
     try:
@@ -197,6 +205,11 @@ def index_job(state: CliState, kind: str, no_wait: bool) -> None:
     except jobs.JobBusy as exc:
         raise click.ClickException(
             f"the index is busy: job {exc.job.id} ({exc.job.kind}, {exc.job.status})") from None
+    if as_json:
+        echo_json(job_json(job))
+        if job.status not in ("finished", "queued", "retrying"):
+            sys.exit(1)
+        return
     if job.status in ("queued", "retrying"):
         click.echo(f"queued as job {job.id}")
         return
@@ -262,8 +275,9 @@ def jobs_group(ctx: click.Context, limit: int, as_json: bool) -> None:
 
 @jobs_group.command("show")
 @click.argument("job_id")
+@json_option
 @pass_state
-def jobs_show(state: CliState, job_id: str) -> None:
+def jobs_show(state: CliState, job_id: str, as_json: bool) -> None:
     """Show one job (an id or its first 8 characters), with its traceback if it failed."""
     jobs = job_module()
     catalog = state.catalog
@@ -272,6 +286,9 @@ def jobs_show(state: CliState, job_id: str) -> None:
     if job is None:
         raise click.ClickException(f"no job {job_id!r} (see `catalog jobs`)")
     data = job_json(job)
+    if as_json:
+        echo_json({**data, "traceback": job.traceback})
+        return
     for key in ("id", "kind", "args", "status", "via", "actor", "attempts", "progress_done",
                 "progress_total", "stage", "worker", "enqueued_at", "started_at",
                 "finished_at", "retry_of", "error"):
@@ -287,8 +304,9 @@ def jobs_show(state: CliState, job_id: str) -> None:
 @jobs_group.command("retry")
 @click.argument("job_id")
 @click.option("--no-wait", is_flag=True, help="Enqueue and return at once.")
+@json_option
 @pass_state
-def jobs_retry(state: CliState, job_id: str, no_wait: bool) -> None:
+def jobs_retry(state: CliState, job_id: str, no_wait: bool, as_json: bool) -> None:
     """Run a failed or abandoned job again (as a new job)."""
     jobs = job_module()
     catalog = state.catalog
@@ -299,7 +317,10 @@ def jobs_retry(state: CliState, job_id: str, no_wait: bool) -> None:
         raise click.ClickException(str(exc)) from None
     if job.via == "rq" and not no_wait:
         job = jobs.wait(catalog, job.id)
-    click.echo(f"job {job.id}: {job.status}" + (f" ({job.error})" if job.error else ""))
+    if as_json:
+        echo_json(job_json(job))
+    else:
+        click.echo(f"job {job.id}: {job.status}" + (f" ({job.error})" if job.error else ""))
     if job.status not in ("finished", "queued"):
         sys.exit(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 
 from web.cli.context import CliState, pass_state
-from web.cli.output import print_load_report, progress_bar
+from web.cli.output import echo_json, json_option, print_load_report, progress_bar
 
 
 @click.command()
@@ -19,9 +20,10 @@ from web.cli.output import print_load_report, progress_bar
                    "(default: the nearest AGENCIES.csv above each file).")
 @click.option("--no-index", is_flag=True, help="Store only; do not update the search index.")
 @click.option("--verbose", "show_all", is_flag=True, help="List every error and skipped file.")
+@json_option
 @pass_state
 def load(state: CliState, paths: tuple[Path, ...], agencies: Path | None, no_index: bool,
-         show_all: bool) -> None:
+         show_all: bool, as_json: bool) -> None:
     """Load metadata files or whole folders into the catalog.
 
     Formats are detected by content: Socrata, CKAN, DCAT data.json, Frictionless data
@@ -39,8 +41,14 @@ def load(state: CliState, paths: tuple[Path, ...], agencies: Path | None, no_ind
     with progress_bar("file", total=total) as bar:
         report = load_paths(catalog, paths, agencies_file=agencies, index=not no_index,
                             on_file=lambda _: bar.update(1))
-    print_load_report(report, verbose=show_all)
-    click.echo(f"took {time.perf_counter() - started:.1f}s")
+    if as_json:
+        echo_json({"totals": report.totals(), "seconds": round(time.perf_counter() - started, 3),
+                   "indexed_documents": report.indexed_documents,
+                   "index_error": report.index_error,
+                   "files": [dataclasses.asdict(f) for f in report.files]})
+    else:
+        print_load_report(report, verbose=show_all)
+        click.echo(f"took {time.perf_counter() - started:.1f}s")
     failed = report.totals()["failed"]
     if failed:
         click.echo(f"FAILED: {failed} of {total} file(s) could not be loaded (listed above); "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,17 @@ def progress_bar(unit: str, *, total: int | None = None, desc: str | None = None
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, disable=not sys.stderr.isatty(), leave=leave)
+
+
+def json_option(command: Any) -> Any:
+    """The ``--json`` flag of a command that reports something."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print the report as JSON on standard output.")(command)
+
+
+def echo_json(data: Any) -> None:
+    """Print a report as indented JSON (dates and other values as text)."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def echo_some(lines: Sequence[str], limit: int | None, *, hint: str = "use --verbose",

@@ -10,7 +10,7 @@ import click
 
 from catalog.vocabulary import SourceType, values
 from web.cli.context import CliState, actor, pass_state
-from web.cli.output import echo_some, table, when
+from web.cli.output import echo_json, echo_some, json_option, table, when
 
 SOURCE_TYPES = values(SourceType)
 
@@ -100,8 +100,9 @@ def source_list(state: CliState, as_json: bool) -> None:
               help="How many recent runs to list.")
 @click.option("--errors", "error_limit", default=20, show_default=True,
               type=click.IntRange(0, 100000), help="Errors of the last run to print.")
+@json_option
 @pass_state
-def source_show(state: CliState, name: str, runs: int, error_limit: int) -> None:
+def source_show(state: CliState, name: str, runs: int, error_limit: int, as_json: bool) -> None:
     """Show a source, its recent harvest runs and the errors of the last one."""
     from catalog.schemas import ACCESS_LEVELS
     from catalog.sources import get_source, recent_runs, source_as_dict, source_dataset_counts
@@ -112,13 +113,21 @@ def source_show(state: CliState, name: str, runs: int, error_limit: int) -> None
         if found is None:
             raise _no_such_source(name)
         info = source_as_dict(found)
+        held = source_dataset_counts(session, found, ACCESS_LEVELS)
+        history = recent_runs(session, found, runs)
+        if as_json:
+            echo_json({"source": info, "datasets": held, "runs": [{
+                "id": r.id, "started_at": r.started_at, "finished_at": r.finished_at,
+                "status": shown_status(r.status, r.worker, r.heartbeat_at),
+                "counts": r.counts or {},
+                "errors": [e.get("message", "") for e in (r.errors or [])][:error_limit],
+                "error_count": len(r.errors or [])} for r in history]})
+            return
         for key in ("name", "type", "url", "agency", "schedule", "enabled"):
             click.echo(f"{key + ':':10} {info[key] if info[key] is not None else '—'}")
         click.echo(f"{'options:':10} {json.dumps(info['options']) if info['options'] else '—'}")
-        held = source_dataset_counts(session, found, ACCESS_LEVELS)
         click.echo(f"{'datasets:':10} {held.get('active', 0)} active, "
                    f"{held.get('withdrawn', 0)} withdrawn")
-        history = recent_runs(session, found, runs)
         if not history:
             click.echo("\nnever harvested; run `catalog harvest " + name + "`")
             return
@@ -167,8 +176,9 @@ def source_remove(state: CliState, name: str, yes: bool) -> None:
 @click.option("--prune", is_flag=True,
               help="Also remove sources that the file does not name (their datasets are kept, "
                    "marked withdrawn).")
+@json_option
 @pass_state
-def source_sync(state: CliState, path: Path, prune: bool) -> None:
+def source_sync(state: CliState, path: Path, prune: bool, as_json: bool) -> None:
     """Make the catalog's sources match a sources.toml file."""
     from catalog.sources import SourceError, read_sources_file, sync_sources
 
@@ -179,6 +189,13 @@ def source_sync(state: CliState, path: Path, prune: bool) -> None:
         raise click.ClickException(str(exc)) from None
     with catalog.transaction() as session:
         result = sync_sources(session, entries, prune=prune, actor=actor())
+    if prune and result.removed:
+        catalog.index_datasets(catalog.pending_index())
+    if as_json:
+        echo_json({"added": result.added, "updated": result.updated,
+                   "unchanged": result.unchanged, "removed": result.removed,
+                   "not_in_file": result.not_in_file})
+        return
     for label, names in (("added", result.added), ("updated", result.updated),
                          ("unchanged", result.unchanged), ("removed", result.removed)):
         if names:
@@ -186,5 +203,3 @@ def source_sync(state: CliState, path: Path, prune: bool) -> None:
     if result.not_in_file:
         click.echo(f"not in {path.name} (kept; --prune removes them): "
                    f"{', '.join(result.not_in_file)}")
-    if prune and result.removed:
-        catalog.index_datasets(catalog.pending_index())

@@ -8,7 +8,7 @@ import sys
 import click
 
 from web.cli.context import CliState, pass_state
-from web.cli.output import table
+from web.cli.output import echo_json, json_option, table
 
 ROLES = ("viewer", "steward", "intake", "admin")  # catalog.vocabulary.Role, for a fast --help
 
@@ -40,9 +40,11 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True,
               help="Read a first password from the first line of standard input "
                    "(without one, the account signs in only through single sign-on).")
+@json_option
 @pass_state
 def add(state: CliState, email: str, role: str, agencies: tuple[str, ...],
-        officer_of: tuple[str, ...], name: str | None, password_stdin: bool) -> None:
+        officer_of: tuple[str, ...], name: str | None, password_stdin: bool,
+        as_json: bool) -> None:
     """Add an account for EMAIL."""
     from catalog import accounts
 
@@ -55,6 +57,10 @@ def add(state: CliState, email: str, role: str, agencies: tuple[str, ...],
             shown = user.email
     except accounts.AccountError as exc:
         raise _fail(exc) from None
+    if as_json:
+        echo_json({"added": shown, "role": role, "agencies": list(agencies),
+                   "data_officer_of": list(officer_of)})
+        return
     click.echo(f"added {shown} ({role}{': ' + ', '.join(agencies) if agencies else ''})",
                err=True)
 
@@ -114,9 +120,10 @@ def remove(state: CliState, email: str, yes: bool) -> None:
               help="An agency a steward stewards; repeatable (replaces the old ones).")
 @click.option("--data-officer", "officer_of", multiple=True, metavar="SLUG",
               help="Also the Agency Data Officer of this stewarded agency; repeatable.")
+@json_option
 @pass_state
 def set_role(state: CliState, email: str, role: str, agencies: tuple[str, ...],
-             officer_of: tuple[str, ...]) -> None:
+             officer_of: tuple[str, ...], as_json: bool) -> None:
     """Give EMAIL another role (and agencies); their sessions end so that it holds at once."""
     from catalog import accounts
 
@@ -128,6 +135,9 @@ def set_role(state: CliState, email: str, role: str, agencies: tuple[str, ...],
             accounts.set_role(session, user, role, agencies=agencies, data_officer_of=officer_of)
     except accounts.AccountError as exc:
         raise _fail(exc) from None
+    if as_json:
+        echo_json({"email": email.strip().lower(), "role": role, "agencies": list(agencies)})
+        return
     click.echo(f"{email.strip().lower()} is now {role}", err=True)
 
 
@@ -155,8 +165,9 @@ def password(state: CliState, email: str) -> None:
 @users.command("token")
 @click.argument("email")
 @click.option("--label", help="What the token is for.")
+@json_option
 @pass_state
-def token(state: CliState, email: str, label: str | None) -> None:
+def token(state: CliState, email: str, label: str | None, as_json: bool) -> None:
     """Print a new API token for EMAIL, alone on standard output (it is shown only once)."""
     from catalog import accounts
 
@@ -164,7 +175,12 @@ def token(state: CliState, email: str, label: str | None) -> None:
         user = accounts.get_user(session, email)
         if user is None:
             raise click.ClickException(f"no account for {email} (see `catalog users list`)")
-        secret, _ = accounts.issue_token(session, user, label or "cli")
+        secret, record = accounts.issue_token(session, user, label or "cli")
+        prefix = record.prefix
+    if as_json:
+        echo_json({"email": email.strip().lower(), "token": secret, "prefix": prefix,
+                   "label": label or "cli"})
+        return
     click.echo(secret)
 
 
@@ -172,8 +188,10 @@ def token(state: CliState, email: str, label: str | None) -> None:
 @click.argument("email")
 @click.option("--all", "everything", is_flag=True, help="Revoke every token of EMAIL.")
 @click.option("--prefix", help="Revoke the token that starts so (see the account page).")
+@json_option
 @pass_state
-def revoke(state: CliState, email: str, everything: bool, prefix: str | None) -> None:
+def revoke(state: CliState, email: str, everything: bool, prefix: str | None,
+           as_json: bool) -> None:
     """Revoke API tokens of EMAIL."""
     from catalog import accounts
 
@@ -188,4 +206,7 @@ def revoke(state: CliState, email: str, everything: bool, prefix: str | None) ->
             if record.revoked_at is None and (everything or record.prefix.startswith(
                     prefix or "") or (prefix or "").startswith(record.prefix)):
                 count += accounts.revoke_token(session, user, record.id)
+    if as_json:
+        echo_json({"email": email.strip().lower(), "revoked": count})
+        return
     click.echo(f"revoked {count} token(s) of {email.strip().lower()}", err=True)
