@@ -46,7 +46,7 @@ DATASET_COMPONENTS = ("datasets_attributed", "datasets_with_frequency",
                       "datasets_modified_12m", "datasets_with_coverage", "equity_datasets")
 EQUITY: dict[str, str] = {
     "race/ethnicity": r"\b(?:race|races|racial|ethnicity|ethnic|hispanic|latino|latinx)\b",
-    "gender": r"\b(?:gender|sex)\b",
+    "gender": r"\b(?:gender|sex)\b(?! offen)",  # a sex offense is no gender
     "age": r"\b(?:age|dob|birth ?date|date of birth|year of birth|birth year|yob)\b",
     "disability": r"\b(?:disability|disabilities|disabled|special education|sped|iep|504)\b",
     "language": r"\b(?:language|english learner|ell|lep|limited english)\b",
