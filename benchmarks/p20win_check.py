@@ -173,8 +173,29 @@ def sensitivity(folder: Path) -> None:
     print(f"fields with a suggestion: {suggested}/{total} = {suggested / max(1, total):.3f}")
 
 
+def load_summary(dump: dict) -> None:
+    """Distinct agencies, datasets without one, and datasets and elements per (agency, program)."""
+    agencies = {a["id"]: a for a in dump["agencies"]}
+    used = {d["agency_id"] for d in dump["datasets"]}
+    unknown = [d for d in dump["datasets"]
+               if agencies[d["agency_id"]]["name"] == "Unknown publisher"]
+    print(f"distinct agencies with datasets: {len(used)}; datasets: {len(dump['datasets'])}; "
+          f"datasets without an agency: {len(unknown)}")
+    pairs: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for d in dump["datasets"]:
+        key = (agencies[d["agency_id"]]["slug"], d["title"])
+        pairs[key].append(len(d["fields"]))
+    print(f"(agency, program) pairs: {len(pairs)}; datasets and elements of each "
+          "(one dataset per file that documents it):")
+    for (slug, title), counts in sorted(pairs.items()):
+        print(f"  {slug:<8} {title[:56]:<56} {len(counts)} datasets, "
+              f"{' + '.join(map(str, counts))} elements")
+
+
 def main() -> int:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/p20win")
+    load_summary(catalog_json("dump", "--without-times"))
+    print()
     differences = scorecard_table(folder)
     print()
     sensitivity(folder)
