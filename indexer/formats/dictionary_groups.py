@@ -178,7 +178,8 @@ def group_datasets(path: Path, base: str, fields: list[dict[str, Any]],
         categories = list(dict.fromkeys(f["category"] for f in members if f["category"]))
         title = program or (f"{name} data dictionary" if name else base)
         who = f" of {agency}" if agency else ""
-        description = (f"{title}: {len(members)} data elements{who}, from {label}."
+        count = f"{len(members)} data element{'' if len(members) == 1 else 's'}"
+        description = (f"{title}: {count}{who}, from {label}."
                        + (f" Categories: {', '.join(categories)}." if categories else ""))
         group_extra = {**extra, "program": program or None, "agency_text": agency or None,
                        "categories": categories,
