@@ -186,10 +186,10 @@ def load_summary(dump: dict) -> None:
         key = (agencies[d["agency_id"]]["slug"], d["title"])
         pairs[key].append(len(d["fields"]))
     print(f"(agency, program) pairs: {len(pairs)}; datasets and elements of each "
-          "(one per file that documents it):")
+          "(one dataset per file that documents it):")
     for (slug, title), counts in sorted(pairs.items()):
-        print(f"  {slug:<8} {title[:60]:<60} {len(counts)} datasets, {'+'.join(map(str, counts))}"
-              " elements")
+        print(f"  {slug:<8} {title[:56]:<56} {len(counts)} datasets, "
+              f"{' + '.join(map(str, counts))} elements")
 
 
 def main() -> int:

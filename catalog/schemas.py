@@ -361,6 +361,7 @@ class SearchHitSchema(Schema):
     data_type = fields.String(allow_none=True)
     access_level = fields.String()
     sensitivity = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)  # a field's group in its source
     score = fields.Float()
     lexical_rank = fields.Integer(allow_none=True)
     semantic_rank = fields.Integer(allow_none=True)

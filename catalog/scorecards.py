@@ -46,7 +46,7 @@ DATASET_COMPONENTS = ("datasets_attributed", "datasets_with_frequency",
                       "datasets_modified_12m", "datasets_with_coverage", "equity_datasets")
 EQUITY: dict[str, str] = {
     "race/ethnicity": r"\b(?:race|races|racial|ethnicity|ethnic|hispanic|latino|latinx)\b",
-    "gender": r"\b(?:gender|sex)\b",
+    "gender": r"\b(?:gender|sex)\b(?! offen)",  # a sex offense is no gender
     "age": r"\b(?:age|dob|birth ?date|date of birth|year of birth|birth year|yob)\b",
     "disability": r"\b(?:disability|disabilities|disabled|special education|sped|iep|504)\b",
     "language": r"\b(?:language|english learner|ell|lep|limited english)\b",
@@ -161,19 +161,23 @@ def _summary(cards: list[dict[str, Any]]) -> dict[str, Any]:
 def agency_scorecards(session: Session, audience: AudienceLike = PUBLIC,
                       agency_slug: str | None = None) -> list[dict[str, Any]]:
     """One scorecard per agency with datasets the audience may see, by agency name."""
+    return _by_agency(dataset_scorecards(session, audience, agency_slug))
+
+
+def _by_agency(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by_agency: dict[str, list[dict[str, Any]]] = defaultdict(list)
     names: dict[str, str] = {}
-    for card in dataset_scorecards(session, audience, agency_slug):
+    for card in cards:
         by_agency[card["agency"]].append(card)
         names[card["agency"]] = card["agency_name"]
-    return [{"agency": slug, "agency_name": names[slug], **_summary(cards)}
-            for slug, cards in sorted(by_agency.items(), key=lambda kv: names[kv[0]].lower())]
+    return [{"agency": slug, "agency_name": names[slug], **_summary(group)}
+            for slug, group in sorted(by_agency.items(), key=lambda kv: names[kv[0]].lower())]
 
 
 def statewide(session: Session, audience: AudienceLike = PUBLIC) -> dict[str, Any]:
     """The whole catalog's scorecard as the audience may see it, with each agency's."""
     cards = dataset_scorecards(session, audience)
-    agencies = agency_scorecards(session, audience)
+    agencies = _by_agency(cards)
     out = {"agencies": len(agencies), **_summary(cards)}
     out["datasets_without_agency"] = out["datasets"] - out["datasets_attributed"]
     out["by_agency"] = [{k: v for k, v in a.items() if k != "equity"} for a in agencies]

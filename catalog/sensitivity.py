@@ -85,7 +85,7 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("demographic", "protected", "a demographic characteristic",
             r"\b(?:race|ethnicity|ethnic|hispanic|latino|gender|sex|age|year of birth"
             r"|birth year|birthplace|disability|disabled|language|ell|lep|veteran"
-            r"|citizenship|immigrant)\b",
+            r"|citizenship|immigrant)\b(?! offen)",
             r"\b(?:race|ethnicity|gender|sex assigned|disability|primary language"
             r"|home language|english learner)\b"),
     Concept("residence", "protected", "where a person lives",

@@ -217,3 +217,50 @@ def test_a_copy_in_an_agency_folder_is_attributed_by_its_rows(tmp_path: Path,
         [dataset] = session.scalars(select(Dataset)).all()
         assert dataset.agency.abbreviation == "SDE"
         assert dataset.title == "State Longitudinal Data System (SLDS)"
+
+
+def test_search_knows_the_agencies_programs_and_categories(tmp_path: Path,
+                                                           new_catalog: Catalog) -> None:
+    """Categories and programs are in the search documents; the agency facet is CT's."""
+    from catalog.search.query import SearchQuery
+
+    for name in ("DOL_Data_Dictionary.xlsx", "DCF_Data_Dictionary.xlsx"):
+        shutil.copy(P20WIN / name, tmp_path)
+    report = load_paths(new_catalog, [tmp_path])
+    assert report.index_error is None
+    found = new_catalog.search(SearchQuery(text="linking fields", kind="field",
+                                           mode="lexical", per_page=50))
+    # DCF files its identifiers under "Linking fields"; no DCF description says so.
+    assert {h.payload["agency"] for h in found.hits[:11]} == {"dcf"}
+    assert set(found.facets["agency"]) <= {"dcf", "dol"}
+    everything = new_catalog.search(SearchQuery(text="social security number", kind="field"))
+    assert {"dol", "dcf"} <= set(everything.facets["agency"])
+    program = new_catalog.search(SearchQuery(text="Jobs First Employment Services",
+                                             kind="dataset", mode="lexical"))
+    assert program.hits[0].payload["dataset_title"] == "Jobs First Employment Services (JFES)"
+
+
+def test_the_dictionaries_on_postgresql(tmp_path: Path, postgres_url: str,
+                                        embedder: Embedder) -> None:
+    from sqlalchemy import create_engine, text
+
+    from catalog.models import Base
+    from catalog.quality_models import SensitivitySuggestion
+
+    with create_engine(postgres_url).begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    catalog = Catalog(load_settings(data_dir=tmp_path / "data", database_url=postgres_url),
+                      embedder=embedder)
+    files = [P20WIN / "DOL_Data_Dictionary.xlsx", P20WIN / "CSSD_Data_Dictionary.xlsx"]
+    try:
+        first = load_paths(catalog, files, index=False).totals()
+        assert first["created"] == 14 and first["errors"] == 0
+        assert first["fields"] == sum(len(file_rows(p)) for p in files)
+        again = load_paths(catalog, files, index=False).totals()
+        assert again["unchanged"] == 14
+        with catalog.session() as session:
+            levels = Counter(session.scalars(select(SensitivitySuggestion.level)))
+            assert levels["private"] >= 1 and levels["personal"] >= 1
+    finally:
+        catalog.close()

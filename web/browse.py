@@ -69,4 +69,5 @@ def field(field_id: int) -> str:
     """Every attribute of one field, its code list, and similar fields elsewhere."""
     found = visible_field(field_id)
     return render_template("field.html", field=found, dataset=found.dataset,
-                           similar=similar_to(found))
+                           similar=similar_to(found),
+                           suggestion=suggestion_map(db(), found.dataset_id).get(found.name))

@@ -102,6 +102,22 @@ def normalised_name(raw: str) -> tuple[str, str | None]:
     return name, (raw if raw != name else None)
 
 
+def constant_columns(rows: list[list[Any]], header: Any, cell: Any) -> dict[str, str]:
+    """Unrecognised columns holding one value in every row, kept once (not in each field).
+
+    Their role becomes ``constant``, so that no field's description repeats them.
+    """
+    found: dict[str, str] = {}
+    rows = [r for r in rows if any(str(c).strip() for c in r if c is not None)]
+    for i, role in enumerate(header.roles):
+        if role is None and header.cells[i] and len(rows) > 2:
+            values = {clean(cell(r[i])) if i < len(r) else "" for r in rows}
+            if len(values) == 1:
+                header.roles[i] = "constant"
+                found[header.cells[i]] = values.pop()
+    return found
+
+
 def grouped(header: Any) -> bool:
     """Whether rows name their agency or program, so that they make several datasets."""
     return bool(header.columns("agency") or header.columns("program"))
@@ -162,7 +178,8 @@ def group_datasets(path: Path, base: str, fields: list[dict[str, Any]],
         categories = list(dict.fromkeys(f["category"] for f in members if f["category"]))
         title = program or (f"{name} data dictionary" if name else base)
         who = f" of {agency}" if agency else ""
-        description = (f"{title}: {len(members)} data elements{who}, from {label}."
+        count = f"{len(members)} data element{'' if len(members) == 1 else 's'}"
+        description = (f"{title}: {count}{who}, from {label}."
                        + (f" Categories: {', '.join(categories)}." if categories else ""))
         group_extra = {**extra, "program": program or None, "agency_text": agency or None,
                        "categories": categories,

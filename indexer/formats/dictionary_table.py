@@ -32,7 +32,14 @@ from indexer.formats.base import (
     whole_number,
 )
 from indexer.formats.dictionary_groups import SYNONYMS as ROW_SYNONYMS
-from indexer.formats.dictionary_groups import clean, coverage, group_datasets, grouped, row_values
+from indexer.formats.dictionary_groups import (
+    clean,
+    constant_columns,
+    coverage,
+    group_datasets,
+    grouped,
+    row_values,
+)
 from indexer.formats.layout import complete_columns
 from indexer.formats.records import new_dataset, new_field, value_label
 from indexer.formats.text import tidy
@@ -408,19 +415,6 @@ def table_fields(table: Table, header: Header) -> list[dict[str, Any]]:
     return fields
 
 
-def _constant_columns(table: Table, header: Header) -> dict[str, str]:
-    """Unrecognised columns holding one value in every row, kept once (not in each field)."""
-    found: dict[str, str] = {}
-    rows = [r for r in table.rows[header.index + 1:] if any(str(c).strip() for c in r)]
-    for i, role in enumerate(header.roles):
-        if role is None and header.cells[i] and len(rows) > 2:
-            values = {clean(_cell(r[i])) if i < len(r) else "" for r in rows}
-            if len(values) == 1:
-                header.roles[i] = "constant"
-                found[header.cells[i]] = values.pop()
-    return found
-
-
 def _preamble(table: Table, header: Header) -> str | None:
     """Text rows above the header (a title or note line), as the dataset description."""
     lines = []
@@ -433,7 +427,7 @@ def _preamble(table: Table, header: Header) -> str | None:
 
 def _datasets(path: Path, table: Table, header: Header, identifier: str) -> list[dict[str, Any]]:
     """The raw datasets of one table: one, or one per (agency, program) its rows name."""
-    constant = _constant_columns(table, header)
+    constant = constant_columns(table.rows[header.index + 1:], header, _cell)
     fields = table_fields(table, header)
     has_positions = any(f["start_col"] for f in fields)
     kind = "Fixed-width layout table" if has_positions else "Data dictionary table"
