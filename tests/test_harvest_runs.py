@@ -232,6 +232,9 @@ def test_a_stewards_description_survives_a_reharvest_that_changed_the_source(
     assert run(new_catalog, "barcelona-ckan").counts["unchanged"] == 2
     client = create_app(new_catalog).test_client()
     page = client.get(f"/datasets/{kept.id}").get_data(as_text=True)
+    assert steward_text in page and "edited" in page
+    # The field's own page shows the steward's text beside the source's newer one.
+    page = client.get(f"/fields/{freq.id}").get_data(as_text=True)
     assert steward_text in page and "new source text" in page and "steward:anna" in page
     # The steward's text is what search finds.
     hits = new_catalog.search(SearchQuery(text="male first names registered by municipality",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.models import Dataset, Field
-from catalog.text import analyse, analyse_name, clip, expand_name, split_identifier
+from catalog.text import analyse, analyse_name, clip, expand_name, query_terms, split_identifier
 
 # Per-column BM25 weights, shared by both engines. Both score BM25F-style: a term's
 # frequency is the weighted sum of its frequencies in the columns (FTS5's bm25() with
@@ -28,6 +28,7 @@ LEXICAL_WEIGHTS: dict[str, float] = {
 EMBED_CHARS = 1000
 MAX_CODES = 40
 WORDS_CHARS = 400
+NAME_MARK = " | "  # separates a field's label words from its name's terms in ``words``
 
 
 @dataclass
@@ -64,9 +65,22 @@ def _tokens(values: list[str]) -> str:
 
 
 def label_words(field: Field) -> str:
-    """The stems of a field's label (or expanded name), numbers left out, for collapsing."""
+    """The stems of a field's label (or expanded name), numbers left out, for collapsing;
+    then, after :data:`NAME_MARK`, the name's terms as a query would spell them.
+
+    Collapsing compares labels only; an exact match of the query with the label *or* the
+    name counts as an exact match (``CLNT_ID`` typed as it is named finds that field first).
+    """
     stems = analyse(field.label or expand_name(field.name), expand=True)
-    return " ".join(sorted({w for w in stems if not w.isdigit()}))[:WORDS_CHARS]
+    label = " ".join(sorted({w for w in stems if not w.isdigit()}))
+    name = " ".join(sorted(set(query_terms(field.name))))
+    return f"{label}{NAME_MARK}{name}"[:WORDS_CHARS]
+
+
+def word_sets(words: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The label's and the name's words of a document's ``words`` (see :func:`label_words`)."""
+    label, _, name = words.partition(NAME_MARK)
+    return frozenset(label.split()), frozenset(name.split())
 
 
 def _codes_text(field: Field) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.search.documents import word_sets
 from catalog.search.fusion import (
     convex_fusion,
     label_match,
@@ -95,7 +96,7 @@ def collapse(
         attrs = attributes.get(key)
         if attrs is None:
             continue
-        words = frozenset(attrs.get("words", "").split())
+        words = word_sets(attrs.get("words", ""))[0]
         if enabled and attrs.get("kind") == "field":
             heads = by_dataset.setdefault(attrs.get("dataset_id"), [])
             head = next((g for g in heads if _same_facets(g.attrs, attrs)
@@ -147,7 +148,8 @@ def assemble(
 ) -> SearchResult:
     """Fuse, collapse, count, filter and page the candidates into a result."""
     wanted = frozenset(terms)
-    labels = {key: label_match(wanted, frozenset(attributes[key].get("words", "").split()))
+    labels = {key: max(label_match(wanted, words)
+                       for words in word_sets(attributes[key].get("words", "")))
               for key, _, _ in lexical if key in attributes}
     ranked = rank(query, lexical, semantic, lexical_cut=lexical_cut,
                   semantic_cut=semantic_cut, weight=query.fusion_weight, labels=labels)
