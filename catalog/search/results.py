@@ -29,6 +29,9 @@ from catalog.search.ranking import SEMANTIC_FLOOR, make_hit, sorted_facets
 LEXICAL_POOL_FACTOR = 5  # lexical candidates: 5 × query.candidates (BM25 is cheap to cut)
 COLLAPSE_SIMILARITY = 0.75  # Jaccard of label words at which two fields count as near-identical
 MATCHED_FIELDS_SHOWN = 3  # a dataset hit names up to this many of its matching fields
+# A field is compared with its dataset's best-ranked hits only: a dataset with thousands of
+# candidates would otherwise cost a comparison with every one of them (quadratic).
+HEADS_COMPARED = 20
 
 Fetch = Callable[[list[Any]], dict[Any, tuple[str, str, dict[str, Any]]]]
 
@@ -99,7 +102,7 @@ def collapse(
         words = word_sets(attrs.get("words", ""))[0]
         if enabled and attrs.get("kind") == "field":
             heads = by_dataset.setdefault(attrs.get("dataset_id"), [])
-            head = next((g for g in heads if _same_facets(g.attrs, attrs)
+            head = next((g for g in heads[:HEADS_COMPARED] if _same_facets(g.attrs, attrs)
                          and _similar(g.words, words)), None)
             if head is not None:
                 head.members.append(key)
