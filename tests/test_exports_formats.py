@@ -18,7 +18,7 @@ from catalog.models import Dataset
 from catalog.schemas import DatasetInSchema
 from catalog.service import Catalog
 from catalog.store import find_or_create_agency, upsert_dataset
-from indexer.formats import ddi_codebook, dictionary_table
+from indexer.formats import datapackage, ddi_codebook, dictionary_table
 from indexer.load import load_paths
 from tests.catalog_fixtures import CORPUS
 from tests.webfixtures import HIDDEN_WORDS, RECORDS, WebCatalog
@@ -80,6 +80,10 @@ def test_repeated_names_become_unique_with_the_original_kept(tmp_path: Path) -> 
         assert [f["name"] for f in schema["fields"]] == ["ID", "ID_2", "ID_3", "ID_4"]
         assert [f.get("x-original-name") for f in schema["fields"]] == [None, None, "ID", "ID"]
         assert frictionless.validate(schema, type="schema").valid
+        # Our readers of Table Schemas (data packages, a DCAT describedBy) get the names back.
+        warnings: list[str] = []
+        back = datapackage.package_fields({"resources": [{"schema": schema}]}, warnings)
+        assert [f["name"] for f in back] == ["ID", "ID_2", "ID", "ID"] and warnings == []
     finally:
         catalog.close()
 

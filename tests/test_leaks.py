@@ -35,7 +35,7 @@ from catalog.sources import save_source, validate_source
 from catalog.store import find_or_create_agency, upsert_dataset
 from indexer import jobs
 from tests.replay_server import ReplayServer
-from tests.webfixtures import add_account, build_catalog, sign_in
+from tests.webfixtures import add_account, build_catalog, readable, sign_in
 
 MARKERS = {"wombatite": ("restricted", "dol"), "narwhalite": ("restricted", "dph"),
            "axolotlite": ("internal", "dcf")}
@@ -218,7 +218,8 @@ def _start_urls(built: Any) -> list[str]:
                      f"/datasets/{dataset_id}/tableschema.json",
                      f"/datasets/{dataset_id}/codebook.xml",
                      f"/api/v1/datasets/{dataset_id}/scorecard",
-                     f"/api/v1/datasets/{dataset_id}/sensitivity"]
+                     f"/api/v1/datasets/{dataset_id}/sensitivity",
+                     f"/datasets/{dataset_id}/fields.xlsx"]
             ckan = "/api/3/action"
             urls += [f"{ckan}/package_show?id={dataset_id}",
                      f"{ckan}/package_show?id={quote_plus(identifier)}",
@@ -275,7 +276,7 @@ def crawl(client: FlaskClient, role: str, start: list[str]) -> Crawled:
         response = client.get(url)
         out.requests += 1
         assert response.status_code < 500, (role, url)
-        body = response.get_data(as_text=True)
+        body = readable(response)
         text = without_echoes(body, url).lower()
         for marker in MARKERS:
             if marker in text:

@@ -243,6 +243,19 @@ def add_account(catalog: Catalog, email: str, role: str, agencies: tuple[str, ..
                                     name=email.split("@")[0].title()).email
 
 
+def readable(response: Any) -> str:
+    """An answer as text; a workbook (the XLSX export) as the text of its XML parts."""
+    import io
+    import zipfile
+
+    data = response.get_data()
+    if data[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "\n".join(archive.read(n).decode("utf-8", "replace")
+                             for n in archive.namelist() if n.endswith(".xml"))
+    return data.decode("utf-8", "replace")
+
+
 def csrf_of(page: str) -> str:
     """The CSRF token of a page's forms."""
     import re

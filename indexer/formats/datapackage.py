@@ -208,7 +208,9 @@ def package_fields(data: dict[str, Any], warnings: list[str]) -> list[dict[str, 
     fields: list[dict[str, Any]] = []
     for label, columns in schemas:
         for column in columns:
-            name = text(column.get("name"))
+            # ``x-original-name``: the name a catalog (ours) had to make unique, as the
+            # dictionary gave it.
+            name = text(column.get("x-original-name")) or text(column.get("name"))
             if name is None:
                 warnings.append(f"{label}: a field without a name was skipped")
                 continue
