@@ -2,11 +2,10 @@
 
 Importing sentence-transformers (torch, transformers) costs seconds; a one-line
 ``catalog search`` spends most of its time there. The same all-MiniLM-L6-v2 weights,
-exported once to ONNX (:func:`export`, run by ``scripts/bootstrap.sh`` or
-``python -m catalog.embedding_onnx``), give the same vectors (cosine > 0.9999 with the
-sentence-transformers ones) from onnxruntime and the ``tokenizers`` library: the
-tokenizer of the model's own ``tokenizer.json``, mean pooling over the attention mask,
-L2 normalisation, as the model's ``modules.json`` prescribes.
+exported once to ONNX (:func:`export`, run by ``scripts/bootstrap.sh``), give the same
+vectors (cosine > 0.9999 with the sentence-transformers ones) from onnxruntime and the
+``tokenizers`` library: the tokenizer of the model's own ``tokenizer.json``, mean pooling
+over the attention mask, L2 normalisation, as the model's ``modules.json`` prescribes.
 """
 
 from __future__ import annotations
@@ -106,9 +105,3 @@ def export(model_dir: str, target: Path | None = None) -> Path:
     )
     os.replace(partial, target)
     return target
-
-
-if __name__ == "__main__":
-    from catalog.embeddings import model_path
-
-    print(export(model_path()))

@@ -197,7 +197,7 @@ export_onnx() {
     target="$("$CATALOG_VENV/bin/python" -c 'from catalog.embedding_onnx import onnx_dir, ONNX_FILE; from catalog.embeddings import model_path; print(onnx_dir(model_path()) / ONNX_FILE)' 2>/dev/null)" || return 0
     [[ -n "$target" && ! -f "$target" ]] || return 0
     local t; t="$(catalog_now)"
-    if "$CATALOG_VENV/bin/python" -m catalog.embedding_onnx >/dev/null 2>&1; then
+    if "$CATALOG_VENV/bin/python" -c 'from catalog.embedding_onnx import export; from catalog.embeddings import model_path; print(export(model_path()))' >/dev/null 2>&1; then
         did+=("onnx: exported the embedding model to $target ($(catalog_elapsed "$t"))")
     else
         catalog_log "onnx: export failed; queries will be embedded with sentence-transformers"
