@@ -31,7 +31,6 @@ from indexer.formats.base import (
     read_text_mixed,
     whole_number,
 )
-from indexer.formats.dictionary_groups import SYNONYMS as ROW_SYNONYMS
 from indexer.formats.dictionary_groups import (
     clean,
     constant_columns,
@@ -40,6 +39,12 @@ from indexer.formats.dictionary_groups import (
     grouped,
     row_values,
 )
+from indexer.formats.dictionary_header import (
+    HEADER_ROWS,
+    SYNONYMS,
+    Header,
+    find_header,
+)
 from indexer.formats.layout import complete_columns
 from indexer.formats.records import new_dataset, new_field, value_label
 from indexer.formats.text import tidy
@@ -47,7 +52,6 @@ from indexer.formats.workbook import Workbook
 
 NAME = "dictionary-table"
 
-HEADER_ROWS = 20
 #: Files that are tables by their name: a header row is expected in them.
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab")
 #: Text that may hold a table (so may a file without a suffix): one dataset, named after the file.
@@ -57,9 +61,6 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 SUFFIXES = (*TEXT_SUFFIXES, *WORKBOOK_SUFFIXES)
 #: Text tables and workbooks (compressed) alike.
 MAX_BYTES = 16 * MB
-#: Header cells scored per row: a dictionary's name column is never further right, and a
-#: row of 200,000 cells costs no more than one of 200.
-_HEADER_COLUMNS = 200
 #: Media types its documents are served as, and the suffix each is read under.
 MEDIA_TYPES = {
     "text/csv": ".csv",
@@ -71,52 +72,8 @@ MEDIA_TYPES = {
     "text/plain": ".txt",
 }
 _DELIMITERS = [",", "\t", ";", "|"]
-_MAX_HEADER_CELL = 80
 # Rows read at most: a table longer than this (blank rows included) cannot be one dataset.
 _MAX_ROWS = 2 * MAX_FIELDS + HEADER_ROWS
-
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "name": ("field name", "variable name", "variable", "var name", "column name", "element name",
-             "data element", "data element name", "element", "cell", "field", "name", "dataset",
-             "data set", "attribute", "attribute name", "item name", "field id"),
-    "label": ("label", "variable label", "field label", "short label", "column label",
-              "short description"),
-    "labelish": ("item", "title", "caption"),
-    "description": ("description", "definition", "meaning", "notes", "note", "comments",
-                    "comment", "remarks", "explanation", "long description", "field description",
-                    "variable description", "column description", "details"),
-    "type": ("type", "data type", "datatype", "field type", "format", "variable type",
-             "storage type", "column type", "data format"),
-    "start": ("start", "start position", "position", "begin", "from", "start col",
-              "start column", "beginning position", "starting position", "start pos", "pos",
-              "location"),
-    "end": ("end", "to", "end position", "end col", "end column", "ending position", "end pos"),
-    "width": ("length", "width", "size", "field length", "field width", "len", "bytes"),
-    "decimals": ("decimals", "decimal places", "dec", "decimal"),
-    "values": ("values", "codes", "valid values", "value labels", "value label",
-               "allowed values", "code values", "code list", "categories", "domain",
-               "permitted values", "responses"),
-    "sequence": ("number", "no", "#", "seq", "sequence", "order", "line", "row", "field number",
-                 "item number", "column number", "ord", "field no", "sequence number"),
-}
-SYNONYMS.update(ROW_SYNONYMS)  # per-row agency, program, category and years
-_DESCRIPTIVE = {"label", "labelish", "description", "type", "start", "end", "width",
-                "decimals", "values"}
-
-
-@dataclass
-class Header:
-    """The header row of a table and the role of each of its columns."""
-
-    index: int
-    cells: list[str]
-    roles: list[str | None]
-    score: int
-
-    def columns(self, role: str) -> list[int]:
-        """Indexes of the columns with ``role``, left to right."""
-        return [i for i, r in enumerate(self.roles) if r == role]
-
 
 @dataclass
 class Table:
@@ -126,60 +83,6 @@ class Table:
     rows: list[list[str]]
     warnings: list[str] = field(default_factory=list)
     cut: bool = False  # more rows follow than were read
-
-
-# ----------------------------------------------------------------------------- header
-
-
-def normalise_header(cell: str) -> str:
-    """Lower-case header words: parentheses, punctuation and line breaks removed."""
-    text = re.sub(r"\([^)]*\)", " ", cell.lower())
-    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
-    text = "#" if text.strip() == "#" else re.sub(r"[^a-z0-9#]+", " ", text)
-    return " ".join(text.split())
-
-
-def _match(words: str, synonym: str) -> int:
-    if words == synonym:
-        return 4
-    if words.endswith(" " + synonym):
-        return 3
-    if words.startswith(synonym + " "):
-        return 2
-    return 1 if f" {synonym} " in f" {words} " else 0
-
-
-def column_role(cell: str) -> tuple[str | None, int]:
-    """The role a header cell names and how strongly (0 when none)."""
-    if not cell or len(cell) > _MAX_HEADER_CELL:
-        return None, 0
-    words = normalise_header(re.sub(r"([a-z])([A-Z])", r"\1 \2", cell.strip()))
-    if not words or len(words.split()) > 6:
-        return None, 0
-    best: tuple[int, int, int] = (0, 0, 0)
-    role: str | None = None
-    for rank, (candidate, synonyms) in enumerate(SYNONYMS.items()):
-        for synonym in synonyms:
-            score = _match(words, synonym) or _match(words.replace(" ", ""), synonym)
-            key = (score, len(synonym), -rank)
-            if score and key > best:
-                best, role = key, candidate
-    return role, best[0]
-
-
-def find_header(rows: list[list[str]]) -> Header | None:
-    """The best header row among the first rows: a name column plus another known column."""
-    best: Header | None = None
-    for index, row in enumerate(rows[:HEADER_ROWS]):
-        scored = [column_role(cell) for cell in row[:_HEADER_COLUMNS]]
-        scored += [(None, 0)] * (len(row) - len(scored))
-        roles = [role for role, _ in scored]
-        if "name" not in roles or (not _DESCRIPTIVE & set(roles) and roles.count("name") < 2):
-            continue
-        score = sum(s for _, s in scored)
-        if best is None or score > best.score:
-            best = Header(index, [c.strip() for c in row], roles, score)
-    return best
 
 
 def _no_header_error() -> FormatError:
