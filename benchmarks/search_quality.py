@@ -44,9 +44,8 @@ WEIGHTS = tuple(round(0.05 * i, 2) for i in range(21))
 
 
 def shared_dir() -> Path:
-    """The shared folder: beside the checkout, or /work/shared for a worktree elsewhere."""
-    beside = ROOT.parent / "shared"
-    return beside if beside.is_dir() else Path("/work/shared")
+    """The shared folder: $CATALOG_SHARED_DIR, else ``../shared`` beside the checkout."""
+    return Path(os.environ.get("CATALOG_SHARED_DIR") or ROOT.parent / "shared")
 
 
 def read_judgments(path: Path) -> list[dict]:

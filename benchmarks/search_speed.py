@@ -133,7 +133,7 @@ def latency(catalog: Catalog, n: int) -> tuple[float, float]:
 def main() -> None:
     """Build each catalog size and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    shared = ROOT.parent / "shared" if (ROOT.parent / "shared").is_dir() else Path("/work/shared")
+    shared = Path(os.environ.get("CATALOG_SHARED_DIR") or ROOT.parent / "shared")
     parser.add_argument("--corpus", type=Path, default=shared / "corpus")
     parser.add_argument("--agencies", type=Path,
                         default=ROOT / "benchmarks" / "corpus_agencies.csv")
