@@ -106,6 +106,15 @@ def lock_dataset(session: Session, dataset_id: int) -> Dataset | None:
     return session.get(Dataset, dataset_id, populate_existing=True)
 
 
+def source_values(target: Dataset | Field, columns: Any) -> dict[str, Any]:
+    """The source's own text of each column: what undoing the steward's edit restores.
+
+    Given to :func:`apply_edit`, a column set back to it follows the source again.
+    """
+    edits = target.steward_edits or {}
+    return {c: edits[c].get("source") if c in edits else getattr(target, c) for c in columns}
+
+
 def apply_edit(
     session: Session,
     dataset: Dataset,

@@ -61,8 +61,6 @@ class IdentityConflict(ValueError):
 
 
 # What a steward may edit in the catalog; the harvest never overwrites these silently.
-STEWARD_DATASET_COLUMNS = ("title", "description")
-STEWARD_FIELD_COLUMNS = ("label", "description")
 
 
 _STATE_WORDS = re.compile(r"^(?:the |state of connecticut |connecticut |ct |state )+")
@@ -288,58 +286,6 @@ def withdraw_dataset(session: Session, dataset: Dataset, *, actor: str, reason: 
             after={"status": "withdrawn", "reason": reason},
         )
     )
-
-
-def steward_edit(
-    session: Session,
-    dataset: Dataset,
-    changes: dict[str, str | None],
-    *,
-    actor: str,
-    field: Field | None = None,
-) -> dict[str, Any]:
-    """A steward's edit of a dataset's or a field's text, kept through later harvests.
-
-    ``changes`` maps a column (title/description of a dataset, label/description of a field)
-    to the steward's text, or to None to drop the edit and restore the source's text. The
-    source's own text is remembered beside the edit. Returns the entity's edits afterwards.
-    """
-    target: Dataset | Field = field if field is not None else dataset
-    allowed = STEWARD_FIELD_COLUMNS if field is not None else STEWARD_DATASET_COLUMNS
-    unknown = sorted(set(changes) - set(allowed))
-    if unknown:
-        raise ValueError(f"cannot edit {', '.join(unknown)}; editable: {', '.join(allowed)}")
-    edits = dict(target.steward_edits or {})
-    before: dict[str, Any] = {}
-    after: dict[str, Any] = {}
-    stamp = utcnow().isoformat()
-    for column, value in changes.items():
-        current = getattr(target, column)
-        before[column] = current
-        if value is None:
-            if column in edits:
-                value = edits.pop(column).get("source")
-            else:
-                value = current
-        else:
-            source_text = edits[column]["source"] if column in edits else current
-            edits[column] = {"value": value, "by": actor, "at": stamp, "source": source_text}
-        setattr(target, column, value)
-        after[column] = value
-    target.steward_edits = edits or None
-    dataset.updated_at = utcnow()
-    session.add(
-        Change(
-            entity_type="field" if field is not None else "dataset",
-            entity_id=target.id,
-            dataset_id=dataset.id,
-            action="steward-edit",
-            actor=actor,
-            before={**before, **({"field": field.name} if field is not None else {})},
-            after={**after, **({"field": field.name} if field is not None else {})},
-        )
-    )
-    return edits
 
 
 def visible(audience: AudienceLike = PUBLIC_ONLY) -> Any:

@@ -29,7 +29,7 @@ from catalog.models import Change, Dataset, Field, HarvestRun, Source
 from catalog.search.query import SearchQuery
 from catalog.service import Catalog
 from catalog.sources import SourceError, save_source, validate_source
-from catalog.store import steward_edit
+from catalog.stewardship import apply_edit
 from indexer.harvest import harvest_source
 from indexer.http import Fetcher
 from tests.recorded_sources import (
@@ -211,8 +211,8 @@ def test_a_stewards_description_survives_a_reharvest_that_changed_the_source(
         found = session.scalar(select(Dataset).where(Dataset.identifier == BARCELONA))
         field = next(f for f in found.fields if f.name == "freq")
         original = field.description
-        steward_edit(session, found, {"description": steward_text}, actor="steward:anna",
-                     field=field)
+        apply_edit(session, found, {"description": steward_text}, actor="steward:anna",
+                   field=field)
     new_catalog.index_datasets(new_catalog.pending_index())
     # The source changes that field's text (its DataStore dictionary notes).
     for dictionary in portals.ckan_dictionaries.values():

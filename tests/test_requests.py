@@ -208,7 +208,7 @@ def test_restricted_fields_reach_a_cart_only_for_those_who_may_see_them(
 
 
 def test_a_requested_field_that_changes_after_submission_is_flagged(site: WebCatalog) -> None:
-    from catalog.store import steward_edit
+    from catalog.stewardship import apply_edit
 
     researcher, csrf = client_of(site, "researcher@example.org")
     client_new = researcher.post("/requests", data={"csrf": csrf})
@@ -223,8 +223,8 @@ def test_a_requested_field_that_changes_after_submission_is_flagged(site: WebCat
 
         dataset = session.get(Dataset, site.datasets["enrollment-layout"])
         field = session.get(Field, site.fields["GRADE_LVL"])
-        steward_edit(session, dataset, {"description": "Grade, K to 12."}, actor="t",
-                     field=field)
+        apply_edit(session, dataset, {"description": "Grade, K to 12."}, actor="t",
+                   field=field)
     page = researcher.get(f"/requests/{request_id}").get_data(as_text=True)
     assert "Changed since it was submitted" in page and "GRADE_LVL" in page
 

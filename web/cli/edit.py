@@ -29,15 +29,14 @@ def edit(state: CliState, dataset_id: int, field_name: str | None, title: str | 
     shown on the page when the source changes it.
     """
     from catalog.models import Dataset
-    from catalog.store import field_by_name, steward_edit
+    from catalog.stewardship import apply_edit, source_values
+    from catalog.store import field_by_name
 
     changes: dict[str, str | None] = {}
     for column, value in (("title", title), ("label", label), ("description", description)):
         if value is not None:
             changes[column] = value
-    for column in reverts:
-        changes[column] = None
-    if not changes:
+    if not changes and not reverts:
         raise click.UsageError("nothing to edit: give --title, --label, --description or "
                                "--revert")
     catalog = state.catalog
@@ -52,14 +51,15 @@ def edit(state: CliState, dataset_id: int, field_name: str | None, title: str | 
                 raise click.ClickException(
                     f"dataset {dataset_id} has no field named {field_name!r}")
         try:
-            steward_edit(session, dataset, changes, actor=by or actor(), field=target)
+            apply_edit(session, dataset, {**changes, **source_values(target or dataset, reverts)},
+                       actor=by or actor(), field=target)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
     catalog.index_datasets([dataset_id])
     if as_json:
-        echo_json({"dataset": dataset_id, "field": field_name, "edited": sorted(changes),
-                   "reverted": sorted(reverts)})
+        echo_json({"dataset": dataset_id, "field": field_name,
+                   "edited": sorted({*changes, *reverts}), "reverted": sorted(reverts)})
         return
     what = f"field {field_name!r} of dataset {dataset_id}" if field_name else \
         f"dataset {dataset_id}"
-    click.echo(f"edited {what}: {', '.join(sorted(changes))}")
+    click.echo(f"edited {what}: {', '.join(sorted({*changes, *reverts}))}")
