@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,3 +46,24 @@ def fixtures_catalog(tmp_path_factory: pytest.TempPathFactory, embedder: Embedde
     assert report.index_error is None, report.index_error
     yield catalog, report
     catalog.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A session factory over a freshly migrated database: SQLite, then PostgreSQL."""
+    from sqlalchemy import create_engine, text
+
+    from catalog.db import make_engine, migrate, session_factory
+    from catalog.models import Base
+
+    if request.param == "sqlite":
+        url = load_settings(data_dir=tmp_path, database_url=None).db_url
+    else:
+        url = request.getfixturevalue("postgres_url")
+        with create_engine(url).begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine = make_engine(url)
+    migrate(engine)
+    yield session_factory(engine)
+    engine.dispose()

@@ -6,16 +6,12 @@ is silently lost over another.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.config import load_settings
-from catalog.db import make_engine, migrate, session_factory, transaction
-from catalog.models import Base, Change, Field
+from catalog.db import transaction
+from catalog.models import Change, Field
 from catalog.schemas import DatasetInSchema
 from catalog.stewardship import StaleVersion, save_edit, version_of
 from catalog.store import find_or_create_agency, upsert_dataset
@@ -23,21 +19,6 @@ from catalog.store import find_or_create_agency, upsert_dataset
 SAVERS = 6
 RECORD = {"identifier": "claims", "title": "Claims", "fields": [
     {"position": 1, "name": "CLAIM_ID", "label": "Claim identifier", "data_type": "string"}]}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    if request.param == "sqlite":
-        url = load_settings(data_dir=tmp_path, database_url=None).db_url
-    else:
-        url = request.getfixturevalue("postgres_url")
-        with create_engine(url).begin() as conn:
-            Base.metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine = make_engine(url)
-    migrate(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def test_simultaneous_saves_of_one_version_write_exactly_one(

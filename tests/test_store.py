@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import inspect, select
 
-from catalog.config import load_settings
-from catalog.db import make_engine, migrate, session_factory, transaction
-from catalog.models import Agency, Base, Change, Dataset, Field
+from catalog.db import migrate, transaction
+from catalog.models import Agency, Change, Dataset, Field
 from catalog.schemas import DatasetInSchema
 from catalog.store import (
     agencies_with_counts,
@@ -30,21 +27,6 @@ RECORD = {
          "data_type": "integer"},
     ],
 }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request, tmp_path) -> Iterator:
-    if request.param == "sqlite":
-        url = load_settings(data_dir=tmp_path, database_url=None).db_url
-    else:
-        url = request.getfixturevalue("postgres_url")
-        with create_engine(url).begin() as conn:
-            Base.metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine = make_engine(url)
-    migrate(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def _store(sessions, record=RECORD, agency="Texas Department of State Health Services"):
