@@ -8,15 +8,19 @@ Elasticsearch, so both engines see identical tokens.
 
 from __future__ import annotations
 
+import csv
+import os
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import snowballstemmer
 
 # Common abbreviations in government data dictionaries and record layouts. Only entries
 # whose meaning is unambiguous in that setting; ambiguous ones (ED, MED, IND) are left out.
-ABBREVIATIONS: dict[str, str] = {
+# Mined ones (catalog.abbreviations, data/abbreviations.tsv) extend these in ABBREVIATIONS.
+HAND_ABBREVIATIONS: dict[str, str] = {
     "acct": "account", "addr": "address", "adm": "admission", "admit": "admission",
     "admsn": "admission", "admssn": "admissions", "adj": "adjusted", "agcy": "agency",
     "amt": "amount", "ann": "annual", "appl": "application", "applcn": "applicants",
@@ -62,6 +66,22 @@ ABBREVIATIONS: dict[str, str] = {
     "vet": "veteran", "wk": "week", "wkly": "weekly", "yr": "year", "yrs": "years",
     "zip": "zip code", "zipcode": "zip code",
 }
+MINED_FILE = Path(__file__).with_name("data") / "abbreviations.tsv"
+
+
+def read_mined(path: Path | None = None) -> dict[str, str]:
+    """The mined table written by ``catalog abbreviations``: ``$CATALOG_ABBREVIATIONS``, else
+    the one shipped in the package (mined from the bundled corpus)."""
+    path = path or Path(os.environ.get("CATALOG_ABBREVIATIONS") or MINED_FILE)
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["abbreviation"]: row["expansion"]
+                for row in csv.DictReader(handle, delimiter="\t")
+                if row.get("abbreviation") and row.get("expansion")}
+
+
+ABBREVIATIONS: dict[str, str] = {**read_mined(), **HAND_ABBREVIATIONS}
 
 STOPWORDS = frozenset(
     [

@@ -29,7 +29,7 @@ import os
 import click
 
 from catalog.redact import install_log_redaction
-from web.cli import dump, edit, jobs, load, scorecard, search, serve, sources, users
+from web.cli import abbreviations, dump, edit, jobs, load, scorecard, search, serve, sources, users
 from web.cli.context import CliState
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -55,5 +55,6 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 for command in (load.load, search.search, serve.serve, serve.demo, sources.source,
                 jobs.harvest, jobs.reindex, jobs.reembed, jobs.jobs_group, jobs.worker,
-                edit.edit, dump.dump, users.users, scorecard.scorecard):
+                edit.edit, dump.dump, users.users, scorecard.scorecard,
+                abbreviations.abbreviations):
     main.add_command(command)
