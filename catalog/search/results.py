@@ -32,6 +32,10 @@ MATCHED_FIELDS_SHOWN = 3  # a dataset hit names up to this many of its matching 
 # A field is compared with its dataset's best-ranked hits only: a dataset with thousands of
 # candidates would otherwise cost a comparison with every one of them (quadratic).
 HEADS_COMPARED = 20
+# A dataset's score takes this share from its best-matching field (fused score): a dataset
+# is what its fields hold, and layouts often carry no title or description worth the name.
+# Chosen on the development queries (docs/benchmarks.md, "Dataset hits").
+FIELD_EVIDENCE = 0.25
 
 Fetch = Callable[[list[Any]], dict[Any, tuple[str, str, dict[str, Any]]]]
 
@@ -66,19 +70,58 @@ def rank(
     semantic_cut: bool,
     weight: float | None = None,
     labels: dict[Hashable, float] | None = None,
+    attributes: dict[Hashable, dict[str, Any]] | None = None,
 ) -> list[tuple[Hashable, float]]:
-    """The candidates in result order with their scores, by the query's mode."""
+    """The candidates in result order with their scores, by the query's mode.
+
+    With ``attributes``, hybrid and vector-only scores of datasets take their share
+    (:data:`FIELD_EVIDENCE`) from their best field (see :func:`with_field_evidence`).
+    """
     if query.uses_lexical and query.uses_vectors:
         kwargs = {} if weight is None else {"weight": weight}
-        return convex_fusion(lexical, semantic, floor=SEMANTIC_FLOOR, lexical_cut=lexical_cut,
-                             semantic_cut=semantic_cut, labels=labels, **kwargs)
+        fused = convex_fusion(lexical, semantic, floor=SEMANTIC_FLOOR,
+                              lexical_cut=lexical_cut, semantic_cut=semantic_cut,
+                              labels=labels, **kwargs)
+        return with_field_evidence(fused, attributes or {})
     if query.uses_lexical:
         scores = normalise_lexical(lexical, labels=labels)
         # Stage first (documents matching two terms of a long query lead), then the score.
         staged = sorted(lexical, key=lambda item: (item[2], -scores[item[0]]))
         return [(key, scores[key]) for key, _, _ in staged]
     sem = normalise_semantic(semantic, SEMANTIC_FLOOR)
-    return [(key, sem[key]) for key, _ in semantic]
+    return with_field_evidence([(key, sem[key]) for key, _ in semantic], attributes or {})
+
+
+def with_field_evidence(
+    ranked: list[tuple[Hashable, float]],
+    attributes: dict[Hashable, dict[str, Any]],
+    *,
+    share: float | None = None,
+) -> list[tuple[Hashable, float]]:
+    """Datasets rescored as ``(1 − s) · own + s · best field``, then all resorted.
+
+    Only datasets move; fields keep their scores. The best field is the best-scored field
+    candidate of that dataset in the same ranking (0 when none is a candidate), so the
+    set of results, and with it every count, is unchanged. Ties keep the given order.
+    """
+    s = FIELD_EVIDENCE if share is None else share
+    if s <= 0 or not attributes:
+        return ranked
+    best: dict[Any, float] = {}
+    for key, score in ranked:
+        attrs = attributes.get(key)
+        if attrs is not None and attrs.get("kind") == "field":
+            dataset = attrs.get("dataset_id")
+            if score > best.get(dataset, 0.0):
+                best[dataset] = score
+    out = []
+    for i, (key, score) in enumerate(ranked):
+        attrs = attributes.get(key)
+        if attrs is not None and attrs.get("kind") == "dataset":
+            score = (1 - s) * score + s * best.get(attrs.get("dataset_id"), 0.0)
+        out.append((i, key, score))
+    out.sort(key=lambda item: (-item[2], item[0]))
+    return [(key, score) for _, key, score in out]
 
 
 def collapse(
@@ -155,7 +198,8 @@ def assemble(
                        for words in word_sets(attributes[key].get("words", "")))
               for key, _, _ in lexical if key in attributes}
     ranked = rank(query, lexical, semantic, lexical_cut=lexical_cut,
-                  semantic_cut=semantic_cut, weight=query.fusion_weight, labels=labels)
+                  semantic_cut=semantic_cut, weight=query.fusion_weight, labels=labels,
+                  attributes=attributes)
     groups = collapse(ranked, attributes, enabled=query.collapse)
     filters = query.filters()
     facets = facet_counts(groups, filters)
