@@ -7,10 +7,12 @@ then the paired per-query differences (hybrid − each half) with their own inte
 that a gain on 30 queries is told apart from noise. ``--failures FILE`` writes a per-query
 table (Markdown) of what each mode found and what it missed. ``--cv`` chooses the fusion
 weight by cross-validation on these queries and reports the out-of-fold nDCG.
+``--cv-columns`` does the same for the BM25 column weights.
 ``--engine elasticsearch`` rebuilds the index on the node at ``--elasticsearch-url`` from
 the same database and measures that engine.
 
     python benchmarks/search_quality.py [--engine embedded|elasticsearch] [--fresh] [--cv]
+                                        [--cv-columns]
                                         [--failures var/failures.md]
 """
 
@@ -32,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from catalog.config import load_settings  # noqa: E402
 from catalog.search import fusion  # noqa: E402
+from catalog.search.documents import LEXICAL_WEIGHTS  # noqa: E402
 from catalog.search.query import SearchQuery  # noqa: E402
 from catalog.service import Catalog  # noqa: E402
 from indexer.load import load_paths  # noqa: E402
@@ -125,31 +128,66 @@ def bootstrap_ci(values: list[float], *, seed: int = 15, rounds: int = BOOTSTRAP
     return means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
 
 
-def cross_validate(catalog: Catalog, judgments: list[dict], *, folds: int = 5,
-                   repeats: int = 10, seed: int = 15) -> dict:
-    """Choose the fusion weight on k−1 folds, score it on the held-out fold, repeatedly.
+def choose_by_cv(per_config: dict, *, folds: int = 5, repeats: int = 10,
+                 seed: int = 15) -> dict:
+    """Out-of-fold nDCG@10 of choosing among configurations on k−1 folds, repeatedly.
 
-    Returns the out-of-fold mean nDCG@10, the weights chosen per fold, the weight that is
-    best on all the queries, and the mean nDCG@10 of every weight tried.
+    ``per_config`` maps each configuration (first one: the default, which wins ties) to
+    its per-query nDCG@10. Returns the out-of-fold mean, the configurations chosen per
+    fold, the one best on all queries and every configuration's mean.
     """
-    per_weight = {w: [r["ndcg@10"] for r in run(catalog, judgments, "hybrid", weight=w)]
-                  for w in WEIGHTS}
+    configs = list(per_config)
     rng = random.Random(seed)
-    n = len(judgments)
+    n = len(next(iter(per_config.values())))
     out_of_fold: list[float] = []
-    chosen: list[float] = []
+    chosen: list = []
     for _ in range(repeats):
         order = list(range(n))
         rng.shuffle(order)
         for f in range(folds):
             test = set(order[f::folds])
             train = [i for i in range(n) if i not in test]
-            best = max(WEIGHTS, key=lambda w: (mean([per_weight[w][i] for i in train]), -w))
+            best = max(configs, key=lambda c: (mean([per_config[c][i] for i in train]),
+                                               -configs.index(c)))
             chosen.append(best)
-            out_of_fold.append(mean([per_weight[best][i] for i in test]))
-    overall = max(WEIGHTS, key=lambda w: (mean(per_weight[w]), -w))
+            out_of_fold.append(mean([per_config[best][i] for i in test]))
+    overall = max(configs, key=lambda c: (mean(per_config[c]), -configs.index(c)))
     return {"out_of_fold_ndcg@10": mean(out_of_fold), "chosen": chosen, "best_on_all": overall,
-            "by_weight": {w: mean(v) for w, v in per_weight.items()}}
+            "by_weight": {c: mean(v) for c, v in per_config.items()}}
+
+
+def cross_validate(catalog: Catalog, judgments: list[dict]) -> dict:
+    """Choose the fusion weight on k−1 folds, score it on the held-out fold, repeatedly."""
+    default = fusion.SEMANTIC_WEIGHT
+    weights = [default, *(w for w in WEIGHTS if w != default)]
+    return choose_by_cv({w: [r["ndcg@10"] for r in run(catalog, judgments, "hybrid", weight=w)]
+                         for w in weights})
+
+
+COLUMN_FACTORS = (0.25, 0.5, 2.0, 4.0)
+
+
+def cross_validate_columns(catalog: Catalog, judgments: list[dict]) -> dict:
+    """Choose the BM25 column weights the same way: the current ones, or one column's
+    weight scaled by each of :data:`COLUMN_FACTORS` (Elasticsearch's combined_fields takes
+    no weight below 1, so there those are left out). Both engines read the weights at
+    query time, so no reindex is needed."""
+    base = dict(LEXICAL_WEIGHTS)
+    configs = {"current": dict(base)}
+    for column in base:
+        for factor in COLUMN_FACTORS:
+            value = base[column] * factor
+            if catalog.search_engine.name == "elasticsearch" and value < 1:
+                continue
+            configs[f"{column}×{factor:g}"] = {**base, column: value}
+    per_config = {}
+    try:
+        for label, weights in configs.items():
+            LEXICAL_WEIGHTS.update(weights)
+            per_config[label] = [r["ndcg@10"] for r in run(catalog, judgments, "hybrid")]
+    finally:
+        LEXICAL_WEIGHTS.update(base)
+    return choose_by_cv(per_config)
 
 
 def write_failures(path: Path, judgments: list[dict], table: dict[str, list[dict]]) -> None:
@@ -222,6 +260,8 @@ def main() -> None:
                         help="Elasticsearch index (alias) the benchmark builds.")
     parser.add_argument("--cv", action="store_true",
                         help="Choose the fusion weight by 5-fold cross-validation (×10).")
+    parser.add_argument("--cv-columns", action="store_true",
+                        help="Choose the BM25 column weights by cross-validation too.")
     parser.add_argument("--failures", type=Path,
                         help="Write the per-query table (Markdown) to this file.")
     parser.add_argument("--no-collapse", action="store_true",
@@ -242,10 +282,12 @@ def main() -> None:
         for mode in ("lexical", "semantic")
     }
     cv = cross_validate(catalog, judgments) if args.cv else None
+    cv_columns = cross_validate_columns(catalog, judgments) if args.cv_columns else None
     if args.failures:
         write_failures(args.failures, judgments, table)
     if args.json:
-        print(json.dumps({"summary": summary, "cv": cv}, indent=2, default=str))
+        print(json.dumps({"summary": summary, "cv": cv, "cv_columns": cv_columns}, indent=2,
+                         default=str))
         return
     print(f"{len(judgments)} queries from {args.queries.name}, engine "
           f"{catalog.search_engine.name}, fusion "
@@ -268,7 +310,14 @@ def main() -> None:
         print(f"cross-validation (5 folds × 10): out-of-fold hybrid nDCG@10 "
               f"{cv['out_of_fold_ndcg@10']:.3f}; weights chosen {chosen}; best on all "
               f"{cv['best_on_all']}")
-        print("  " + "  ".join(f"{w:.2f}:{v:.3f}" for w, v in cv["by_weight"].items()))
+        print("  " + "  ".join(f"{w:.2f}:{v:.3f}" for w, v in sorted(cv["by_weight"].items())))
+    if cv_columns is not None:
+        counts = {c: cv_columns["chosen"].count(c) for c in dict.fromkeys(cv_columns["chosen"])}
+        print(f"column weights by cross-validation (5 folds × 10): out-of-fold hybrid nDCG@10 "
+              f"{cv_columns['out_of_fold_ndcg@10']:.3f}; chosen "
+              + ", ".join(f"{c} ({n}×)" for c, n in counts.items())
+              + f"; best on all {cv_columns['best_on_all']}")
+        print("  " + "  ".join(f"{c}:{v:.3f}" for c, v in cv_columns["by_weight"].items()))
     if args.failures:
         print(f"per-query table: {args.failures}")
 
