@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from catalog.search import results
-from catalog.search.fusion import convex_fusion, label_match, normalise_lexical
+from catalog.search.fusion import (
+    convex_fusion,
+    label_match,
+    label_score,
+    normalise_lexical,
+    phrase_match,
+)
 from catalog.search.query import SearchQuery
 from catalog.search.results import rank, with_field_evidence
 
@@ -65,3 +71,13 @@ def test_field_evidence_applies_to_hybrid_and_vector_ranking_only() -> None:
                                        semantic, lexical_cut=False, semantic_cut=False,
                                        attributes=ATTRS)]
     assert lexical_only == ["d1", "f2", "d2"]
+
+
+def test_phrases_of_the_query_are_found_in_label_order() -> None:
+    assert phrase_match(["date", "birth"], ["child", "date", "birth"]) == 1.0
+    assert phrase_match(["date", "birth"], ["birth", "date"]) == 0.0
+    assert phrase_match(["birth"], ["birth", "date"]) is None  # one term: no phrase
+    words = frozenset({"birth", "date"})
+    assert label_score(["date", "birth"], words, ["birth", "date"], phrase=0) == 1.0
+    assert label_score(["date", "birth"], words, ["birth", "date"], phrase=0.5) == 0.5
+    assert label_score(["birth"], frozenset({"birth"}), ["birth"], phrase=0.5) == 1.0

@@ -132,6 +132,14 @@ def test_lexical_mode_matches_exact_and_expanded_names(catalog: Catalog) -> None
                                               kind="field")))[0] == "ELIG_AMT"
 
 
+def test_a_query_word_finds_the_words_it_begins(catalog: Catalog) -> None:
+    # "diagnos" (stem diagno) is no stem of "diagnosis" (diagnosi), but begins it.
+    found = catalog.search(SearchQuery(text="diagnos", mode="lexical", kind="field"))
+    assert _fields(found) and all(f.startswith("DX") for f in _fields(found))
+    # Three letters begin too many words: they match whole words only.
+    assert not catalog.search(SearchQuery(text="dia", mode="lexical", kind="field")).hits
+
+
 def test_hits_carry_ranks_scores_and_highlights(catalog: Catalog) -> None:
     hit = catalog.search(SearchQuery(text="county code", kind="field")).hits[0]
     assert hit.payload["field"] == "CNTY_CD"

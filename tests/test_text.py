@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from catalog import text
 from catalog.text import analyse_name, clip, expand_name, query_terms, split_identifier
 
 
@@ -62,3 +63,9 @@ def test_clip() -> None:
     assert clip("a b c", 10) == "a b c"
     assert clip("alpha beta gamma delta", 12) == "alpha beta…"
     assert clip(None, 5) == ""
+
+
+def test_prefixes_of_words_let_a_query_term_begin_them() -> None:
+    assert text.prefixes(["denial", "cd", "dx1", "elig", "denial"]) == ["deni", "denia"]
+    assert text.stem("denied") in text.prefixes([text.stem("denials")])
+    assert len(text.prefixes(["a" * 400])) == text.PREFIX_LIMIT

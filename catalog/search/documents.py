@@ -12,19 +12,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.models import Dataset, Field
-from catalog.text import analyse, analyse_name, clip, expand_name, query_terms, split_identifier
+from catalog.text import (
+    analyse,
+    analyse_name,
+    clip,
+    expand_name,
+    prefixes,
+    query_terms,
+    split_identifier,
+)
 
 # Per-column BM25 weights, shared by both engines. Both score BM25F-style: a term's
 # frequency is the weighted sum of its frequencies in the columns (FTS5's bm25() with
 # weights; Elasticsearch's combined_fields, which requires every weight to be at least 1).
-LEXICAL_COLUMNS: tuple[str, ...] = ("name", "label", "description", "context", "codes")
+LEXICAL_COLUMNS: tuple[str, ...] = (
+    "name", "label", "description", "context", "codes", "prefixes")
 LEXICAL_WEIGHTS: dict[str, float] = {
     "name": 10.0,
     "label": 7.5,
     "description": 1.0,
     "context": 1.5,
     "codes": 1.0,
+    "prefixes": 4.0,  # a query term that begins a word (text.prefixes); chosen by --cv-columns
 }
+PREFIXED_COLUMNS = ("name", "label", "description", "codes")  # whose words' prefixes count
 EMBED_CHARS = 1000
 MAX_CODES = 40
 WORDS_CHARS = 400
@@ -64,15 +75,23 @@ def _tokens(values: list[str]) -> str:
     return " ".join(values)
 
 
+def _with_prefixes(lexical: dict[str, str],
+                   columns: tuple[str, ...] = PREFIXED_COLUMNS) -> dict[str, str]:
+    """The columns, and the prefixes of the words of ``columns``."""
+    words = [w for column in columns for w in lexical.get(column, "").split()]
+    return {**lexical, "prefixes": _tokens(prefixes(words))}
+
+
 def label_words(field: Field) -> str:
-    """The stems of a field's label (or expanded name), numbers left out, for collapsing;
-    then, after :data:`NAME_MARK`, the name's terms as a query would spell them.
+    """The stems of a field's label (or expanded name) in their order, numbers left out,
+    for collapsing and phrase matching; then, after :data:`NAME_MARK`, the name's terms as
+    a query would spell them.
 
     Collapsing compares labels only; an exact match of the query with the label *or* the
     name counts as an exact match (``CLNT_ID`` typed as it is named finds that field first).
     """
     stems = analyse(field.label or expand_name(field.name), expand=True)
-    label = " ".join(sorted({w for w in stems if not w.isdigit()}))
+    label = " ".join(dict.fromkeys(w for w in stems if not w.isdigit()))  # in label order
     name = " ".join(sorted(set(query_terms(field.name))))
     return f"{label}{NAME_MARK}{name}"[:WORDS_CHARS]
 
@@ -81,6 +100,11 @@ def word_sets(words: str) -> tuple[frozenset[str], frozenset[str]]:
     """The label's and the name's words of a document's ``words`` (see :func:`label_words`)."""
     label, _, name = words.partition(NAME_MARK)
     return frozenset(label.split()), frozenset(name.split())
+
+
+def label_sequence(words: str) -> list[str]:
+    """The label's stems of a document's ``words`` in the label's order."""
+    return words.partition(NAME_MARK)[0].split()
 
 
 def _codes_text(field: Field) -> str:
@@ -104,6 +128,8 @@ def dataset_document(dataset: Dataset) -> SearchDocument:
         ),
         "codes": _tokens(analyse(field_words, expand=True)),
     }
+    # Not the fields' words: a dataset's own text begins the words it is found by.
+    lexical = _with_prefixes(lexical, ("name", "label", "description"))
     labels = [f.label or expand_name(f.name) for f in dataset.fields[:30]]
     embed_text = clip(
         f"{dataset.title}. {clip(dataset.description, 600)} "
@@ -174,6 +200,7 @@ def field_document(field: Field, dataset: Dataset) -> SearchDocument:
                                    f" {field.category or ''}")),
         "codes": _tokens(analyse(_codes_text(field))),
     }
+    lexical = _with_prefixes(lexical)
     payload = {
         "id": field.id,
         "agency": agency.slug,

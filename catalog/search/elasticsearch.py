@@ -142,7 +142,9 @@ class ElasticsearchEngine(SearchEngine):
             found = self.es.indices.get_mapping(index=self.alias)
         except Exception:  # no index yet, or no server: nothing to rebuild from here
             return False
-        return any("words" not in m["mappings"].get("properties", {}) for m in found.values())
+        wanted = {"words", *LEXICAL_COLUMNS}
+        return any(not wanted <= set(m["mappings"].get("properties", {}))
+                   for m in found.values())
 
     # ------------------------------------------------------------------ the index
 

@@ -35,7 +35,7 @@ from catalog.vocabulary import AccessLevel, ResultKind, values
 KINDS = values(ResultKind)
 EVERYONE = Audience(levels=ALL_LEVELS)
 
-INDEX_FORMAT = "3"  # bump when the file layout changes; older files are rebuilt
+INDEX_FORMAT = "4"  # bump when the file layout changes; older files are rebuilt
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

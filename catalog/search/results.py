@@ -16,15 +16,17 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.search.documents import word_sets
+from catalog.search.documents import label_sequence, word_sets
 from catalog.search.fusion import (
     convex_fusion,
     label_match,
+    label_score,
     normalise_lexical,
     normalise_semantic,
 )
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
 from catalog.search.ranking import SEMANTIC_FLOOR, make_hit, sorted_facets
+from catalog.text import query_terms
 
 LEXICAL_POOL_FACTOR = 5  # lexical candidates: 5 × query.candidates (BM25 is cheap to cut)
 COLLAPSE_SIMILARITY = 0.75  # Jaccard of label words at which two fields count as near-identical
@@ -193,10 +195,14 @@ def assemble(
     semantic_cut: bool,
 ) -> SearchResult:
     """Fuse, collapse, count, filter and page the candidates into a result."""
-    wanted = frozenset(terms)
-    labels = {key: max(label_match(wanted, words)
-                       for words in word_sets(attributes[key].get("words", "")))
-              for key, _, _ in lexical if key in attributes}
+    ordered = [t for t in query_terms(query.text) if t in terms]
+    labels = {}
+    for key, _, _ in lexical:
+        if key in attributes:
+            words = attributes[key].get("words", "")
+            label, name = word_sets(words)
+            labels[key] = max(label_score(ordered, label, label_sequence(words)),
+                              label_match(frozenset(terms), name))
     ranked = rank(query, lexical, semantic, lexical_cut=lexical_cut,
                   semantic_cut=semantic_cut, weight=query.fusion_weight, labels=labels,
                   attributes=attributes)
