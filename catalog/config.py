@@ -30,6 +30,9 @@ class Settings:
     )
     redis_url: str | None = field(default_factory=lambda: _env("CATALOG_REDIS_URL"))
     model_path: str | None = field(default_factory=lambda: _env("CATALOG_MODEL_PATH"))
+    # The embedding model (catalog.embedding_models): e5-small-v2 unless set.
+    embedding_model: str | None = field(
+        default_factory=lambda: _env("CATALOG_EMBEDDING_MODEL"))
     secret_key: str | None = field(default_factory=lambda: _env("CATALOG_SECRET_KEY"))
     # The public address of the web app (https://catalog.example.gov): absolute URLs in the
     # API and pages are built from it, never from the request's Host header, and cookies

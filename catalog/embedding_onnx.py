@@ -42,21 +42,31 @@ def available(model_dir: str) -> bool:
 
 
 class OnnxEncoder:
-    """Sentence embeddings from the ONNX export: tokenise, run, mean-pool, normalise."""
+    """Sentence embeddings from an ONNX transformer: tokenise, run, mean-pool, normalise."""
 
-    def __init__(self, model_dir: str) -> None:
+    def __init__(self, model_dir: str | None = None, *, onnx_file: Path | None = None,
+                 tokenizer_file: Path | None = None, max_length: int | None = None,
+                 threads: int = 1) -> None:
+        """The export of a sentence-transformers model folder (``model_dir``), or the
+        given ONNX file and ``tokenizer.json`` (a Maven-shipped model)."""
         import onnxruntime
         from tokenizers import Tokenizer
 
-        config = json.loads((Path(model_dir) / "sentence_bert_config.json").read_text())
-        self.max_length = int(config.get("max_seq_length", 256))
-        self.tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+        if model_dir is not None:
+            config = json.loads((Path(model_dir) / "sentence_bert_config.json").read_text())
+            max_length = max_length or int(config.get("max_seq_length", 256))
+            tokenizer_file = tokenizer_file or Path(model_dir) / "tokenizer.json"
+            onnx_file = onnx_file or onnx_dir(model_dir) / ONNX_FILE
+        if onnx_file is None or tokenizer_file is None:
+            raise ValueError("an ONNX encoder needs a model folder or its two files")
+        self.max_length = max_length or 512
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.enable_truncation(self.max_length)
         self.tokenizer.enable_padding()
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = threads
         self.session = onnxruntime.InferenceSession(
-            str(onnx_dir(model_dir) / ONNX_FILE), options, providers=["CPUExecutionProvider"]
+            str(onnx_file), options, providers=["CPUExecutionProvider"]
         )
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Sentence embeddings from the offline all-MiniLM-L6-v2 model, cached by content hash."""
+"""Sentence embeddings from an offline model (:mod:`catalog.embedding_models`), cached by
+content hash and model."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog import embedding_models
 from catalog.models import EmbeddingCache
 
-MODEL_NAME = "all-MiniLM-L6-v2"
-DIMENSIONS = 384
+MODEL_NAME = "all-MiniLM-L6-v2"  # the sentence-transformers model of the Python package
+DIMENSIONS = 384  # every model offered has 384 dimensions (the index mappings rely on it)
 BATCH_SIZE = 64
 _LOOKUP_CHUNK = 500
 
@@ -27,7 +29,8 @@ def text_hash(text: str) -> str:
 
 
 def model_path() -> str:
-    """Directory of the model weights: ``CATALOG_MODEL_PATH`` or the packaged copy."""
+    """Directory of the sentence-transformers model: ``CATALOG_MODEL_PATH`` or the packaged
+    copy."""
     configured = os.environ.get("CATALOG_MODEL_PATH")
     if configured:
         return configured
@@ -37,12 +40,19 @@ def model_path() -> str:
 
 
 class Embedder:
-    """Turns texts into unit-length 384-dimension vectors; loads the model on first use."""
+    """Turns texts into unit-length 384-dimension vectors; loads the model on first use.
 
-    name = MODEL_NAME
+    ``model`` names one of :data:`catalog.embedding_models.MODELS` (default: the setting
+    ``CATALOG_EMBEDDING_MODEL``, else e5-small-v2). ``path`` is the model's folder: the
+    sentence-transformers folder, or the unpacked Maven artifact of an ONNX model.
+    """
+
     dimensions = DIMENSIONS
 
-    def __init__(self, path: str | None = None, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(self, path: str | None = None, batch_size: int = BATCH_SIZE, *,
+                 model: str | None = None) -> None:
+        self.spec = embedding_models.spec(model)
+        self.name = self.spec.name
         self._path = path
         self._model: Any = None
         self._onnx: Any = None
@@ -61,19 +71,46 @@ class Embedder:
                 self._model = SentenceTransformer(self._path or model_path(), device="cpu")
         return self._model
 
+    def _load_onnx(self) -> Any:
+        with self._lock:
+            if self._onnx is None:
+                from catalog.embedding_onnx import OnnxEncoder
+
+                onnx, tokenizer = embedding_models.files(self.spec, self._path)
+                self._onnx = OnnxEncoder(onnx_file=onnx, tokenizer_file=tokenizer,
+                                         max_length=self.spec.max_length)
+        return self._onnx
+
+    def check(self) -> None:
+        """Raise :class:`embedding_models.ModelMissing` now if the model's files are absent."""
+        if self.spec.runtime == "onnx":
+            embedding_models.files(self.spec, self._path)
+
+    def _encode_onnx(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        encoder = self._load_onnx()
+        # Batches of similar length pad least; the order is restored afterwards.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            out[chunk] = encoder.encode([prefix + texts[i] for i in chunk])
+        return out
+
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Embed texts in batches; rows are L2-normalised float32 vectors."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        model = self._load()
         started = time.perf_counter()
-        vectors = model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
+        if self.spec.runtime == "onnx":
+            vectors = self._encode_onnx(list(texts), self.spec.passage_prefix)
+        else:
+            vectors = self._load().encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
         self.texts_embedded += len(texts)
         self.seconds += time.perf_counter() - started
         return np.asarray(vectors, dtype=np.float32)
@@ -91,7 +128,9 @@ class Embedder:
         """
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        if self._model is None and self._onnx is None and self.name == MODEL_NAME:
+        if self.spec.runtime == "onnx":
+            return self._encode_onnx(list(texts), self.spec.query_prefix)
+        if self._model is None and self._onnx is None:
             from catalog import embedding_onnx
 
             path = self._path or model_path()

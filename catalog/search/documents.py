@@ -170,23 +170,43 @@ def dataset_document(dataset: Dataset) -> SearchDocument:
     )
 
 
-def field_embed_text(field: Field, dataset: Dataset) -> str:
-    """Plain-language text of a field for the embedding model."""
+def _label_and_name(field: Field) -> str:
+    """The label, with the name spelled out in brackets when that says more; else the name."""
     plain = " ".join(split_identifier(field.name))
     expanded = expand_name(field.name)
-    label = field.label or ""
-    parts = [label or expanded]
-    if label and expanded != plain and expanded.lower() not in label.lower():
-        parts.append(f"({expanded})")  # only when an abbreviation was spelled out
-    if field.description and field.description != label:
-        parts.append(f"- {clip(field.description, 500)}")
+    label = (field.label or "").strip()
+    if not label:
+        return expanded
+    if expanded != plain and expanded.lower() not in label.lower():
+        return f"{label} ({expanded})"  # only when an abbreviation was spelled out
+    return label
+
+
+def _context(dataset: Dataset) -> str:
+    """Where a field lives: its dataset's title, program and agency, those that exist."""
+    program = (dataset.extra or {}).get("program") or ""
+    parts = [dataset.title, program, dataset.agency.name]
+    return ", ".join(dict.fromkeys(p.strip() for p in parts if p and p.strip()))
+
+
+def field_embed_text(field: Field, dataset: Dataset) -> str:
+    """A field as a sentence for the embedding model: "label (name spelled out):
+    description. Values: …. Category: …. In dataset title, program, agency."
+
+    Chosen by measurement (``benchmarks/model_compare.py --templates``, docs/benchmarks.md):
+    the agency and program in the text, and the sentence form, beat the bare label.
+    """
+    text = _label_and_name(field)
+    description = clip(field.description, 500).rstrip(". ")
+    if description and description != (field.label or "").strip():
+        text += f": {description}"
+    text += "."
     codes = _codes_text(field)
     if codes:
-        parts.append(f"Values: {clip(codes, 200)}")
+        text += f" Values: {clip(codes, 200)}."
     if field.category:
-        parts.append(f"Category: {field.category}.")
-    parts.append(f"Dataset: {dataset.title}")
-    return clip(" ".join(parts), EMBED_CHARS)
+        text += f" Category: {field.category}."
+    return clip(f"{text} In {_context(dataset)}.", EMBED_CHARS)
 
 
 def field_document(field: Field, dataset: Dataset) -> SearchDocument:

@@ -146,6 +146,20 @@ class ElasticsearchEngine(SearchEngine):
         return any(not wanted <= set(m["mappings"].get("properties", {}))
                    for m in found.values())
 
+    def index_model(self) -> str | None:
+        """The embedding model recorded in the index mapping's ``_meta``."""
+        try:
+            found = self.es.indices.get_mapping(index=self.alias)
+        except NotFoundError:
+            return None
+        models = {(m["mappings"].get("_meta") or {}).get("model") for m in found.values()}
+        return models.pop() if len(models) == 1 else None
+
+    def record_model(self, name: str) -> None:
+        """Record the embedding model in the index mapping's ``_meta``."""
+        self._ensure()
+        self.es.indices.put_mapping(index=self.alias, meta={"model": name})
+
     # ------------------------------------------------------------------ the index
 
     def _new_index(self, *, building: bool) -> str:

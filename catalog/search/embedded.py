@@ -230,6 +230,17 @@ class EmbeddedEngine(SearchEngine):
             self._vectors = None
         return total
 
+    def index_model(self) -> str | None:
+        """The embedding model recorded in the index file's meta table."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key='model'").fetchone()
+        return row[0] if row else None
+
+    def record_model(self, name: str) -> None:
+        """Record the embedding model in the index file's meta table."""
+        with self._connect() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('model', ?)", (name,))
+
     def count(self) -> int:
         """Number of documents in the index."""
         with self._connect() as conn:

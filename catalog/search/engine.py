@@ -45,5 +45,13 @@ class SearchEngine(ABC):
     def count(self) -> int:
         """Number of documents in the index."""
 
+    def index_model(self) -> str | None:
+        """The embedding model the index's vectors come from, as last recorded (None: not
+        recorded, as in an index written before models were recorded)."""
+        return None
+
+    def record_model(self, name: str) -> None:  # noqa: B027 - optional hook
+        """Record which embedding model the index's vectors come from."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

