@@ -14,6 +14,7 @@
 
     python benchmarks/search_speed.py [--sizes 10000,100000] [--queries 200]
                                       [--engine embedded,elasticsearch]
+                                      [--index-prefix speed-bench]
 """
 
 from __future__ import annotations
@@ -144,6 +145,8 @@ def main() -> None:
                         help="Comma-separated engines to measure: embedded,elasticsearch.")
     parser.add_argument("--elasticsearch-url", default=os.environ.get(
         "CATALOG_ELASTICSEARCH_URL", "http://127.0.0.1:59200"))
+    parser.add_argument("--index-prefix", default="catalog-bench-speed",
+                        help="Elasticsearch index names start with this (a shared node).")
     args = parser.parse_args()
 
     base = corpus_records(args.corpus, args.agencies)
@@ -187,7 +190,7 @@ def main() -> None:
                 from catalog.search.elasticsearch import ElasticsearchEngine
 
                 engine = ElasticsearchEngine(args.elasticsearch_url,
-                                             index=f"catalog-bench-speed-{size}-{os.getpid()}")
+                                             index=f"{args.index_prefix}-{size}-{os.getpid()}")
             catalog = Catalog(load_settings(data_dir=data_dir, database_url=None),
                               embedder=embedder, engine=engine)
             started = time.perf_counter()

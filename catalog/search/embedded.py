@@ -7,9 +7,9 @@ rebuild writes a new file and swaps it in atomically, so searches go on meanwhil
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -28,13 +28,14 @@ from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
 from catalog.search.ranking import HAS_WORD, SEMANTIC_FLOOR, lexical_stages, sort_key, sorted_facets
 from catalog.search.results import LEXICAL_POOL_FACTOR, assemble
 from catalog.search.vector_matrix import COLUMNS as MATRIX_COLUMNS
-from catalog.search.vector_matrix import VectorMatrix
+from catalog.search.vector_matrix import VectorMatrix, tag
 from catalog.text import query_terms
 from catalog.vocabulary import AccessLevel, ResultKind, values
 
 KINDS = values(ResultKind)
 EVERYONE = Audience(levels=ALL_LEVELS)
 
+RARE_KIND = 0.1  # share of the documents below which a kind's tag goes into the MATCH
 INDEX_FORMAT = "4"  # bump when the file layout changes; older files are rebuilt
 
 _SCHEMA = f"""
@@ -283,40 +284,65 @@ class EmbeddedEngine(SearchEngine):
         return (" AND ".join(clauses) or "1"), params
 
     def _lexical(
-        self, conn: sqlite3.Connection, terms: list[str], query: SearchQuery
+        self, conn: sqlite3.Connection, terms: list[str], query: SearchQuery,
+        vectors: VectorMatrix,
     ) -> list[tuple[int, float, int]]:
         """BM25 candidates ``(rowid, score, stage)`` over what the audience may see.
 
-        The audience is a condition on the ``tags`` column, so FTS5 applies it inside its
-        own index. The pair stage repeats each term once per pair it is in, which
-        multiplies FTS5's ``bm25()`` by that count: dividing it out gives every stage the
-        score of the plain any-term query, as Elasticsearch computes it.
+        One FTS5 query per stage, over every document: the audience and the kind are not in
+        the MATCH expression but applied here, from the attributes held in memory, with the
+        very semantics of the ``tags`` tokens (:meth:`VectorMatrix.tag_mask`). In the MATCH
+        they cost more than the BM25 itself (every tag's position list is read for every
+        match), while they add 0 to the score (the ``tags`` column weighs 0.0), so each
+        kind's pool, ordered by score then rowid, is the one a MATCH with the tags would
+        give. The pair stage repeats each term once per pair it is in, which multiplies
+        FTS5's ``bm25()`` by that count: dividing it out gives every stage the score of the
+        plain any-term query, as Elasticsearch computes it.
         """
-        audience = _audience_tags(query.audience)
-        if audience is None:
+        if _audience_tags(query.audience) is None:
             return []
         weights = ", ".join(str(LEXICAL_WEIGHTS[c]) for c in LEXICAL_COLUMNS)
-        sql = (
-            f"SELECT rowid, bm25(docs_fts, {weights}, 0.0) FROM docs_fts WHERE docs_fts MATCH ?"
-            f" ORDER BY bm25(docs_fts, {weights}, 0.0), rowid LIMIT ?"
-        )
+        sql = f"SELECT rowid, bm25(docs_fts, {weights}, 0.0) FROM docs_fts WHERE docs_fts MATCH ?"
         pool = query.candidates * LEXICAL_POOL_FACTOR
-        ranked: list[tuple[int, float, int]] = []
+        found: dict[str, list[tuple[int, float, int]]] = {kind: [] for kind in KINDS}
+        seen: dict[str, set[int]] = {kind: set() for kind in KINDS}
+        masks = {kind: vectors.tag_mask(query.audience, kind) for kind in KINDS}
         stages = lexical_stages(terms)
-        for kind in KINDS:  # a pool per kind, so that a tab never lacks candidates
-            found: list[tuple[int, float, int]] = []
-            seen: set[int] = set()
-            tags = f'{audience} AND tags:"{_tag("kind", kind)}"'
-            for stage, expression in enumerate(lexical_expressions(terms)):
-                stage_terms, must = stages[stage]
-                repeats = max(1, len(stage_terms) - 1) if must == 2 else 1
-                for rowid, score in conn.execute(sql, [f"({expression}){tags}", pool]):
-                    if rowid not in seen:
-                        seen.add(rowid)
-                        found.append((rowid, -score / repeats, stage))
-                if len(found) >= pool:
-                    break
-            ranked += found[:pool]
+        for stage, expression in enumerate(lexical_expressions(terms)):
+            short = [kind for kind in KINDS if len(found[kind]) < pool]
+            if not short:  # a pool per kind, so that a tab never lacks candidates
+                break
+            match = f"({expression})"
+            if len(short) == 1 and vectors.tag_mask(EVERYONE, short[0]).mean() < RARE_KIND:
+                # Only a rare kind (datasets) still wants candidates: FTS5 intersects with
+                # its tag cheaply, and the tag adds nothing to the score.
+                match += f' AND tags:"{_tag("kind", short[0])}"'
+            rows = conn.execute(sql, [match]).fetchall()
+            if not rows:
+                continue
+            stage_terms, must = stages[stage]
+            repeats = max(1, len(stage_terms) - 1) if must == 2 else 1
+            flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64,
+                               count=2 * len(rows)).reshape(-1, 2)
+            rowids = flat[:, 0].astype(np.int64)
+            scores = flat[:, 1]
+            at = vectors.positions(rowids)
+            known = at >= 0
+            for kind in short:
+                keep = np.flatnonzero(known)
+                keep = keep[masks[kind][at[keep]]]
+                # ORDER BY bm25, rowid: bm25 first, the rowid breaks ties.
+                order = keep[np.lexsort((rowids[keep], scores[keep]))]
+                room = pool - len(found[kind])
+                for rowid, score in zip(rowids[order].tolist(), scores[order].tolist(),
+                                        strict=True):
+                    if rowid not in seen[kind]:
+                        seen[kind].add(rowid)
+                        found[kind].append((rowid, -score / repeats, stage))
+                        room -= 1
+                        if room == 0:
+                            break
+        ranked = [item for kind in KINDS for item in found[kind]]
         ranked.sort(key=lambda item: (item[2], -item[1], item[0]))
         return ranked
 
@@ -326,10 +352,10 @@ class EmbeddedEngine(SearchEngine):
         """Nearest ``(rowid, cosine)`` over what the audience may see, above the floor."""
         # One product over the whole matrix is cheaper than copying the visible rows out.
         all_scores = vectors.matrix @ np.asarray(vector, dtype=np.float32)
-        visible = vectors.mask({}, query.audience) & (all_scores >= SEMANTIC_FLOOR)
+        visible = vectors.shared_mask({}, query.audience) & (all_scores >= SEMANTIC_FLOOR)
         ranked: list[tuple[int, float]] = []
         for kind in KINDS:  # a pool per kind, as for BM25
-            index = np.flatnonzero(visible & vectors.mask({"kind": (kind,)}, EVERYONE))
+            index = np.flatnonzero(visible & vectors.shared_mask({"kind": (kind,)}, EVERYONE))
             scores = all_scores[index]
             top = min(query.candidates, index.size)
             if top == 0:
@@ -391,7 +417,7 @@ class EmbeddedEngine(SearchEngine):
             semantic: list[tuple[int, float]] = []
             vectors = self._load_vectors(conn)
             if query.uses_lexical and terms:
-                lexical = self._lexical(conn, terms, query)
+                lexical = self._lexical(conn, terms, query, vectors)
             if query.uses_vectors and vector is not None:
                 semantic = self._semantic(vectors, vector, query)
             keys = {r for r, _, _ in lexical} | {r for r, _ in semantic}
@@ -461,6 +487,4 @@ def _audience_tags(audience: Audience) -> str | None:
     return f" AND tags:({' OR '.join(visible)})" if visible else None
 
 
-def _tag(attribute: str, value: str) -> str:
-    """The token that marks a document's attribute value in the ``tags`` column."""
-    return f"{attribute}_{re.sub(r'[^0-9a-z]', '_', value.lower())}"
+_tag = tag  # the token that marks a document's attribute value in the ``tags`` column

@@ -51,6 +51,7 @@ class _Group:
     attrs: dict[str, Any]
     words: frozenset[str]
     members: list[Hashable] = field(default_factory=list)
+    facets: tuple[Any, ...] = ()  # attrs' values of FACETS, in that order
 
 
 def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -59,8 +60,17 @@ def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
     return len(a & b) / len(a | b) >= COLLAPSE_SIMILARITY
 
 
-def _same_facets(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return all(a.get(f) == b.get(f) for f in FACETS)
+def _word_sets_memo() -> Callable[[str], tuple[frozenset[str], frozenset[str]]]:
+    """:func:`word_sets` remembered for one search (copies of a field share their words)."""
+    memo: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+
+    def sets(words: str) -> tuple[frozenset[str], frozenset[str]]:
+        found = memo.get(words)
+        if found is None:
+            found = memo[words] = word_sets(words)
+        return found
+
+    return sets
 
 
 def rank(
@@ -130,12 +140,14 @@ def collapse(
     attributes: dict[Hashable, dict[str, Any]],
     *,
     enabled: bool = True,
+    sets: Callable[[str], tuple[frozenset[str], frozenset[str]]] = word_sets,
 ) -> list[_Group]:
     """Greedy: a field joins the first better-ranked field of its dataset it nearly repeats.
 
     Near-identical means the same dataset, the same facet values (so that a group is never
     split by a filter) and label words whose Jaccard similarity reaches
-    :data:`COLLAPSE_SIMILARITY`.
+    :data:`COLLAPSE_SIMILARITY`. A field is compared with the first
+    :data:`HEADS_COMPARED` heads of its dataset only.
     """
     groups: list[_Group] = []
     by_dataset: dict[Any, list[_Group]] = {}
@@ -143,18 +155,24 @@ def collapse(
         attrs = attributes.get(key)
         if attrs is None:
             continue
-        words = word_sets(attrs.get("words", ""))[0]
+        words = sets(attrs.get("words", ""))[0]
+        facets = tuple([attrs.get(f) for f in FACETS])
+        group = _Group(key, score, attrs, words, facets=facets)
         if enabled and attrs.get("kind") == "field":
             heads = by_dataset.setdefault(attrs.get("dataset_id"), [])
-            head = next((g for g in heads[:HEADS_COMPARED] if _same_facets(g.attrs, attrs)
-                         and _similar(g.words, words)), None)
+            head = None
+            if words:
+                for g in heads:
+                    if (g.facets == facets and g.words
+                            and len(g.words & words) / len(g.words | words)
+                            >= COLLAPSE_SIMILARITY):
+                        head = g
+                        break
             if head is not None:
                 head.members.append(key)
                 continue
-            group = _Group(key, score, attrs, words)
-            heads.append(group)
-        else:
-            group = _Group(key, score, attrs, words)
+            if len(heads) < HEADS_COMPARED:  # later heads are never compared with
+                heads.append(group)
         groups.append(group)
     return groups
 
@@ -167,19 +185,21 @@ def facet_counts(
     groups: Sequence[_Group], filters: dict[str, tuple[str, ...]]
 ) -> dict[str, dict[str, int]]:
     """Results per facet value, each facet counted with every filter but its own."""
-    facets: dict[str, dict[str, int]] = {f: {} for f in FACETS}
+    counts: list[dict[Any, int]] = [{} for _ in FACETS]
     for group in groups:
+        values = group.facets or tuple([group.attrs.get(f) for f in FACETS])
         failing = [attr for attr, allowed in filters.items()
-                   if group.attrs.get(attr) not in allowed]
-        if len(failing) > 1:
-            continue
-        for facet in FACETS:
-            if failing and failing[0] != facet:
-                continue
-            value = group.attrs.get(facet)
+                   if group.attrs.get(attr) not in allowed] if filters else []
+        if not failing:
+            for i, value in enumerate(values):
+                if value:
+                    counts[i][value] = counts[i].get(value, 0) + 1
+        elif len(failing) == 1 and failing[0] in FACETS:
+            i = FACETS.index(failing[0])
+            value = values[i]
             if value:
-                facets[facet][value] = facets[facet].get(value, 0) + 1
-    return sorted_facets(facets)
+                counts[i][value] = counts[i].get(value, 0) + 1
+    return sorted_facets(dict(zip(FACETS, counts, strict=True)))
 
 
 def assemble(
@@ -194,21 +214,29 @@ def assemble(
     semantic_cut: bool,
 ) -> SearchResult:
     """Fuse, collapse, count, filter and page the candidates into a result."""
+    wanted = frozenset(terms)
     ordered = [t for t in query_terms(query.text) if t in terms]
+    sets = _word_sets_memo()
+    matches: dict[str, float] = {}  # label match by words: copies of a field share them
     labels = {}
     for key, _, _ in lexical:
-        if key in attributes:
-            words = attributes[key].get("words", "")
-            label, name = word_sets(words)
-            labels[key] = max(label_score(ordered, label, label_sequence(words)),
-                              label_match(frozenset(terms), name))
+        attrs = attributes.get(key)
+        if attrs is None:
+            continue
+        words = attrs.get("words", "")
+        match = matches.get(words)
+        if match is None:
+            label, name = sets(words)
+            match = matches[words] = max(label_score(ordered, label, label_sequence(words)),
+                                         label_match(wanted, name))
+        labels[key] = match
     ranked = rank(query, lexical, semantic, lexical_cut=lexical_cut,
                   semantic_cut=semantic_cut, weight=query.fusion_weight, labels=labels,
                   attributes=attributes)
-    groups = collapse(ranked, attributes, enabled=query.collapse)
+    groups = collapse(ranked, attributes, enabled=query.collapse, sets=sets)
     filters = query.filters()
     facets = facet_counts(groups, filters)
-    shown = [g for g in groups if _passes(g.attrs, filters)]
+    shown = [g for g in groups if _passes(g.attrs, filters)] if filters else list(groups)
     start = (query.page - 1) * query.per_page
     page = shown[start : start + query.per_page]
     matched: dict[Hashable, list[Hashable]] = {}

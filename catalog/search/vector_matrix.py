@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,12 @@ from catalog.vocabulary import AccessLevel
 
 # What a row of ``docs`` must give, in this order, to build the matrix.
 COLUMNS = ("rowid", "dataset_id", "vector", "words", *FACETS)
+_ATTRIBUTE_KEYS = (*FACETS, "dataset_id", "words")
+
+
+def tag(attribute: str, value: str) -> str:
+    """The token that marks a document's attribute value in the FTS5 ``tags`` column."""
+    return f"{attribute}_{re.sub(r'[^0-9a-z]', '_', value.lower())}"
 
 
 @dataclass
@@ -29,6 +36,11 @@ class VectorMatrix:
     vocab: dict[str, dict[str, int]]
     position: dict[int, int]
     words: list[str]
+    # Masks by audience and filter, built on first use and read-only: the matrix is
+    # immutable, rebuilt when the index changes.
+    _tag_masks: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
+    _rows: list[tuple[Any, ...]] | None = field(default=None, repr=False)
+    _ascending: bool | None = field(default=None, repr=False)
 
     @classmethod
     def from_rows(cls, generation: str, rows: list[tuple[Any, ...]]) -> VectorMatrix:
@@ -68,16 +80,70 @@ class VectorMatrix:
             keep &= self._isin(attr, allowed)
         return keep
 
+    def positions(self, rowids: np.ndarray) -> np.ndarray:
+        """Row positions of these rowids, -1 for a rowid the matrix does not hold."""
+        rowids = np.asarray(rowids, dtype=np.int64)
+        if self._ascending is None:
+            self._ascending = bool(np.all(self.rowids[1:] > self.rowids[:-1]))
+        if self.rowids.size and self._ascending:
+            at = np.searchsorted(self.rowids, rowids)
+            at[at >= self.rowids.size] = 0
+            return np.where(self.rowids[at] == rowids, at, -1)
+        return np.fromiter((self.position.get(int(r), -1) for r in rowids), dtype=np.int64,
+                           count=rowids.size)
+
+    def _tagged(self, attr: str, values: Iterable[str]) -> np.ndarray:
+        """Rows whose ``attr`` has one of these values as an FTS5 tag token matches them."""
+        wanted = {tag(attr, v) for v in values}
+        ids = [code for value, code in self.vocab[attr].items()
+               if value and tag(attr, value) in wanted]
+        return np.isin(self.codes[attr], np.asarray(ids, dtype=np.int32))
+
+    def tag_mask(self, audience: Audience, kind: str) -> np.ndarray:
+        """Rows of this kind the audience may see, exactly as the embedded engine's FTS5
+        ``tags`` condition selects them (:func:`catalog.search.embedded._audience_tags`)."""
+        key = ("tags", audience.sees_everything, audience.levels, audience.restricted_agencies,
+               kind)
+        found = self._tag_masks.get(key)
+        if found is None:
+            found = self._tagged("kind", (kind,))
+            if not audience.sees_everything:
+                visible = self._tagged("access_level", audience.levels)
+                if audience.restricted_agencies:
+                    visible |= (self._tagged("access_level", (AccessLevel.RESTRICTED,))
+                                & self._tagged("agency", audience.restricted_agencies))
+                found &= visible
+            found.setflags(write=False)
+            self._remember(key, found)
+        return found
+
+    def shared_mask(self, filters: dict[str, tuple[str, ...]], audience: Audience) -> np.ndarray:
+        """:meth:`mask`, remembered: the caller must not change the array it gets."""
+        key = ("mask", tuple(sorted(filters.items())), audience.sees_everything,
+               audience.levels, audience.restricted_agencies)
+        found = self._tag_masks.get(key)
+        if found is None:
+            found = self.mask(filters, audience)
+            found.setflags(write=False)
+            self._remember(key, found)
+        return found
+
+    def _remember(self, key: Any, mask: np.ndarray) -> None:
+        if len(self._tag_masks) > 64:
+            self._tag_masks.clear()
+        self._tag_masks[key] = mask
+
     def attributes(self, rowids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """Facet values, dataset and label words of these rows (for filters and collapsing)."""
-        names = {f: list(self.vocab[f]) for f in FACETS}
+        if self._rows is None:
+            names = {f: list(self.vocab[f]) for f in FACETS}
+            columns = [[names[f][c] for c in self.codes[f].tolist()] for f in FACETS]
+            self._rows = list(zip(*columns, self.dataset_ids.tolist(), self.words,
+                                  strict=True))
+        rows, position, keys = self._rows, self.position, _ATTRIBUTE_KEYS
         out: dict[int, dict[str, Any]] = {}
         for rowid in rowids:
-            i = self.position.get(rowid)
-            if i is None:
-                continue
-            attrs: dict[str, Any] = {f: names[f][self.codes[f][i]] for f in FACETS}
-            attrs["dataset_id"] = int(self.dataset_ids[i])
-            attrs["words"] = self.words[i]
-            out[rowid] = attrs
+            i = position.get(rowid)
+            if i is not None:
+                out[rowid] = dict(zip(keys, rows[i], strict=True))
         return out
