@@ -61,6 +61,7 @@ class Catalog:
         self.embedder = embedder or Embedder(self.settings.model_path,
                                              model=self.settings.embedding_model)
         self.search_engine = engine or make_search_engine(self.settings)
+        self.search_engine.semantic_floor = self.embedder.spec.semantic_floor
         if getattr(self.search_engine, "stale", False):
             log.warning("the search index was written by another version; rebuilding it")
             self.reindex()

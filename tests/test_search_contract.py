@@ -298,6 +298,13 @@ def test_hostile_queries_give_sane_results(catalog: Catalog, text: str) -> None:
         assert hit.payload["access_level"] == "public"
 
 
+def test_words_that_mean_nothing_have_no_semantic_match(catalog: Catalog) -> None:
+    # Every text has some cosine with any query; below the model's floor it is no match.
+    assert catalog.search_engine.semantic_floor == catalog.embedder.spec.semantic_floor
+    assert catalog.search(SearchQuery(text="qwxv plokij brrzt", mode="semantic")).total == 0
+    assert catalog.search(SearchQuery(text="date of birth", mode="semantic")).total > 0
+
+
 def test_punctuation_only_finds_nothing(catalog: Catalog) -> None:
     assert catalog.search(SearchQuery(text="?!...")).total == 0
 

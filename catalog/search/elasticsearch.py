@@ -30,7 +30,7 @@ from catalog.embeddings import DIMENSIONS
 from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
 from catalog.search.engine import SearchEngine
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
-from catalog.search.ranking import HAS_WORD, SEMANTIC_FLOOR, lexical_stages, sort_key, sorted_facets
+from catalog.search.ranking import HAS_WORD, lexical_stages, sort_key, sorted_facets
 from catalog.search.results import LEXICAL_POOL_FACTOR, assemble
 from catalog.text import query_terms
 from catalog.vocabulary import AccessLevel, ResultKind, values
@@ -324,7 +324,7 @@ class ElasticsearchEngine(SearchEngine):
                 "k": size,
                 "num_candidates": min(10_000, max(size * 2, 100)),
                 "filter": filters,
-                "similarity": SEMANTIC_FLOOR,
+                "similarity": self.semantic_floor,
             },
             "size": size,
             **CANDIDATE_FIELDS,

@@ -25,7 +25,7 @@ from catalog.audience import ALL_LEVELS, Audience, AudienceLike
 from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
 from catalog.search.engine import SearchEngine
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
-from catalog.search.ranking import HAS_WORD, SEMANTIC_FLOOR, lexical_stages, sort_key, sorted_facets
+from catalog.search.ranking import HAS_WORD, lexical_stages, sort_key, sorted_facets
 from catalog.search.results import LEXICAL_POOL_FACTOR, assemble
 from catalog.search.vector_matrix import COLUMNS as MATRIX_COLUMNS
 from catalog.search.vector_matrix import VectorMatrix, tag
@@ -352,7 +352,7 @@ class EmbeddedEngine(SearchEngine):
         """Nearest ``(rowid, cosine)`` over what the audience may see, above the floor."""
         # One product over the whole matrix is cheaper than copying the visible rows out.
         all_scores = vectors.matrix @ np.asarray(vector, dtype=np.float32)
-        visible = vectors.shared_mask({}, query.audience) & (all_scores >= SEMANTIC_FLOOR)
+        visible = vectors.shared_mask({}, query.audience) & (all_scores >= self.semantic_floor)
         ranked: list[tuple[int, float]] = []
         for kind in KINDS:  # a pool per kind, as for BM25
             index = np.flatnonzero(visible & vectors.shared_mask({"kind": (kind,)}, EVERYONE))

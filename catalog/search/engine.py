@@ -10,12 +10,16 @@ import numpy as np
 from catalog.audience import AudienceLike
 from catalog.search.documents import SearchDocument
 from catalog.search.query import Hit, SearchQuery, SearchResult
+from catalog.search.ranking import SEMANTIC_FLOOR
 
 
 class SearchEngine(ABC):
     """Indexes search documents with their vectors and answers hybrid queries."""
 
     name: str = "abstract"
+    # Cosine below which a document is no semantic candidate; the catalog sets its model's
+    # (catalog.embedding_models: cosines of unrelated texts differ from model to model).
+    semantic_floor: float = SEMANTIC_FLOOR
 
     @abstractmethod
     def index(self, docs: Sequence[SearchDocument], vectors: np.ndarray) -> None:
