@@ -13,7 +13,7 @@ from catalog.search.fusion import (
     phrase_match,
 )
 from catalog.search.query import SearchQuery
-from catalog.search.results import rank, with_field_evidence
+from catalog.search.results import exact_first, rank, with_field_evidence
 
 ATTRS = {
     "d1": {"kind": "dataset", "dataset_id": 1},
@@ -81,3 +81,10 @@ def test_phrases_of_the_query_are_found_in_label_order() -> None:
     assert label_score(["date", "birth"], words, ["birth", "date"], phrase=0) == 1.0
     assert label_score(["date", "birth"], words, ["birth", "date"], phrase=0.5) == 0.5
     assert label_score(["birth"], frozenset({"birth"}), ["birth"], phrase=0.5) == 1.0
+
+
+def test_exact_matches_lead_and_the_rest_keeps_its_order() -> None:
+    ranked = [("a", 0.9), ("b", 0.8), ("c", 0.7), ("d", 0.1)]
+    assert exact_first(ranked, frozenset({"d", "b"})) == [("b", 0.8), ("d", 0.1), ("a", 0.9),
+                                                          ("c", 0.7)]
+    assert exact_first(ranked, frozenset()) == ranked

@@ -132,6 +132,15 @@ def test_lexical_mode_matches_exact_and_expanded_names(catalog: Catalog) -> None
                                               kind="field")))[0] == "ELIG_AMT"
 
 
+@pytest.mark.parametrize(("text", "field"), [("CNTY_CD", "CNTY_CD"), ("pat_zip", "PAT_ZIP"),
+                                             ("BDATE", "BDATE"), ("Patient ZIP code", "PAT_ZIP")])
+def test_a_field_named_or_labelled_as_typed_comes_first(catalog: Catalog, text: str,
+                                                        field: str) -> None:
+    # Whatever the model makes of the letters: the exact name (or label) leads.
+    for mode in ("hybrid", "lexical"):
+        assert _fields(catalog.search(SearchQuery(text=text, mode=mode)))[0] == field, mode
+
+
 def test_a_query_word_finds_the_words_it_begins(catalog: Catalog) -> None:
     # "diagnos" (stem diagno) is no stem of "diagnosis" (diagnosi), but begins it.
     found = catalog.search(SearchQuery(text="diagnos", mode="lexical", kind="field"))

@@ -83,24 +83,41 @@ def rank(
     weight: float | None = None,
     labels: dict[Hashable, float] | None = None,
     attributes: dict[Hashable, dict[str, Any]] | None = None,
+    exact: frozenset[Hashable] = frozenset(),
 ) -> list[tuple[Hashable, float]]:
     """The candidates in result order with their scores, by the query's mode.
 
     With ``attributes``, hybrid and vector-only scores of datasets take their share
     (:data:`FIELD_EVIDENCE`) from their best field (see :func:`with_field_evidence`).
+    Fields whose name or label is exactly the query (``exact``) come first in hybrid and
+    lexical ranking (see :func:`exact_first`).
     """
     if query.uses_lexical and query.uses_vectors:
         kwargs = {} if weight is None else {"weight": weight}
         fused = convex_fusion(lexical, semantic, lexical_cut=lexical_cut, semantic_cut=semantic_cut,
                               labels=labels, **kwargs)
-        return with_field_evidence(fused, attributes or {})
+        return exact_first(with_field_evidence(fused, attributes or {}), exact)
     if query.uses_lexical:
         scores = normalise_lexical(lexical, labels=labels)
         # Stage first (documents matching two terms of a long query lead), then the score.
         staged = sorted(lexical, key=lambda item: (item[2], -scores[item[0]]))
-        return [(key, scores[key]) for key, _, _ in staged]
+        return exact_first([(key, scores[key]) for key, _, _ in staged], exact)
     sem = normalise_semantic(semantic)
     return with_field_evidence([(key, sem[key]) for key, _ in semantic], attributes or {})
+
+
+def exact_first(ranked: list[tuple[Hashable, float]],
+                exact: frozenset[Hashable]) -> list[tuple[Hashable, float]]:
+    """Exact matches of the query, by name or label, ahead of everything else.
+
+    Someone who types ``DISPUNIFORM`` or ``CLNT_DOB_DT`` wants that field, whatever the
+    model makes of the letters; someone who types "date of birth" wants the fields so
+    labelled before "birth month". Among themselves, and among the rest, the order stays.
+    """
+    if not exact:
+        return ranked
+    return ([item for item in ranked if item[0] in exact]
+            + [item for item in ranked if item[0] not in exact])
 
 
 def with_field_evidence(
@@ -219,6 +236,8 @@ def assemble(
     sets = _word_sets_memo()
     matches: dict[str, float] = {}  # label match by words: copies of a field share them
     labels = {}
+    exact_words: set[str] = set()
+    exact: set[Hashable] = set()
     for key, _, _ in lexical:
         attrs = attributes.get(key)
         if attrs is None:
@@ -229,10 +248,14 @@ def assemble(
             label, name = sets(words)
             match = matches[words] = max(label_score(ordered, label, label_sequence(words)),
                                          label_match(wanted, name))
+            if wanted in (label, name):
+                exact_words.add(words)
         labels[key] = match
+        if words in exact_words:
+            exact.add(key)
     ranked = rank(query, lexical, semantic, lexical_cut=lexical_cut,
                   semantic_cut=semantic_cut, weight=query.fusion_weight, labels=labels,
-                  attributes=attributes)
+                  attributes=attributes, exact=frozenset(exact))
     groups = collapse(ranked, attributes, enabled=query.collapse, sets=sets)
     filters = query.filters()
     facets = facet_counts(groups, filters)
