@@ -7,12 +7,13 @@ then the paired per-query differences (hybrid − each half) with their own inte
 that a gain on 30 queries is told apart from noise. ``--failures FILE`` writes a per-query
 table (Markdown) of what each mode found and what it missed. ``--cv`` chooses the fusion
 weight by cross-validation on these queries and reports the out-of-fold nDCG.
-``--cv-columns`` does the same for the BM25 column weights.
+``--cv-columns`` does the same for the BM25 column weights, ``--cv-evidence`` for the share of
+a dataset's score taken from its best field.
 ``--engine elasticsearch`` rebuilds the index on the node at ``--elasticsearch-url`` from
 the same database and measures that engine.
 
     python benchmarks/search_quality.py [--engine embedded|elasticsearch] [--fresh] [--cv]
-                                        [--cv-columns]
+                                        [--cv-columns] [--cv-evidence]
                                         [--failures var/failures.md]
 """
 
@@ -165,6 +166,23 @@ def cross_validate(catalog: Catalog, judgments: list[dict]) -> dict:
 
 
 COLUMN_FACTORS = (0.25, 0.5, 2.0, 4.0)
+EVIDENCE_SHARES = (0.0, 0.15, 0.25, 0.35, 0.5, 0.6, 0.75)
+
+
+def cross_validate_evidence(catalog: Catalog, judgments: list[dict]) -> dict:
+    """Choose the share of a dataset's score taken from its best field
+    (``results.FIELD_EVIDENCE``) the same way: the current share first."""
+    from catalog.search import results
+
+    current = results.FIELD_EVIDENCE
+    per_config = {}
+    try:
+        for share in [current, *(s for s in EVIDENCE_SHARES if s != current)]:
+            results.FIELD_EVIDENCE = share
+            per_config[share] = [r["ndcg@10"] for r in run(catalog, judgments, "hybrid")]
+    finally:
+        results.FIELD_EVIDENCE = current
+    return choose_by_cv(per_config)
 
 
 def cross_validate_columns(catalog: Catalog, judgments: list[dict]) -> dict:
@@ -262,6 +280,8 @@ def main() -> None:
                         help="Choose the fusion weight by 5-fold cross-validation (×10).")
     parser.add_argument("--cv-columns", action="store_true",
                         help="Choose the BM25 column weights by cross-validation too.")
+    parser.add_argument("--cv-evidence", action="store_true",
+                        help="Choose the share of a dataset's score from its best field too.")
     parser.add_argument("--failures", type=Path,
                         help="Write the per-query table (Markdown) to this file.")
     parser.add_argument("--no-collapse", action="store_true",
@@ -283,11 +303,12 @@ def main() -> None:
     }
     cv = cross_validate(catalog, judgments) if args.cv else None
     cv_columns = cross_validate_columns(catalog, judgments) if args.cv_columns else None
+    cv_evidence = cross_validate_evidence(catalog, judgments) if args.cv_evidence else None
     if args.failures:
         write_failures(args.failures, judgments, table)
     if args.json:
-        print(json.dumps({"summary": summary, "cv": cv, "cv_columns": cv_columns}, indent=2,
-                         default=str))
+        print(json.dumps({"summary": summary, "cv": cv, "cv_columns": cv_columns,
+                          "cv_evidence": cv_evidence}, indent=2, default=str))
         return
     print(f"{len(judgments)} queries from {args.queries.name}, engine "
           f"{catalog.search_engine.name}, fusion "
@@ -318,6 +339,13 @@ def main() -> None:
               + ", ".join(f"{c} ({n}×)" for c, n in counts.items())
               + f"; best on all {cv_columns['best_on_all']}")
         print("  " + "  ".join(f"{c}:{v:.3f}" for c, v in cv_columns["by_weight"].items()))
+    if cv_evidence is not None:
+        chosen = sorted(set(cv_evidence["chosen"]))
+        print(f"field evidence by cross-validation (5 folds × 10): out-of-fold hybrid nDCG@10 "
+              f"{cv_evidence['out_of_fold_ndcg@10']:.3f}; shares chosen {chosen}; best on all "
+              f"{cv_evidence['best_on_all']}")
+        print("  " + "  ".join(f"{w:.2f}:{v:.3f}"
+                               for w, v in sorted(cv_evidence["by_weight"].items())))
     if args.failures:
         print(f"per-query table: {args.failures}")
 

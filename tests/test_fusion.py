@@ -58,7 +58,7 @@ def test_datasets_take_a_share_from_their_best_field() -> None:
 
 
 def test_field_evidence_applies_to_hybrid_and_vector_ranking_only() -> None:
-    assert results.FIELD_EVIDENCE == 0.25
+    assert results.FIELD_EVIDENCE == 0.5
     lexical = [("d1", 5.0, 0), ("f2", 5.0, 0), ("d2", 4.5, 0)]
     semantic = [("d1", 0.8), ("f2", 0.9), ("d2", 0.78)]
     hybrid = [k for k, _ in rank(SearchQuery(text="x"), lexical, semantic,

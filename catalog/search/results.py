@@ -36,8 +36,8 @@ MATCHED_FIELDS_SHOWN = 3  # a dataset hit names up to this many of its matching 
 HEADS_COMPARED = 20
 # A dataset's score takes this share from its best-matching field (fused score): a dataset
 # is what its fields hold, and layouts often carry no title or description worth the name.
-# Chosen on the development queries (docs/benchmarks.md, "Dataset hits").
-FIELD_EVIDENCE = 0.25
+# Chosen by cross-validation on the development queries (search_quality.py --cv-evidence).
+FIELD_EVIDENCE = 0.5
 
 Fetch = Callable[[list[Any]], dict[Any, tuple[str, str, dict[str, Any]]]]
 
