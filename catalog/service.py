@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from catalog.audience import AudienceLike
 from catalog.config import Settings, load_settings
 from catalog.db import make_engine, migrate, session_factory, transaction
+from catalog.embedding_models import ModelMissing
 from catalog.embeddings import Embedder, cached_embeddings
 from catalog.models import Dataset, utcnow
 from catalog.search.documents import SearchDocument, documents_for
@@ -181,7 +182,11 @@ class Catalog:
         """The query's embedding when the mode needs one and the text has words."""
         if not query.uses_vectors or not HAS_WORD.search(query.text):
             return None
-        return self.embedder.embed_query(query_for_embedding(query.text[:2000]))
+        try:
+            return self.embedder.embed_query(query_for_embedding(query.text[:2000]))
+        except ModelMissing as exc:  # answer by words alone rather than not at all
+            log.error("searching without meaning: %s", exc)
+            return None
 
     def search(self, query: SearchQuery) -> SearchResult:
         """Search the index; the asker's access levels are enforced by the engine."""
@@ -190,7 +195,11 @@ class Catalog:
     def search_many(self, queries: Sequence[SearchQuery]) -> list[SearchResult]:
         """Run several queries, embedding their texts in one batch."""
         texts = [query_for_embedding(q.text[:2000]) for q in queries]
-        vectors = self.embedder.embed_queries(texts) if texts else np.zeros((0, 0))
+        try:
+            vectors = self.embedder.embed_queries(texts) if texts else np.zeros((0, 0))
+        except ModelMissing as exc:
+            log.error("searching without meaning: %s", exc)
+            vectors = [None] * len(queries)
         out = []
         for query, vector in zip(queries, vectors, strict=True):
             use = vector if query.uses_vectors and HAS_WORD.search(query.text) else None

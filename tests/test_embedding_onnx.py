@@ -134,3 +134,21 @@ def test_the_head_revision_read_from_the_files_is_alembics() -> None:
     from catalog.db import alembic_config
 
     assert head_revision() == ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def test_without_the_models_files_search_answers_by_words(tmp_path, embedder: Embedder,
+                                                           caplog) -> None:
+    from catalog.search.query import SearchQuery
+    from tests.test_search_contract import _build
+
+    settings = load_settings(data_dir=tmp_path / "data", database_url=None)
+    first = Catalog(settings, embedder=embedder)
+    _build(first)
+    first.close()
+    broken = Catalog(settings, embedder=Embedder(str(tmp_path / "no-model")))
+    found = broken.search(SearchQuery(text="county code", kind="field"))
+    assert [h.payload["field"] for h in found.hits][:1] == ["CNTY_CD"]
+    assert all(h.semantic_rank is None for h in found.hits)
+    assert "searching without meaning" in caplog.text
+    assert broken.search_many([SearchQuery(text="county code")])[0].hits
+    broken.close()

@@ -28,6 +28,7 @@ import os
 
 import click
 
+from catalog.embedding_models import ModelMissing
 from catalog.redact import install_log_redaction
 from web.cli import abbreviations, dump, edit, jobs, load, scorecard, search, serve, sources, users
 from web.cli.context import CliState
@@ -36,7 +37,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CatalogGroup(click.Group):
+    """The command group; a missing embedding model is an error message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ModelMissing as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=CatalogGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log more detail.")
 @click.version_option(package_name="metadata-catalog")
 @click.pass_context
