@@ -41,6 +41,12 @@ BULK_CHUNK = 500
 CANDIDATE_FIELDS: dict[str, Any] = {
     "stored_fields": "_none_", "docvalue_fields": ["doc_id", "dataset_id", "words", *FACETS],
 }
+# Responses carry only what the fusion reads (no _index, sort values, shards or totals):
+# a hybrid query's candidates come to about 0.7 MB of JSON at 100k, and parsing it is a
+# good part of a search. The status keeps every response in its place when it has no hits.
+MSEARCH_FILTER = ["responses.status", "responses.error", "responses.hits.hits._score",
+                  "responses.hits.hits.fields"]
+MGET_FILTER = ["docs._id", "docs.found", "docs._source"]
 STAGE_LIFT = 1e6  # far above any BM25 score: an earlier lexical stage always ranks first
 MAX_DELETE_PAGE = 5000
 EVERYONE = Audience(levels=ALL_LEVELS)  # for clauses that are the asker's filters alone
@@ -340,11 +346,12 @@ class ElasticsearchEngine(SearchEngine):
                 searches += [{}, self._knn_body(vector, filters, query.candidates)]
         if not searches:
             return SearchResult([], 0, query.page, query.per_page, {})
-        responses = self.es.msearch(index=self.alias, searches=searches)["responses"]
+        responses = self.es.msearch(index=self.alias, searches=searches,
+                                    filter_path=MSEARCH_FILTER)["responses"]
         for response in responses:
             if "error" in response:
                 raise RuntimeError(f"Elasticsearch search failed: {response['error']}")
-        hits = [r["hits"]["hits"] for r in responses]
+        hits = [r.get("hits", {}).get("hits", []) for r in responses]
         per_kind = len(hits) // len(KINDS)
         lexical_hits = [h for i, g in enumerate(hits) if use_lexical and i % per_kind == 0
                         for h in g]
@@ -354,9 +361,12 @@ class ElasticsearchEngine(SearchEngine):
         for group in hits:
             for h in group:
                 fields = h["fields"]
+                doc_id = fields["doc_id"][0]
+                if doc_id in attributes:  # found by both rankings: the same doc values
+                    continue
                 attrs = {f: values[0] for f, values in fields.items()}
                 attrs.setdefault("words", "")
-                attributes[attrs["doc_id"]] = attrs
+                attributes[doc_id] = attrs
         lexical: list[tuple[str, float, int]] = []
         if use_lexical:
             two_stages = len(lexical_stages(terms)) == 2
@@ -376,8 +386,8 @@ class ElasticsearchEngine(SearchEngine):
         )
 
     def _fetch(self, doc_ids: list[str]) -> dict[str, tuple[str, str, dict[str, Any]]]:
-        docs = self.es.mget(index=self.alias, ids=doc_ids, source=["payload", "kind"])["docs"] \
-            if doc_ids else []
+        docs = self.es.mget(index=self.alias, ids=doc_ids, source=["payload", "kind"],
+                            filter_path=MGET_FILTER)["docs"] if doc_ids else []
         return {d["_id"]: (d["_id"], d["_source"]["kind"], d["_source"]["payload"])
                 for d in docs if d.get("found")}
 

@@ -35,6 +35,7 @@ from catalog.vocabulary import AccessLevel, ResultKind, values
 KINDS = values(ResultKind)
 EVERYONE = Audience(levels=ALL_LEVELS)
 
+RARE_KIND = 0.1  # share of the documents below which a kind's tag goes into the MATCH
 INDEX_FORMAT = "3"  # bump when the file layout changes; older files are rebuilt
 
 _SCHEMA = f"""
@@ -300,7 +301,12 @@ class EmbeddedEngine(SearchEngine):
             short = [kind for kind in KINDS if len(found[kind]) < pool]
             if not short:  # a pool per kind, so that a tab never lacks candidates
                 break
-            rows = conn.execute(sql, [f"({expression})"]).fetchall()
+            match = f"({expression})"
+            if len(short) == 1 and vectors.tag_mask(EVERYONE, short[0]).mean() < RARE_KIND:
+                # Only a rare kind (datasets) still wants candidates: FTS5 intersects with
+                # its tag cheaply, and the tag adds nothing to the score.
+                match += f' AND tags:"{_tag("kind", short[0])}"'
+            rows = conn.execute(sql, [match]).fetchall()
             if not rows:
                 continue
             stage_terms, must = stages[stage]
@@ -335,10 +341,10 @@ class EmbeddedEngine(SearchEngine):
         """Nearest ``(rowid, cosine)`` over what the audience may see, above the floor."""
         # One product over the whole matrix is cheaper than copying the visible rows out.
         all_scores = vectors.matrix @ np.asarray(vector, dtype=np.float32)
-        visible = vectors.mask({}, query.audience) & (all_scores >= SEMANTIC_FLOOR)
+        visible = vectors.shared_mask({}, query.audience) & (all_scores >= SEMANTIC_FLOOR)
         ranked: list[tuple[int, float]] = []
         for kind in KINDS:  # a pool per kind, as for BM25
-            index = np.flatnonzero(visible & vectors.mask({"kind": (kind,)}, EVERYONE))
+            index = np.flatnonzero(visible & vectors.shared_mask({"kind": (kind,)}, EVERYONE))
             scores = all_scores[index]
             top = min(query.candidates, index.size)
             if top == 0:

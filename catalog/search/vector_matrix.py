@@ -36,7 +36,7 @@ class VectorMatrix:
     vocab: dict[str, dict[str, int]]
     position: dict[int, int]
     words: list[str]
-    # Masks by audience (as the FTS5 tags select), built on first use: the matrix is
+    # Masks by audience and filter, built on first use and read-only: the matrix is
     # immutable, rebuilt when the index changes.
     _tag_masks: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
     _rows: list[tuple[Any, ...]] | None = field(default=None, repr=False)
@@ -102,7 +102,8 @@ class VectorMatrix:
     def tag_mask(self, audience: Audience, kind: str) -> np.ndarray:
         """Rows of this kind the audience may see, exactly as the embedded engine's FTS5
         ``tags`` condition selects them (:func:`catalog.search.embedded._audience_tags`)."""
-        key = (audience.sees_everything, audience.levels, audience.restricted_agencies, kind)
+        key = ("tags", audience.sees_everything, audience.levels, audience.restricted_agencies,
+               kind)
         found = self._tag_masks.get(key)
         if found is None:
             found = self._tagged("kind", (kind,))
@@ -112,10 +113,25 @@ class VectorMatrix:
                     visible |= (self._tagged("access_level", (AccessLevel.RESTRICTED,))
                                 & self._tagged("agency", audience.restricted_agencies))
                 found &= visible
-            if len(self._tag_masks) > 64:
-                self._tag_masks.clear()
-            self._tag_masks[key] = found
+            found.setflags(write=False)
+            self._remember(key, found)
         return found
+
+    def shared_mask(self, filters: dict[str, tuple[str, ...]], audience: Audience) -> np.ndarray:
+        """:meth:`mask`, remembered: the caller must not change the array it gets."""
+        key = ("mask", tuple(sorted(filters.items())), audience.sees_everything,
+               audience.levels, audience.restricted_agencies)
+        found = self._tag_masks.get(key)
+        if found is None:
+            found = self.mask(filters, audience)
+            found.setflags(write=False)
+            self._remember(key, found)
+        return found
+
+    def _remember(self, key: Any, mask: np.ndarray) -> None:
+        if len(self._tag_masks) > 64:
+            self._tag_masks.clear()
+        self._tag_masks[key] = mask
 
     def attributes(self, rowids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """Facet values, dataset and label words of these rows (for filters and collapsing)."""
