@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from catalog.search.documents import label_sequence, word_sets
@@ -38,6 +39,7 @@ HEADS_COMPARED = 20
 # is what its fields hold, and layouts often carry no title or description worth the name.
 # Chosen by cross-validation on the development queries (search_quality.py --cv-evidence).
 FIELD_EVIDENCE = 0.5
+_facet_values = itemgetter(*FACETS)  # a candidate's FACETS values, as a tuple
 
 Fetch = Callable[[list[Any]], dict[Any, tuple[str, str, dict[str, Any]]]]
 
@@ -173,23 +175,29 @@ def collapse(
         if attrs is None:
             continue
         words = sets(attrs.get("words", ""))[0]
-        facets = tuple([attrs.get(f) for f in FACETS])
-        group = _Group(key, score, attrs, words, facets=facets)
+        try:
+            facets = _facet_values(attrs)
+        except KeyError:  # a candidate without some attribute: None, as attrs.get gives
+            facets = tuple([attrs.get(f) for f in FACETS])
         if enabled and attrs.get("kind") == "field":
             heads = by_dataset.setdefault(attrs.get("dataset_id"), [])
             head = None
             if words:
                 for g in heads:
-                    if (g.facets == facets and g.words
-                            and len(g.words & words) / len(g.words | words)
+                    other = g.words
+                    if (g.facets == facets and other
+                            and len(other & words) / len(other | words)
                             >= COLLAPSE_SIMILARITY):
                         head = g
                         break
             if head is not None:
                 head.members.append(key)
                 continue
+            group = _Group(key, score, attrs, words, facets=facets)
             if len(heads) < HEADS_COMPARED:  # later heads are never compared with
                 heads.append(group)
+        else:
+            group = _Group(key, score, attrs, words, facets=facets)
         groups.append(group)
     return groups
 
