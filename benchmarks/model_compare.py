@@ -11,9 +11,9 @@ speed: texts/s embedding (batches of 64, one process, ``--threads`` threads), th
 CPU time per text (what the model itself costs when other work shares the machine), the
 median wall time to embed one query, and the model's size on disk.
 
-``--templates`` also compares field embed-text templates (the current
-``field_embed_text``, a natural sentence, and one with the dataset context first) for the
-models named, against the current template of the same model.
+``--templates`` also compares field embed-text templates (the catalog's current
+``field_embed_text``, a sentence; the label-first one it replaced; and one with the dataset
+context first) for the models named, against the current template of the same model.
 
 Candidates, all offline (``--models``):
 
@@ -74,6 +74,8 @@ from catalog.models import Dataset, Field  # noqa: E402
 from catalog.search.documents import (  # noqa: E402
     EMBED_CHARS,
     _codes_text,
+    _context,
+    _label_and_name,
     documents_for,
     field_embed_text,
 )
@@ -94,37 +96,24 @@ BGE_INSTRUCTION = "Represent this sentence for searching relevant passages: "
 # ---------------------------------------------------------------------------- templates
 
 
-def _label_and_name(f: Field) -> str:
-    """The label, with the expanded name in brackets when it says something the label does not."""
+def label_dataset_embed_text(f: Field, dataset: Dataset) -> str:
+    """The catalog's field text before the sentence template: ``<label> (<expanded>) -
+    <description> Values: … Category: … Dataset: <title>``, kept to measure against."""
     plain = " ".join(split_identifier(f.name))
     expanded = expand_name(f.name)
-    label = (f.label or "").strip()
-    if not label:
-        return expanded
-    if expanded != plain and expanded.lower() not in label.lower():
-        return f"{label} ({expanded})"
-    return label
-
-
-def _context(dataset: Dataset) -> str:
-    """Dataset title, program and agency name, the parts that exist, comma-separated."""
-    program = (dataset.extra or {}).get("program") or ""
-    parts = [dataset.title, program, dataset.agency.name]
-    return ", ".join(dict.fromkeys(p.strip() for p in parts if p and p.strip()))
-
-
-def sentence_embed_text(f: Field, dataset: Dataset) -> str:
-    """A field as a natural sentence: label (expanded name): description. Values. In context."""
-    text = _label_and_name(f)
-    label = (f.label or "").strip()
-    description = clip(f.description, 500).rstrip(". ")
-    if description and description != label:
-        text += f": {description}"
-    text += "."
+    label = f.label or ""
+    parts = [label or expanded]
+    if label and expanded != plain and expanded.lower() not in label.lower():
+        parts.append(f"({expanded})")
+    if f.description and f.description != label:
+        parts.append(f"- {clip(f.description, 500)}")
     codes = _codes_text(f)
     if codes:
-        text += f" Values: {clip(codes, 200)}."
-    return clip(f"{text} In {_context(dataset)}.", EMBED_CHARS)
+        parts.append(f"Values: {clip(codes, 200)}")
+    if f.category:
+        parts.append(f"Category: {f.category}.")
+    parts.append(f"Dataset: {dataset.title}")
+    return clip(" ".join(parts), EMBED_CHARS)
 
 
 def context_first_embed_text(f: Field, dataset: Dataset) -> str:
@@ -141,8 +130,8 @@ def context_first_embed_text(f: Field, dataset: Dataset) -> str:
 
 
 TEMPLATES: dict[str, Callable[[Field, Dataset], str]] = {
-    "current": field_embed_text,
-    "sentence": sentence_embed_text,
+    "current": field_embed_text,  # the catalog's own: the sentence template
+    "label-dataset": label_dataset_embed_text,
     "context-first": context_first_embed_text,
 }
 
