@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,14 +71,21 @@ class VectorMatrix:
         """Boolean mask of rows the audience may see whose attributes pass every filter."""
         keep = np.ones(len(self.rowids), dtype=bool)
         if not audience.sees_everything:
-            visible = self._isin("access_level", audience.levels)
-            if audience.restricted_agencies:
-                visible |= (self._isin("access_level", (AccessLevel.RESTRICTED,))
-                            & self._isin("agency", audience.restricted_agencies))
-            keep &= visible
+            keep &= self._visible(audience, self._isin)
         for attr, allowed in filters.items():
             keep &= self._isin(attr, allowed)
         return keep
+
+    @staticmethod
+    def _visible(audience: Audience,
+                 rows: Callable[[str, Iterable[str]], np.ndarray]) -> np.ndarray:
+        """Rows the audience may see (:meth:`Audience.allows`), ``rows(attr, values)``
+        matching an attribute by value (:meth:`_isin`) or by tag token (:meth:`_tagged`)."""
+        visible = rows("access_level", audience.levels)
+        if audience.restricted_agencies:
+            visible |= (rows("access_level", (AccessLevel.RESTRICTED,))
+                        & rows("agency", audience.restricted_agencies))
+        return visible
 
     def positions(self, rowids: np.ndarray) -> np.ndarray:
         """Row positions of these rowids, -1 for a rowid the matrix does not hold."""
@@ -108,11 +115,7 @@ class VectorMatrix:
         if found is None:
             found = self._tagged("kind", (kind,))
             if not audience.sees_everything:
-                visible = self._tagged("access_level", audience.levels)
-                if audience.restricted_agencies:
-                    visible |= (self._tagged("access_level", (AccessLevel.RESTRICTED,))
-                                & self._tagged("agency", audience.restricted_agencies))
-                found &= visible
+                found &= self._visible(audience, self._tagged)
             found.setflags(write=False)
             self._remember(key, found)
         return found
