@@ -26,11 +26,11 @@ import numpy as np
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from catalog.audience import ALL_LEVELS, Audience, AudienceLike
-from catalog.embeddings import DIMENSIONS
 from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
 from catalog.search.engine import SearchEngine
+from catalog.search.es_index import document_source, mappings
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
-from catalog.search.ranking import HAS_WORD, lexical_stages, sort_key, sorted_facets
+from catalog.search.ranking import HAS_WORD, lexical_stages, sorted_facets
 from catalog.search.results import LEXICAL_POOL_FACTOR, assemble
 from catalog.text import query_terms
 from catalog.vocabulary import AccessLevel, ResultKind, values
@@ -52,53 +52,6 @@ MAX_DELETE_PAGE = 5000
 MERGE_TIMEOUT = 900  # seconds a rebuilt index may take to merge into one segment
 EVERYONE = Audience(levels=ALL_LEVELS)  # for clauses that are the asker's filters alone
 KINDS = values(ResultKind)  # each kind has its own candidate pool
-
-
-def mappings() -> dict[str, Any]:
-    """Index mappings: pre-analysed text, keywords for filters and facets, the vectors."""
-    properties: dict[str, Any] = {
-        column: {"type": "text", "analyzer": "whitespace"} for column in LEXICAL_COLUMNS
-    }
-    properties.update({attr: {"type": "keyword"} for attr in FACETS})
-    properties.update(
-        {
-            "doc_id": {"type": "keyword"},
-            "dataset_id": {"type": "long"},
-            "field_id": {"type": "long"},
-            "sort_key": {"type": "keyword"},
-            "words": {"type": "keyword", "index": False},
-            "payload": {"type": "object", "enabled": False},
-            "vector_b64": {"type": "binary"},
-            "vector": {
-                "type": "dense_vector",
-                "dims": DIMENSIONS,
-                "index": True,
-                "similarity": "dot_product",
-                # Set explicitly: the default for 384 dimensions changed between versions.
-                "index_options": {"type": "int8_hnsw"},
-            },
-        }
-    )
-    # The vector is searched, never read back from _source (``vector_b64`` is, compactly):
-    # leaving it out keeps every fetched hit small.
-    return {"dynamic": "strict", "_source": {"excludes": ["vector"]}, "properties": properties}
-
-
-def _source(doc: SearchDocument, vector: np.ndarray) -> dict[str, Any]:
-    vec = np.asarray(vector, dtype=np.float32)
-    body: dict[str, Any] = {column: doc.lexical.get(column, "") for column in LEXICAL_COLUMNS}
-    body.update(doc.attributes())
-    body.update(
-        doc_id=doc.doc_id,
-        dataset_id=doc.dataset_id,
-        field_id=doc.field_id,
-        sort_key=sort_key(doc.kind, doc.payload),
-        words=doc.words,
-        payload=doc.payload,
-        vector=vec.tolist(),
-        vector_b64=base64.b64encode(vec.tobytes()).decode("ascii"),
-    )
-    return body
 
 
 def _filters(filters: dict[str, tuple[str, ...]], audience: Audience) -> list[dict[str, Any]]:
@@ -211,7 +164,7 @@ class ElasticsearchEngine(SearchEngine):
         if len(docs) != len(vectors):
             raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors")
         for doc, vector in zip(docs, vectors, strict=True):
-            yield {"_id": doc.doc_id, "_source": _source(doc, vector)}
+            yield {"_id": doc.doc_id, "_source": document_source(doc, vector)}
 
     def index(self, docs: Sequence[SearchDocument], vectors: np.ndarray) -> None:
         """Add or replace documents (matched by ``doc_id``); visible to the next search."""
