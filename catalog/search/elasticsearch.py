@@ -365,7 +365,7 @@ class ElasticsearchEngine(SearchEngine):
         semantic = sorted(((h["fields"]["doc_id"][0], 2 * float(h["_score"]) - 1)
                            for h in vector_hits), key=lambda item: (-item[1], item[0]))
         return assemble(
-            query, set(terms), lexical, semantic, attributes, self._fetch,
+            query, terms, lexical, semantic, attributes, self._fetch,
             lexical_cut=len(lexical) >= pool, semantic_cut=len(semantic) >= query.candidates,
         )
 

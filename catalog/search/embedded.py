@@ -422,7 +422,7 @@ class EmbeddedEngine(SearchEngine):
                 semantic = self._semantic(vectors, vector, query)
             keys = {r for r, _, _ in lexical} | {r for r, _ in semantic}
             result = assemble(
-                query, set(terms), lexical, semantic, vectors.attributes(keys),
+                query, terms, lexical, semantic, vectors.attributes(keys),
                 lambda rowids: self._payloads(conn, rowids),
                 lexical_cut=len(lexical) >= query.candidates * LEXICAL_POOL_FACTOR,
                 semantic_cut=len(semantic) >= query.candidates,
