@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from catalog import sensitivity
@@ -173,6 +173,29 @@ def _keep_steward_text(
     return kept
 
 
+def _match_fields(dataset: Dataset, rows: list[dict[str, Any]]
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
+    """The source's new field rows against the dataset's fields: rows that update a field
+    of the same name in place (with its ``id``), rows to insert, ids of fields now gone.
+
+    A field keeps its id, and with it its address (``/fields/<id>``, the API's ids), for as
+    long as the source keeps its name; fields of one name that repeat (``FILLER``) are
+    matched in order of position.
+    """
+    existing: dict[str, list[int]] = {}
+    for f in sorted(dataset.fields, key=lambda f: (f.position, f.id)):
+        existing.setdefault(f.name, []).append(f.id)
+    updates, inserts = [], []
+    for row in rows:
+        ids = existing.get(row["name"])
+        if ids:
+            updates.append({"id": ids.pop(0), **row})
+        else:
+            inserts.append(row)
+    gone = [i for ids in existing.values() for i in ids]
+    return updates, inserts, gone
+
+
 def upsert_dataset(
     session: Session,
     record: dict[str, Any],
@@ -187,9 +210,10 @@ def upsert_dataset(
 
     ``record`` is the source's version. Text a steward edited in the catalog is kept: the
     steward's value stays in place and the source's new value is recorded beside it in
-    ``steward_edits`` (the history shows both). Fields are matched to their edits by name.
-    Fields are written with one bulk insert (a layout can have thousands); the change
-    history keeps the dataset as it was before and as it is after.
+    ``steward_edits`` (the history shows both). Fields are matched to their edits, and to
+    the fields they update in place (keeping their ids), by name. Fields are written in
+    bulk (a layout can have thousands); the change history keeps the dataset as it was
+    before and as it is after.
 
     Raises :class:`IdentityConflict` when another source owns the (agency, identifier).
     """
@@ -245,12 +269,19 @@ def upsert_dataset(
                 "gone from the source; the edits are kept in the dataset's history"
             )
     session.flush()
-    if not created:
-        session.execute(delete(Field).where(Field.dataset_id == dataset.id))
     for row in rows:
         row["dataset_id"] = dataset.id
-    if rows:
-        session.execute(insert(Field), rows)
+    updates, inserts, gone = ([], rows, []) if created else _match_fields(dataset, rows)
+    if gone:
+        session.execute(delete(Field).where(Field.id.in_(gone)))
+    if updates:
+        session.execute(update(Field), updates)
+        changed = {row["id"] for row in updates}
+        for f in dataset.fields:  # a bulk update leaves loaded objects as they were
+            if f.id in changed:
+                session.expire(f)
+    if inserts:
+        session.execute(insert(Field), inserts)
     session.expire(dataset, ["fields"])
     after = dict(values)
     after["fields"] = [{c: row.get(c) for c in FIELD_COLUMNS} for row in rows]

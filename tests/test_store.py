@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
 from catalog.db import migrate, transaction
 from catalog.models import Agency, Change, Dataset, Field
@@ -60,6 +60,47 @@ def test_create_unchanged_update_with_history(sessions) -> None:
         assert [f.name for f in dataset.fields] == ["DISCHARGE", "LENGTH_OF_STAY"]
         assert dataset.fields[1].start_col == 101
         assert session.scalar(select(Field).where(Field.name == "LENGTH_OF_STAY")).width == 4
+
+
+def test_a_reharvest_keeps_the_ids_of_fields_whose_name_stays(sessions) -> None:
+    """A changed source updates its fields in place: a field keeps its id (its page's
+    address, the API's id) while the source keeps its name; repeated names match in
+    order; fields gone from the source go, new ones get new ids."""
+    record = dict(RECORD, fields=[
+        *RECORD["fields"],
+        {"position": 3, "name": "FILLER", "label": "Blank", "width": 2},
+        {"position": 4, "name": "PAT_AGE", "label": "Age group", "width": 2},
+        {"position": 5, "name": "FILLER", "label": "Blank too", "width": 3},
+    ])
+    _store(sessions, record)
+    with sessions() as session:
+        before = {(f.name, f.position): f.id for f in session.scalar(select(Dataset)).fields}
+    changed = dict(record, fields=[
+        {"position": 1, "name": "LENGTH_OF_STAY", "label": "Length of stay in days",
+         "width": 4, "data_type": "integer"},
+        {"position": 2, "name": "FILLER", "label": "Blank", "width": 2},
+        {"position": 3, "name": "DISCHARGE", "label": "Discharge quarter", "width": 6},
+        {"position": 4, "name": "FILLER", "label": "Blank too", "width": 3},
+        {"position": 5, "name": "FILLER", "label": "A third blank", "width": 1},
+        {"position": 6, "name": "PAT_ZIP", "label": "Patient ZIP code", "width": 5},
+    ])
+    assert _store(sessions, changed).action == "updated"
+    with sessions() as session:
+        dataset = session.scalar(select(Dataset))
+        after = [(f.name, f.position, f.label, f.id) for f in dataset.fields]
+        assert [(n, p, label) for n, p, label, _ in after] == [
+            (f["name"], f["position"], f["label"]) for f in changed["fields"]]
+        ids = {(n, p): i for n, p, _, i in after}
+        assert ids[("LENGTH_OF_STAY", 1)] == before[("LENGTH_OF_STAY", 2)]
+        assert ids[("DISCHARGE", 3)] == before[("DISCHARGE", 1)]
+        assert ids[("FILLER", 2)] == before[("FILLER", 3)]  # the first FILLER, the first
+        assert ids[("FILLER", 4)] == before[("FILLER", 5)]
+        assert ids[("FILLER", 5)] not in before.values()  # a third one is new
+        assert ids[("PAT_ZIP", 6)] not in before.values()
+        assert session.get(Field, before[("PAT_AGE", 4)]) is None  # gone from the source
+        assert session.scalar(select(func.count()).select_from(Field)) == 6
+        assert get_field(session, before[("LENGTH_OF_STAY", 2)]).label == (
+            "Length of stay in days")
 
 
 def test_same_identifier_in_two_agencies_are_two_datasets(sessions) -> None:
