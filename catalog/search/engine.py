@@ -49,20 +49,8 @@ class SearchEngine(ABC):
         limit: int = 10,
     ) -> list[tuple[Hit, np.ndarray]]:
         """The fields nearest to ``vector`` (by cosine, the hits' score), outside the
-        dataset ``exclude_dataset``, that the audience may see, each with its vector."""
-
-    def similar_fields(
-        self, field_id: int, *, audience: AudienceLike, limit: int = 10
-    ) -> list[Hit]:
-        """Nearest fields to a field's own vector, in other datasets, visible to the
-        audience (the catalog's similar fields take the dataset context out first:
-        :mod:`catalog.search.similar`)."""
-        found = self.field_vector(field_id)
-        if found is None:
-            return []
-        vector, dataset_id = found
-        return [hit for hit, _ in self.nearest_fields(
-            vector, exclude_dataset=dataset_id, audience=audience, limit=limit)]
+        dataset ``exclude_dataset``, that the audience may see, each with its vector
+        (similar fields: :meth:`catalog.service.Catalog.similar_fields`)."""
 
     @abstractmethod
     def count(self) -> int:

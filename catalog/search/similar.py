@@ -14,7 +14,8 @@ find candidates nearest to the shifted source vector among the indexed (unshifte
 vectors, :data:`CANDIDATES` of them; here each candidate is shifted by its own dataset's
 context and the list resorted. ``benchmarks/similarity_scale.py`` measured it on the
 corpus: of the fields the dev queries judge the same concept in other datasets, recall@10
-among a field's similar fields rose from 0.495 to 0.711 (e5-small-v2, λ = 0.7).
+among a field's similar fields rose from 0.495 to 0.719 by exact scan (e5-small-v2,
+λ = 0.7), 0.713 through these 200 candidates.
 """
 
 from __future__ import annotations
