@@ -174,26 +174,21 @@ def _keep_steward_text(
 
 
 def _match_fields(dataset: Dataset, rows: list[dict[str, Any]]
-                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
-    """The source's new field rows against the dataset's fields: rows that update a field
-    of the same name in place (with its ``id``), rows to insert, ids of fields now gone.
+                  ) -> tuple[list[Field | None], list[Field]]:
+    """The dataset's field each of the source's new rows updates in place (``None``: a new
+    field), in the rows' order, and the fields now gone from the source.
 
-    A field keeps its id, and with it its address (``/fields/<id>``, the API's ids), for as
-    long as the source keeps its name; fields of one name that repeat (``FILLER``) are
-    matched in order of position.
+    A field keeps its id, and with it its address (``/fields/<id>``, the API's ids) and its
+    steward's edits, for as long as the source keeps its name; fields of one name that
+    repeat (``FILLER``) are matched in order of position.
     """
-    existing: dict[str, list[int]] = {}
+    existing: dict[str, list[Field]] = {}
     for f in sorted(dataset.fields, key=lambda f: (f.position, f.id)):
-        existing.setdefault(f.name, []).append(f.id)
-    updates, inserts = [], []
-    for row in rows:
-        ids = existing.get(row["name"])
-        if ids:
-            updates.append({"id": ids.pop(0), **row})
-        else:
-            inserts.append(row)
-    gone = [i for ids in existing.values() for i in ids]
-    return updates, inserts, gone
+        existing.setdefault(f.name, []).append(f)
+    matched = [existing[row["name"]].pop(0) if existing.get(row["name"]) else None
+               for row in rows]
+    gone = [f for fields in existing.values() for f in fields]
+    return matched, gone
 
 
 def upsert_dataset(
@@ -210,8 +205,9 @@ def upsert_dataset(
 
     ``record`` is the source's version. Text a steward edited in the catalog is kept: the
     steward's value stays in place and the source's new value is recorded beside it in
-    ``steward_edits`` (the history shows both). Fields are matched to their edits, and to
-    the fields they update in place (keeping their ids), by name. Fields are written in
+    ``steward_edits`` (the history shows both). Each new field row is matched by name (repeats
+    in order of position) to the field it updates in place, keeping that field's id and its
+    edits. Fields are written in
     bulk (a layout can have thousands); the change history keeps the dataset as it was
     before and as it is after.
 
@@ -254,26 +250,24 @@ def upsert_dataset(
          "steward_edits": None, "steward_notes": None}
         for f in record["fields"]
     ]
-    if not created:
-        kept = {
-            f.name: f for f in dataset.fields if f.steward_edits or f.steward_notes
-        }
-        for row in rows:
-            old = kept.pop(row["name"], None)
-            if old is not None:
-                row["steward_edits"] = _keep_steward_text(old.steward_edits, row, stamp)
-                row["steward_notes"] = old.steward_notes
-        for name in kept:
-            warnings.append(
-                f"field {name!r} of dataset {record['identifier']!r} has steward edits but is "
-                "gone from the source; the edits are kept in the dataset's history"
-            )
+    matched, gone = ([None] * len(rows), []) if created else _match_fields(dataset, rows)
+    for row, old in zip(rows, matched, strict=True):
+        if old is not None and (old.steward_edits or old.steward_notes):
+            row["steward_edits"] = _keep_steward_text(old.steward_edits, row, stamp)
+            row["steward_notes"] = old.steward_notes
+    warnings.extend(
+        f"field {old.name!r} of dataset {record['identifier']!r} has steward edits but is "
+        "gone from the source; the edits are kept in the dataset's history"
+        for old in gone if old.steward_edits or old.steward_notes
+    )
     session.flush()
     for row in rows:
         row["dataset_id"] = dataset.id
-    updates, inserts, gone = ([], rows, []) if created else _match_fields(dataset, rows)
+    updates = [{"id": old.id, **row} for row, old in zip(rows, matched, strict=True)
+               if old is not None]
+    inserts = [row for row, old in zip(rows, matched, strict=True) if old is None]
     if gone:
-        session.execute(delete(Field).where(Field.id.in_(gone)))
+        session.execute(delete(Field).where(Field.id.in_([f.id for f in gone])))
     if updates:
         session.execute(update(Field), updates)
         changed = {row["id"] for row in updates}

@@ -103,6 +103,41 @@ def test_a_reharvest_keeps_the_ids_of_fields_whose_name_stays(sessions) -> None:
             "Length of stay in days")
 
 
+def test_steward_edits_stay_with_the_field_that_keeps_their_id(sessions) -> None:
+    """Of two fields of one name, the steward edited the second: after a re-harvest the
+    edit is on the field that kept the second's id, not on the first of that name; an
+    edited field gone from the source is named in a warning."""
+    from catalog.stewardship import apply_edit
+
+    record = dict(RECORD, fields=[
+        {"position": 1, "name": "FILLER", "label": "Blank", "width": 2},
+        {"position": 2, "name": "FILLER", "label": "Blank too", "width": 3},
+        {"position": 3, "name": "PAT_AGE", "label": "Age group", "width": 2},
+    ])
+    _store(sessions, record)
+    with transaction(sessions) as session:
+        dataset = session.scalar(select(Dataset))
+        second = dataset.fields[1]
+        second_id = second.id
+        apply_edit(session, dataset, {"label": "Reserved for the ZIP code"}, actor="steward",
+                   field=second)
+        apply_edit(session, dataset, {"label": "Age in five-year groups"}, actor="steward",
+                   field=dataset.fields[2])
+    changed = dict(record, fields=[
+        {"position": 1, "name": "FILLER", "label": "Blank", "width": 2},
+        {"position": 2, "name": "FILLER", "label": "Blank, renamed at the source", "width": 3},
+    ])
+    outcome = _store(sessions, changed)
+    assert outcome.action == "updated"
+    assert len(outcome.warnings) == 1 and "'PAT_AGE'" in outcome.warnings[0]
+    with sessions() as session:
+        first, kept = session.scalar(select(Dataset)).fields
+        assert kept.id == second_id
+        assert kept.label == "Reserved for the ZIP code"  # the steward's text stays
+        assert kept.steward_edits["label"]["source"] == "Blank, renamed at the source"
+        assert first.label == "Blank" and first.steward_edits is None
+
+
 def test_same_identifier_in_two_agencies_are_two_datasets(sessions) -> None:
     _store(sessions)
     _store(sessions, agency="Another Agency")
