@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from catalog.vocabulary import AccessLevel, ResultKind, values
 KINDS = values(ResultKind)
 EVERYONE = Audience(levels=ALL_LEVELS)
 
+SCAN_THREADS = 2  # vector scans running beside the BM25 queries of concurrent searches
 RARE_KIND = 0.1  # share of the documents below which a kind's tag goes into the MATCH
 INDEX_FORMAT = "4"  # bump when the file layout changes; older files are rebuilt
 
@@ -75,6 +77,7 @@ class EmbeddedEngine(SearchEngine):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._vectors: VectorMatrix | None = None
+        self._scanner: ThreadPoolExecutor | None = None
         # numpy's OpenBLAS threads spin after each product and then fight the embedding
         # model's threads for the two cores: one BLAS thread keeps query latency steady.
         threadpool_limits(1, user_api="blas")
@@ -365,6 +368,17 @@ class EmbeddedEngine(SearchEngine):
         ranked.sort(key=lambda item: (-item[1], item[0]))
         return ranked
 
+    def _scan(self, vectors: VectorMatrix, vector: np.ndarray,
+              query: SearchQuery) -> Future[list[tuple[int, float]]]:
+        """:meth:`_semantic` on a worker thread, so that the vector scan (memory-bound:
+        150 MB of vectors read at 100k fields) runs while FTS5 computes BM25 on the calling
+        thread; both release the GIL while they work."""
+        with self._lock:
+            if self._scanner is None:
+                self._scanner = ThreadPoolExecutor(SCAN_THREADS,
+                                                   thread_name_prefix="vector-scan")
+        return self._scanner.submit(self._semantic, vectors, vector, query)
+
     def _payloads(self, conn: sqlite3.Connection, rowids: list[int]) -> dict[int, tuple]:
         if not rowids:
             return {}
@@ -416,10 +430,13 @@ class EmbeddedEngine(SearchEngine):
             lexical: list[tuple[int, float, int]] = []
             semantic: list[tuple[int, float]] = []
             vectors = self._load_vectors(conn)
+            scan = None
+            if query.uses_vectors and vector is not None:
+                scan = self._scan(vectors, vector, query)
             if query.uses_lexical and terms:
                 lexical = self._lexical(conn, terms, query, vectors)
-            if query.uses_vectors and vector is not None:
-                semantic = self._semantic(vectors, vector, query)
+            if scan is not None:
+                semantic = scan.result()
             keys = {r for r, _, _ in lexical} | {r for r, _ in semantic}
             result = assemble(
                 query, terms, lexical, semantic, vectors.attributes(keys),
