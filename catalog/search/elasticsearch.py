@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from elasticsearch import Elasticsearch, NotFoundError, helpers
+from elasticsearch.serializer import OrjsonSerializer
 
 from catalog.audience import ALL_LEVELS, Audience, AudienceLike
 from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
@@ -91,7 +92,10 @@ class ElasticsearchEngine(SearchEngine):
         self.alias = index
         self.replicas = replicas
         self.es = client or Elasticsearch(
-            url, request_timeout=30, max_retries=2, retry_on_timeout=True
+            url, request_timeout=30, max_retries=2, retry_on_timeout=True,
+            # orjson parses a hybrid search's 0.3-0.5 MB of candidates several times
+            # faster than the standard library's json.
+            serializer=OrjsonSerializer(),
         )
         self._ready = False
 
