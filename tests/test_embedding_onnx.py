@@ -165,3 +165,20 @@ def test_likeness_scales_from_the_random_pair_baseline_to_one() -> None:
         assert abs(spec.likeness(middle) - 0.5) < 1e-9
     e5 = embedding_models.spec("e5-small-v2")
     assert e5.likeness(0.878) > 0.3 > e5.likeness(0.849)  # same-concept median vs random p90
+
+
+def test_a_bulk_embeds_on_several_workers_with_the_vectors_of_one(monkeypatch) -> None:
+    """Several texts at once are spread over CATALOG_EMBED_WORKERS threads, each a model
+    call of its own: the vectors are those of one worker, row for row, in the given order."""
+    texts = [f"{q} ({i})" for i in range(12) for q in QUERIES[:3]]
+    embedder = Embedder()
+    monkeypatch.setenv("CATALOG_EMBED_WORKERS", "1")
+    one = embedder.embed(texts)
+    monkeypatch.setenv("CATALOG_EMBED_WORKERS", "3")
+    several = embedder.embed(texts)
+    assert several.shape == (len(texts), 384)
+    assert np.array_equal(one, several)
+    assert not np.array_equal(several[0], several[1])  # rows are not all one text's
+    monkeypatch.setenv("CATALOG_EMBED_WORKERS", "many")
+    with pytest.raises(ValueError, match="CATALOG_EMBED_WORKERS"):
+        embedder.embed(texts)
