@@ -6,11 +6,16 @@
    deterministically (each copy of the corpus takes a seeded random 80 % of its datasets,
    in a seeded order, under new identifiers), with the embedding cache from step 1
    (warm): load time (store + search documents + cached embeddings + index).
-3. Hybrid query latency p50/p95 over a fixed set of researcher queries, query embedding
-   included, after one untimed pass over the queries (a serving catalog's warm state).
-4. For each engine named by ``--engine`` (default: embedded only): a full rebuild of the
-   index from the database with the embeddings precomputed (documents/s), then the same
-   latency figures on that engine.
+3. For each engine named by ``--engine`` (default: embedded only): a full rebuild of the
+   index from the database with the embeddings precomputed (documents/s), then hybrid
+   query latency p50/p95 over a fixed set of researcher queries, query embedding
+   included, after ``--warm-up`` untimed passes over the queries.
+
+Latency is measured in a process of its own that opens the catalog as a server does
+(``--rounds`` rounds of ``--queries`` searches, each round printed): the process that
+has just loaded 100k fields answers more slowly (its heap is what the load left), and
+so does an Elasticsearch node in the minutes after a bulk rebuild, which the first
+round shows and later rounds leave behind. The table gives the first and the last round.
 
     python benchmarks/search_speed.py [--sizes 10000,100000] [--queries 200]
                                       [--engine embedded,elasticsearch]
@@ -144,6 +149,40 @@ def latency(catalog: Catalog, n: int, passes: int = WARM_UP_PASSES) -> tuple[flo
     return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
 
 
+def serve_latency(args: argparse.Namespace) -> None:
+    """The latency rounds of one engine, in this fresh process (``--serve``); prints JSON."""
+    import json
+
+    embedder = Embedder()
+    embedder.embed(["load the model"])
+    engine = None
+    if args.serve_index:
+        from catalog.search.elasticsearch import ElasticsearchEngine
+
+        engine = ElasticsearchEngine(args.elasticsearch_url, index=args.serve_index)
+    catalog = Catalog(load_settings(data_dir=args.serve, database_url=None),
+                      embedder=embedder, engine=engine)
+    rounds = [latency(catalog, args.queries, args.warm_up if i == 0 else 0)
+              for i in range(args.rounds)]
+    catalog.close()
+    print(json.dumps(rounds))
+
+
+def measure_serving(args: argparse.Namespace, data_dir: Path,
+                    index: str | None) -> list[tuple[float, float]]:
+    """Run :func:`serve_latency` in a new process and return its rounds."""
+    import json
+    import subprocess
+
+    command = [sys.executable, __file__, "--serve", str(data_dir), "--queries",
+               str(args.queries), "--warm-up", str(args.warm_up), "--rounds", str(args.rounds),
+               "--elasticsearch-url", args.elasticsearch_url]
+    if index:
+        command += ["--serve-index", index]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return [tuple(r) for r in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
 def main() -> None:
     """Build each catalog size and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -162,7 +201,14 @@ def main() -> None:
         "CATALOG_ELASTICSEARCH_URL", "http://127.0.0.1:59200"))
     parser.add_argument("--index-prefix", default="catalog-bench-speed",
                         help="Elasticsearch index names start with this (a shared node).")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="Rounds of --queries timed searches per engine (each printed).")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the latency process
+    parser.add_argument("--serve-index", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve_latency(args)
+        return
 
     base = corpus_records(args.corpus, args.agencies)
     corpus_fields = sum(len(r["fields"]) for _, _, r in base)
@@ -211,11 +257,12 @@ def main() -> None:
             started = time.perf_counter()
             docs = catalog.reindex()
             rebuild = time.perf_counter() - started
-            p50, p95 = latency(catalog, args.queries, args.warm_up)
-            rows.append((name, fields, docs, seconds, docs / rebuild, p50, p95))
+            rounds = measure_serving(args, data_dir, engine.alias if engine else None)
+            (_, first95), (p50, p95) = rounds[0], rounds[-1]
+            rows.append((name, fields, docs, seconds, docs / rebuild, first95, p50, p95))
             print(f"  {name}: rebuild {docs} documents in {rebuild:.1f}s "
-                  f"({docs / rebuild:.0f} docs/s), hybrid p50 {p50:.1f} ms, p95 {p95:.1f} ms",
-                  flush=True)
+                  f"({docs / rebuild:.0f} docs/s), hybrid p50/p95 by round: "
+                  + ", ".join(f"{a:.1f}/{b:.1f} ms" for a, b in rounds), flush=True)
             if engine is not None:
                 for index in engine._indices():
                     engine.es.indices.delete(index=index, ignore_unavailable=True)
@@ -223,10 +270,10 @@ def main() -> None:
 
     print()
     print(f"{'engine':<14} {'fields':>8} {'docs':>8} {'load s':>7} {'rebuild docs/s':>15} "
-          f"{'p50 ms':>7} {'p95 ms':>7}")
-    for name, fields, docs, seconds, rate, p50, p95 in rows:
+          f"{'1st p95':>8} {'p50 ms':>7} {'p95 ms':>7}")
+    for name, fields, docs, seconds, rate, first95, p50, p95 in rows:
         print(f"{name:<14} {fields:>8} {docs:>8} {seconds:>7.1f} {rate:>15.0f} "
-              f"{p50:>7.1f} {p95:>7.1f}")
+              f"{first95:>8.1f} {p50:>7.1f} {p95:>7.1f}")
 
 
 if __name__ == "__main__":
