@@ -77,7 +77,8 @@ class EmbeddedEngine(SearchEngine):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._vectors: VectorMatrix | None = None
-        self._scanner: ThreadPoolExecutor | None = None
+        # Its threads start with the first scan (see _scan).
+        self._scanner = ThreadPoolExecutor(SCAN_THREADS, thread_name_prefix="vector-scan")
         # numpy's OpenBLAS threads spin after each product and then fight the embedding
         # model's threads for the two cores: one BLAS thread keeps query latency steady.
         threadpool_limits(1, user_api="blas")
@@ -373,10 +374,6 @@ class EmbeddedEngine(SearchEngine):
         """:meth:`_semantic` on a worker thread, so that the vector scan (memory-bound:
         150 MB of vectors read at 100k fields) runs while FTS5 computes BM25 on the calling
         thread; both release the GIL while they work."""
-        with self._lock:
-            if self._scanner is None:
-                self._scanner = ThreadPoolExecutor(SCAN_THREADS,
-                                                   thread_name_prefix="vector-scan")
         return self._scanner.submit(self._semantic, vectors, vector, query)
 
     def _payloads(self, conn: sqlite3.Connection, rowids: list[int]) -> dict[int, tuple]:
