@@ -44,6 +44,11 @@ class Audience:
         return set(ALL_LEVELS) <= set(self.levels)
 
     @property
+    def sees_nothing(self) -> bool:
+        """Whether no dataset at all is visible (no level, no stewarded agency)."""
+        return not (self.levels or self.restricted_agencies)
+
+    @property
     def restricted_agencies(self) -> tuple[str, ...]:
         """Agencies whose restricted datasets are visible beyond :attr:`levels`."""
         if AccessLevel.RESTRICTED in self.levels:

@@ -70,9 +70,7 @@ def _filters(filters: dict[str, tuple[str, ...]], audience: Audience) -> list[di
 
 def _sees_nothing(query: SearchQuery) -> bool:
     """True when no document can pass: an empty filter, or an audience that sees nothing."""
-    audience = query.audience
-    return (any(not v for v in query.filters().values())
-            or not (audience.levels or audience.restricted_agencies))
+    return any(not v for v in query.filters().values()) or query.audience.sees_nothing
 
 
 class ElasticsearchEngine(SearchEngine):

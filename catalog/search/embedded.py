@@ -151,7 +151,7 @@ class EmbeddedEngine(SearchEngine):
                 (
                     cur.lastrowid,
                     *(doc.lexical.get(c, "") for c in LEXICAL_COLUMNS),
-                    " ".join(_tag(k, v) for k, v in doc.attributes().items() if v),
+                    " ".join(tag(k, v) for k, v in doc.attributes().items() if v),
                 ),
             )
 
@@ -303,7 +303,7 @@ class EmbeddedEngine(SearchEngine):
         FTS5's ``bm25()`` by that count: dividing it out gives every stage the score of the
         plain any-term query, as Elasticsearch computes it.
         """
-        if _audience_tags(query.audience) is None:
+        if query.audience.sees_nothing:
             return []
         weights = ", ".join(str(LEXICAL_WEIGHTS[c]) for c in LEXICAL_COLUMNS)
         sql = f"SELECT rowid, bm25(docs_fts, {weights}, 0.0) FROM docs_fts WHERE docs_fts MATCH ?"
@@ -320,7 +320,7 @@ class EmbeddedEngine(SearchEngine):
             if len(short) == 1 and vectors.tag_mask(EVERYONE, short[0]).mean() < RARE_KIND:
                 # Only a rare kind (datasets) still wants candidates: FTS5 intersects with
                 # its tag cheaply, and the tag adds nothing to the score.
-                match += f' AND tags:"{_tag("kind", short[0])}"'
+                match += f' AND tags:"{tag("kind", short[0])}"'
             rows = conn.execute(sql, [match]).fetchall()
             if not rows:
                 continue
@@ -497,16 +497,3 @@ def lexical_expressions(terms: list[str]) -> list[str]:
             ))
     return out
 
-
-def _audience_tags(audience: Audience) -> str | None:
-    """The FTS5 condition on ``tags`` of what the audience may see ("" for everything, None
-    for nothing)."""
-    if audience.sees_everything:
-        return ""
-    visible = [f'"{_tag("access_level", level)}"' for level in audience.levels]
-    visible += [f'("{_tag("access_level", AccessLevel.RESTRICTED)}" AND "{_tag("agency", a)}")'
-                for a in audience.restricted_agencies]
-    return f" AND tags:({' OR '.join(visible)})" if visible else None
-
-
-_tag = tag  # the token that marks a document's attribute value in the ``tags`` column

@@ -107,8 +107,9 @@ class VectorMatrix:
         return np.isin(self.codes[attr], np.asarray(ids, dtype=np.int32))
 
     def tag_mask(self, audience: Audience, kind: str) -> np.ndarray:
-        """Rows of this kind the audience may see, exactly as the embedded engine's FTS5
-        ``tags`` condition selects them (:func:`catalog.search.embedded._audience_tags`)."""
+        """Rows of this kind the audience may see, exactly as a condition on the FTS5
+        ``tags`` tokens the embedded engine writes would select them (its access level,
+        or restricted and of an agency the audience stewards)."""
         key = ("tags", audience.sees_everything, audience.levels, audience.restricted_agencies,
                kind)
         found = self._tag_masks.get(key)
