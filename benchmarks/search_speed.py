@@ -12,10 +12,10 @@
    included, after ``--warm-up`` untimed passes over the queries.
 
 Latency is measured in a process of its own that opens the catalog as a server does
-(``--rounds`` rounds of ``--queries`` searches, each round printed): the process that
-has just loaded 100k fields answers more slowly (its heap is what the load left), and
-so does an Elasticsearch node in the minutes after a bulk rebuild, which the first
-round shows and later rounds leave behind. The table gives the first and the last round.
+(``--rounds`` rounds of ``--queries`` searches, each round printed): timed in the process
+that had just loaded 100k fields, Elasticsearch's p95 was about twice a fresh process's
+(docs/benchmarks.md), and a serving process does not carry that load. The table gives
+the first round's p95 and the last round's p50 and p95.
 
     python benchmarks/search_speed.py [--sizes 10000,100000] [--queries 200]
                                       [--engine embedded,elasticsearch]

@@ -205,11 +205,10 @@ def upsert_dataset(
 
     ``record`` is the source's version. Text a steward edited in the catalog is kept: the
     steward's value stays in place and the source's new value is recorded beside it in
-    ``steward_edits`` (the history shows both). Each new field row is matched by name (repeats
-    in order of position) to the field it updates in place, keeping that field's id and its
-    edits. Fields are written in
-    bulk (a layout can have thousands); the change history keeps the dataset as it was
-    before and as it is after.
+    ``steward_edits`` (the history shows both). Each new field row is matched by name
+    (repeats in order of position) to the field it updates in place, keeping that field's
+    id and its edits. Fields are written in bulk (a layout can have thousands); the change
+    history keeps the dataset as it was before and as it is after.
 
     Raises :class:`IdentityConflict` when another source owns the (agency, identifier).
     """
