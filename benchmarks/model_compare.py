@@ -217,7 +217,7 @@ class SentenceTransformerEncoder(Encoder):
 
         torch.set_num_threads(threads)
         self.path = Path(model_path())
-        self.embedder = Embedder(str(self.path), batch_size=BATCH)
+        self.embedder = Embedder(str(self.path), batch_size=BATCH, model="all-MiniLM-L6-v2")
         self.embedder._load()
         self.name, self.how = "all-MiniLM-L6-v2", "sentence-transformers, fp32 (packaged)"
 
