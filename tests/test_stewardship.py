@@ -10,6 +10,7 @@ import html
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from catalog.models import Change, Field
@@ -164,6 +165,29 @@ def test_a_stale_api_edit_is_412_and_nothing_is_lost(stewarded: WebCatalog) -> N
     assert client.patch(f"/api/v1/fields/{field.id}", data="not json",
                         headers={**headers_b, "If-Match": saved.headers["ETag"]}
                         ).status_code == 400
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "zstd"])
+def test_the_etag_of_a_compressed_get_saves(stewarded: WebCatalog, encoding: str) -> None:
+    """A client that accepts compression (every browser, curl --compressed, requests) gets
+    the ETag tagged with the encoding ("…:gzip"); sent back in If-Match it names the same
+    version, and the edit is saved rather than refused as stale."""
+    field = _field(stewarded, "CLAIM_ID")
+    client = stewarded.app.test_client()
+    headers = {"Authorization": f"Bearer {token_for(stewarded, 'dol-a@example.org')}"}
+    got = client.get(f"/api/v1/fields/{field.id}",
+                     headers={**headers, "Accept-Encoding": encoding})
+    assert got.headers.get("Content-Encoding") == encoding
+    etag = got.headers["ETag"]
+    assert etag.endswith(f':{encoding}"'), etag  # as flask-compress tags it
+    saved = client.patch(f"/api/v1/fields/{field.id}", json={"label": f"Claim ({encoding})"},
+                         headers={**headers, "If-Match": etag})
+    assert saved.status_code == 200, saved.get_json()
+    assert _field(stewarded, "CLAIM_ID").label == f"Claim ({encoding})"
+    # Still a version check: the old ETag, compressed or not, is now stale.
+    stale = client.patch(f"/api/v1/fields/{field.id}", json={"label": "Claim key"},
+                         headers={**headers, "If-Match": etag})
+    assert stale.status_code == 412
 
 
 # ---------------------------------------------------------------- who may edit what

@@ -33,6 +33,7 @@ from web.auth import current_account, web_actor
 from web.current import catalog, db
 from web.errors import json_error
 from web.present import dataset_dict, field_dict
+from web.serving import ENCODINGS
 from web.steward import reindex
 
 bp = Blueprint("steward_api", __name__, url_prefix="/api/v1")
@@ -54,7 +55,12 @@ def _if_match() -> str | None:
     if not header or header == "*":
         return None
     first = header.split(",")[0].strip()
-    return first.removeprefix("W/").strip('"')
+    version = first.removeprefix("W/").strip('"')
+    # flask-compress tags the ETag of a compressed GET with its encoding ("…:gzip"); the
+    # version read is the same in every encoding.
+    for encoding in ENCODINGS:
+        version = version.removesuffix(f":{encoding}")
+    return version
 
 
 def _patch(target: Dataset | Field, dataset: Dataset, schema: Schema) -> ResponseReturnValue:
