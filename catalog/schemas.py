@@ -368,10 +368,17 @@ class SearchHitSchema(Schema):
     highlight = fields.String(allow_none=True)
     status = fields.String(allow_none=True)
     url = fields.String()
-    # Near-identical fields of the same dataset this hit stands for ("and N more").
+    # Near-identical fields of the same dataset this hit stands for ("and N more"), and the
+    # first few of them.
     more_in_dataset = fields.Integer()
+    more_fields = fields.List(fields.Dict())
     # For a dataset hit: its best-ranked fields that matched too.
     matched_fields = fields.List(fields.Dict())
+    # Other datasets holding an exact copy of this hit (the first few) and how many in all.
+    also_in = fields.List(fields.Dict())
+    also_in_count = fields.Integer()
+    # Among a field's similar fields: an exact copy of it in another dataset.
+    copy = fields.Boolean()
 
 
 class HarvestRunOutSchema(Schema):

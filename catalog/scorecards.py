@@ -36,10 +36,9 @@ from catalog.models import Agency, Dataset, Field, utcnow
 from catalog.quality_models import ScorecardSnapshot, SensitivitySuggestion
 from catalog.sensitivity import PENDING, name_words
 from catalog.store import visible
+from catalog.text import PLACEHOLDERS
 
 UNKNOWN_PUBLISHER = "Unknown publisher"
-PLACEHOLDERS = {"", "not available", "n/a", "na", "none", "null", "unknown", "tbd", "-", "?",
-                "not applicable", "blank"}
 FIELD_COMPONENTS = ("fields_described", "fields_typed", "fields_labelled", "fields_reviewed",
                     "fields_pending")
 DATASET_COMPONENTS = ("datasets_attributed", "datasets_with_frequency",

@@ -19,9 +19,9 @@ from catalog.config import Settings, load_settings
 from catalog.db import make_engine, migrate, session_factory, transaction
 from catalog.embedding_models import ModelMissing
 from catalog.embeddings import Embedder, cached_embeddings, looked_up_embeddings
-from catalog.models import Dataset, utcnow
+from catalog.models import Dataset, Field, utcnow
 from catalog.search import similar
-from catalog.search.documents import SearchDocument, context_text, documents_for
+from catalog.search.documents import SearchDocument, context_text, documents_for, field_twin
 from catalog.search.embedded import EmbeddedEngine
 from catalog.search.engine import SearchEngine
 from catalog.search.query import Hit, SearchQuery, SearchResult
@@ -221,7 +221,8 @@ class Catalog:
         A hit's score is its :meth:`~catalog.embedding_models.ModelSpec.likeness` (0-1), not
         the raw cosine: e5's cosines are crowded, so a cosine read as a percentage said
         "81% similar" of two unrelated fields. Fields no more alike than two picked at
-        random are left out.
+        random are left out. An exact copy of the field in another dataset (the same dataset
+        published twice, :func:`~catalog.search.documents.twin_key`) is marked ``copy``.
         """
         found = self.search_engine.field_vector(field_id)
         if found is None or limit <= 0:
@@ -236,13 +237,23 @@ class Catalog:
             {int(hit.payload.get("dataset_id") or 0) for hit, _ in candidates}))
         spec = self.embedder.spec
         baseline = spec.similar_baseline if contexts else spec.pair_baseline
+        twin = self._twin_of(field_id)
         out = []
         for hit, cosine in similar.rescore(source, candidates, contexts):
             if cosine <= baseline or len(out) >= limit:
                 break
             hit.score = spec.likeness(cosine, baseline)
+            hit.copy = twin is not None and hit.payload.get("twin") == twin
             out.append(hit)
         return out
+
+    def _twin_of(self, field_id: int) -> str | None:
+        """The twin key of a field (None if it is gone)."""
+        with self.session() as session:
+            found = session.scalars(
+                select(Field).where(Field.id == field_id)
+                .options(selectinload(Field.dataset).selectinload(Dataset.agency))).first()
+            return field_twin(found, found.dataset) if found is not None else None
 
     def _context_vectors(self, dataset_ids: set[int]) -> dict[int, np.ndarray]:
         """The context sentence's vector of each dataset (from the embedding cache; one

@@ -17,6 +17,10 @@ from pathlib import Path
 
 import snowballstemmer
 
+# What a source writes for "no value" (lower case, punctuation as spaces): "Not Available".
+PLACEHOLDERS = {"", "not available", "n/a", "n a", "na", "none", "null", "unknown", "tbd", "-",
+                "?", "not applicable", "blank"}
+
 # Common abbreviations in government data dictionaries and record layouts. Only entries
 # whose meaning is unambiguous in that setting; ambiguous ones (ED, MED, IND) are left out.
 # Mined ones (catalog.abbreviations, data/abbreviations.tsv) extend these in ABBREVIATIONS.

@@ -247,6 +247,11 @@ def test_near_identical_fields_of_a_dataset_collapse_into_one_hit(catalog: Catal
     result = catalog.search(SearchQuery(text="diagnosis code", kind="field"))
     diagnoses = [h for h in result.hits if h.payload["field"].startswith("DX")]
     assert len(diagnoses) == 1 and diagnoses[0].more_in_dataset == 24
+    # The hit names the first fields it stands for, so that each can be opened.
+    named = diagnoses[0].more_fields
+    assert len(named) == 3 and all(f["field"].startswith("DX") and f["field_id"]
+                                   and f["title"].startswith("Diagnosis code") for f in named)
+    assert diagnoses[0].payload["field"] not in {f["field"] for f in named}
     assert result.total == len(result.hits)  # 25 diagnosis codes count as one result
     apart = catalog.search(SearchQuery(text="diagnosis code", kind="field", collapse=False))
     assert sum(h.payload["field"].startswith("DX") for h in apart.hits) == 20
@@ -513,3 +518,136 @@ def test_a_changed_dataset_is_updated_in_place_without_a_rebuild(catalog: Catalo
 
         session.delete(session.get(Dataset, dataset_id))
     assert catalog.search(SearchQuery(text="", per_page=100)).total == 2 + 4 + 28
+
+
+# ------------------------------------------------------- the same dataset published twice
+
+CLIENT_FIELDS = [
+    {"position": 1, "name": "CLNT_ID", "label": "Client identifier"},
+    {"position": 2, "name": "CLNT_DOB_DT", "label": "Client date of birth",
+     "description": "The client's date of birth, as reported.", "data_type": "date"},
+    {"position": 3, "name": "ELIG_AMT", "label": "Monthly eligibility amount",
+     "data_type": "number"},
+]
+TWINS = [
+    {"identifier": "dss-clients", "title": "Client eligibility records",
+     "description": "From DSS_Data_Dictionary.xlsx.", "fields": CLIENT_FIELDS},
+    # The merged dictionary repeats it: another file, another description, spacing and a
+    # placeholder where the agency's own file has no definition.
+    {"identifier": "merged-dss-clients", "title": "Client  eligibility records",
+     "description": "From P20WIN_Data_Dictionary.xlsx.", "fields": [
+         CLIENT_FIELDS[0],
+         {**CLIENT_FIELDS[1], "description": "The client's date of birth,\n\nas reported."},
+         {**CLIENT_FIELDS[2], "description": "Not Available"}]},
+    # The same fields in a dataset of another title are not copies.
+    {"identifier": "dss-clients-2020", "title": "Client eligibility records, 2020 archive",
+     "fields": CLIENT_FIELDS},
+    # Nor is a restricted copy the public copy: another audience, another facet value.
+    {"identifier": "dss-clients-restricted", "title": "Client eligibility records",
+     "access_level": "restricted", "fields": CLIENT_FIELDS},
+]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def twins(request, tmp_path_factory, embedder: Embedder) -> Iterator[Catalog]:
+    engine = make_engine(request, request.param)
+    data_dir = tmp_path_factory.mktemp(f"twins-{request.param}")
+    cat = Catalog(load_settings(data_dir=data_dir, database_url=None), embedder=embedder,
+                  engine=engine)
+    ids = []
+    with cat.transaction() as session:
+        agency = find_or_create_agency(session, "Department of Social Services", "DSS")
+        for raw in TWINS:
+            ids.append(upsert_dataset(session, DatasetInSchema().load(raw), agency=agency,
+                                      fmt="test", provenance={}, actor="test").dataset.id)
+    cat.index_datasets(ids)
+    yield cat
+    drop_engine(engine)
+    cat.close()
+
+
+def _datasets_of(hits) -> list[str]:
+    return [h.payload["dataset"] for h in hits]
+
+
+def test_exact_copies_in_other_datasets_fold_into_one_hit(twins: Catalog) -> None:
+    result = twins.search(SearchQuery(text="client date of birth", kind="field"))
+    births = [h for h in result.hits if h.payload["field"] == "CLNT_DOB_DT"]
+    print("\ncopies of CLNT_DOB_DT:", [(h.payload["dataset"], [c["dataset"] for c in h.also_in])
+                                      for h in births])
+    assert len(births) == 2  # the agency's and the merged copy as one, the 2020 archive apart
+    folded = next(h for h in births if h.also_in)
+    assert {folded.payload["dataset"], *(c["dataset"] for c in folded.also_in)} == {
+        "dss-clients", "merged-dss-clients"}
+    assert folded.also_in_count == 1
+    assert all(c["field"] == "CLNT_DOB_DT" and c["field_id"] and c["dataset_title"]
+               for c in folded.also_in)
+    apart = next(h for h in births if not h.also_in)
+    assert apart.payload["dataset"] == "dss-clients-2020"
+    # Counted once, in the total and in every facet; listed one by one without collapsing.
+    assert result.facets["kind"]["field"] == result.total == len(result.hits) == 6
+    every = twins.search(SearchQuery(text="client date of birth", kind="field",
+                                     collapse=False))
+    assert sum(h.payload["field"] == "CLNT_DOB_DT" for h in every.hits) == 3
+    assert every.total == result.total + 3  # each of the three fields had one copy
+
+
+def test_a_dataset_published_twice_is_one_dataset_hit(twins: Catalog) -> None:
+    result = twins.search(SearchQuery(text="client eligibility records", kind="dataset"))
+    assert sorted(_datasets_of(result.hits)) in (
+        ["dss-clients", "dss-clients-2020"], ["dss-clients-2020", "merged-dss-clients"])
+    head = next(h for h in result.hits if h.payload["dataset"] != "dss-clients-2020")
+    assert [c["dataset"] for c in head.also_in] == [
+        {"dss-clients": "merged-dss-clients",
+         "merged-dss-clients": "dss-clients"}[head.payload["dataset"]]]
+    # Its matching fields are named, whichever copy's fields lead.
+    assert {"CLNT_ID", "ELIG_AMT", "CLNT_DOB_DT"} & {f["field"] for f in head.matched_fields}
+
+
+def test_a_restricted_copy_never_folds_into_a_public_hit(twins: Catalog) -> None:
+    for allowed in (("public",), ALL):
+        for kind in ("field", "dataset"):
+            result = twins.search(SearchQuery(text="client eligibility", kind=kind,
+                                              allowed_access=allowed, per_page=50))
+            named = {c["dataset"] for h in result.hits for c in h.also_in}
+            assert "dss-clients-restricted" not in named
+            shown = set(_datasets_of(result.hits))
+            assert ("dss-clients-restricted" in shown) == (allowed == ALL), (allowed, kind)
+
+
+def test_twin_keys_ignore_spacing_case_punctuation_and_placeholders() -> None:
+    from catalog.search.documents import twin_key
+
+    same = twin_key("field", "dss", "Client eligibility records", "ELIG_AMT", None, None)
+    assert twin_key("field", "dss", "client  Eligibility records.", "elig_amt", "", "N/A") == same
+    assert twin_key("field", "dss", "Client eligibility records", "ELIG_AMT", None,
+                    "Not Available") == same
+    assert twin_key("field", "dss", "Client eligibility records", "ELIG_AMT", None,
+                    "Amount paid") != same
+    assert twin_key("dataset", "dss", "Client eligibility records", "ELIG_AMT", None,
+                    None) != same
+
+
+def test_a_fields_copy_leads_its_similar_fields_marked_as_a_copy(twins: Catalog) -> None:
+    with twins.session() as session:
+        from sqlalchemy import select
+
+        from catalog.models import Dataset, Field
+
+        field_id = session.scalars(select(Field.id).join(Dataset).where(
+            Dataset.identifier == "dss-clients", Field.name == "CLNT_DOB_DT")).one()
+    found = twins.similar_fields(field_id, audience=ALL)
+    print("\nsimilar to CLNT_DOB_DT:", [(h.payload["dataset"], h.payload["field"], h.copy,
+                                         round(h.score, 2)) for h in found])
+    # Its copies (the restricted one too, for who may see it) lead, marked as copies; the
+    # same field in a dataset of another title is a similar field, not a copy.
+    copies = [h for h in found if h.copy]
+    assert {h.payload["dataset"] for h in copies} == {"merged-dss-clients",
+                                                      "dss-clients-restricted"}
+    assert found[:2] == copies and all(h.payload["field"] == "CLNT_DOB_DT" for h in copies)
+    others = [h for h in found if h.payload["field"] == "CLNT_DOB_DT" and not h.copy]
+    assert [h.payload["dataset"] for h in others] == ["dss-clients-2020"]
+    assert found[0].to_dict()["copy"] is True
+    public = twins.similar_fields(field_id, audience=("public",))
+    assert [h.payload["dataset"] for h in public if h.copy] == ["merged-dss-clients"]
+    assert "dss-clients-restricted" not in {h.payload["dataset"] for h in public}

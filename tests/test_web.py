@@ -9,9 +9,16 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
+from sqlalchemy import select
 
+from catalog.config import load_settings
+from catalog.models import Field
+from catalog.schemas import DatasetInSchema
+from catalog.service import Catalog
+from catalog.store import find_or_create_agency, upsert_dataset
 from tests.webfixtures import readable
 from web.access import audience
+from web.app import create_app
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -534,3 +541,47 @@ def test_each_tab_count_is_the_total_of_the_view_it_opens(client, query: str) ->
         assert TAB.findall(view) and [c for _, _, c in TAB.findall(view)] == [
             c for _, _, c in tabs]
     assert int(tabs[0][2].replace(",", "")) == sum(int(c.replace(",", "")) for _, _, c in tabs[1:])
+
+
+def test_a_hit_names_what_it_stands_for_and_where_else_it_is(tmp_path, embedder) -> None:
+    """A collapsed hit names the near-identical fields under it, each a link (the exact
+    match of the query may be one of them), and the other datasets holding a copy."""
+    catalog = Catalog(load_settings(data_dir=tmp_path / "data", database_url=None),
+                      embedder=embedder)
+    fields = [{"position": 1, "name": "THTOTINC", "label": "HH: Total household income"},
+              {"position": 2, "name": "THEARN", "label": "HH: Total household earned income"},
+              {"position": 3, "name": "TPTOTINC", "label": "Person: Total income"}]
+    ids = []
+    with catalog.transaction() as session:
+        agency = find_or_create_agency(session, "U.S. Census Bureau", "Census")
+        for identifier, source in (("sipp-core", "sipp.dct"), ("sipp-mirror", "mirror.dct")):
+            record = DatasetInSchema().load({
+                "identifier": identifier, "title": "SIPP core wave file",
+                "description": f"Read from {source}.", "fields": fields})
+            ids.append(upsert_dataset(session, record, agency=agency, fmt="test",
+                                      provenance={}, actor="tests").dataset.id)
+    catalog.index_datasets(ids)
+    page = create_app(catalog).test_client().get("/search?q=household+income&kind=field")
+    text = readable(page)
+    print("\nsearch page:", " ".join(text[text.find("hit-more"):][:400].split()))
+    html_text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "1 more in this dataset" in text and "also in" in text
+    with catalog.session() as session:
+        by_name = {(f.dataset.identifier, f.name): f.id for f in session.scalars(select(Field))}
+    # Both household fields are reachable from the page, whichever leads; one copy of
+    # each dataset's fields is listed, the other named as where else it is.
+    shown = {int(n) for n in re.findall(r'href="/fields/(\d+)"', html_text)}
+    household = {"THTOTINC", "THEARN"}
+    assert any({by_name[(d, n)] for n in household} <= shown
+               for d in ("sipp-core", "sipp-mirror"))
+    also = re.search(r'class="hit-also">.*?href="/fields/(\d+)".*?<code[^>]*>([\w-]+)</code>',
+                     html_text, re.S)
+    assert also is not None
+    copy_id, copy_dataset = int(also.group(1)), also.group(2)
+    head = re.search(r'class="hit-title"><a href="/fields/(\d+)"', html_text)
+    assert head is not None
+    head_dataset = next(d for (d, _), i in by_name.items() if i == int(head.group(1)))
+    assert copy_dataset != head_dataset  # the copy is in the other dataset,
+    assert copy_id in {by_name[(copy_dataset, n)] for n in household}  # of a household field
+    catalog.close()

@@ -8,11 +8,14 @@ very same terms; the embedding text is plain words.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from catalog.models import Dataset, Field
 from catalog.text import (
+    PLACEHOLDERS,
     analyse,
     analyse_name,
     clip,
@@ -36,10 +39,14 @@ LEXICAL_WEIGHTS: dict[str, float] = {
     "prefixes": 4.0,  # a query term that begins a word (text.prefixes); chosen by --cv-columns
 }
 PREFIXED_COLUMNS = ("name", "label", "description", "codes")  # whose words' prefixes count
+# Bump when what a document holds changes (2: twin keys in ``words``): an Elasticsearch
+# index that records another is rebuilt, as an embedded one of another INDEX_FORMAT is.
+DOCUMENTS_FORMAT = "2"
 EMBED_CHARS = 1000
 MAX_CODES = 40
 WORDS_CHARS = 400
 NAME_MARK = " | "  # separates a field's label words from its name's terms in ``words``
+TWIN_MARK = " ~ "  # then comes the document's twin key (see :func:`twin_key`)
 
 
 @dataclass
@@ -57,7 +64,8 @@ class SearchDocument:
     lexical: dict[str, str]
     embed_text: str
     payload: dict[str, Any]
-    # Label words, to tell near-identical fields of one dataset (see search.results).
+    # Label words, to tell near-identical fields of one dataset (see search.results), and
+    # after TWIN_MARK the twin key that tells exact copies in other datasets.
     words: str = ""
     # A dataset's :func:`context_text`, embedded beside the documents but not indexed: the
     # part its fields' embed texts share, which similar-field search takes out.
@@ -99,15 +107,54 @@ def label_words(field: Field) -> str:
     return f"{label}{NAME_MARK}{name}"[:WORDS_CHARS]
 
 
+def _plain(text: str | None) -> str:
+    """Words in lower case without punctuation; "" for none or a placeholder ("N/A")."""
+    words = " ".join(re.sub(r"[^0-9a-z]+", " ", (text or "").casefold()).split())
+    return "" if words in PLACEHOLDERS else words
+
+
+def twin_key(kind: str, *parts: str | None) -> str:
+    """A digest of what makes two documents copies of each other: their words, spacing,
+    case, punctuation and placeholders ("Not Available" is no description) aside.
+
+    One file can republish another: P20 WIN's merged data dictionary repeats, row for row,
+    the dictionary each agency publishes, so every field of those agencies would be listed
+    twice. A field's key is its agency, its dataset's title, its name, label and
+    description; a dataset's, its agency, title and its fields' names (not its description,
+    which a loader may write from the file it came from). Equal keys fold into one result
+    when their facet values agree too ("also in …", :mod:`catalog.search.results`).
+    """
+    text = "\x1f".join(_plain(part) for part in (kind, *parts))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def field_twin(field: Field, dataset: Dataset) -> str:
+    """The twin key of a field (see :func:`twin_key`)."""
+    return twin_key("field", dataset.agency.slug, dataset.title, field.name, field.label,
+                    field.description)
+
+
+def dataset_twin(dataset: Dataset) -> str:
+    """The twin key of a dataset (see :func:`twin_key`)."""
+    names = sorted(_plain(f.name) for f in dataset.fields)
+    return twin_key("dataset", dataset.agency.slug, dataset.title, *names)
+
+
+def split_twin(words: str) -> tuple[str, str]:
+    """A document's ``words`` without its twin key, and the key ("" when it has none)."""
+    words, _, twin = words.partition(TWIN_MARK)
+    return words, twin
+
+
 def word_sets(words: str) -> tuple[frozenset[str], frozenset[str]]:
     """The label's and the name's words of a document's ``words`` (see :func:`label_words`)."""
-    label, _, name = words.partition(NAME_MARK)
+    label, _, name = split_twin(words)[0].partition(NAME_MARK)
     return frozenset(label.split()), frozenset(name.split())
 
 
 def label_sequence(words: str) -> list[str]:
     """The label's stems of a document's ``words`` in the label's order."""
-    return words.partition(NAME_MARK)[0].split()
+    return split_twin(words)[0].partition(NAME_MARK)[0].split()
 
 
 def _codes_text(field: Field) -> str:
@@ -170,6 +217,7 @@ def dataset_document(dataset: Dataset) -> SearchDocument:
         lexical=lexical,
         embed_text=embed_text,
         payload=payload,
+        words=f"{TWIN_MARK}{dataset_twin(dataset)}",
         context_text=context_text(dataset) if dataset.fields else "",
     )
 
@@ -250,6 +298,7 @@ def field_document(field: Field, dataset: Dataset) -> SearchDocument:
         "start_col": field.start_col,
         "end_col": field.end_col,
         "status": dataset.status,
+        "twin": field_twin(field, dataset),  # tells its copies among similar fields
     }
     return SearchDocument(
         doc_id=f"field:{field.id}",
@@ -263,7 +312,7 @@ def field_document(field: Field, dataset: Dataset) -> SearchDocument:
         lexical=lexical,
         embed_text=field_embed_text(field, dataset),
         payload=payload,
-        words=label_words(field),
+        words=f"{label_words(field)}{TWIN_MARK}{field_twin(field, dataset)}",
     )
 
 

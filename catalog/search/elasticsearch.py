@@ -27,7 +27,12 @@ from elasticsearch import Elasticsearch, NotFoundError, helpers
 from elasticsearch.serializer import OrjsonSerializer
 
 from catalog.audience import ALL_LEVELS, Audience, AudienceLike
-from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
+from catalog.search.documents import (
+    DOCUMENTS_FORMAT,
+    LEXICAL_COLUMNS,
+    LEXICAL_WEIGHTS,
+    SearchDocument,
+)
 from catalog.search.engine import SearchEngine
 from catalog.search.es_index import document_source, mappings
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
@@ -99,13 +104,15 @@ class ElasticsearchEngine(SearchEngine):
 
     @property
     def stale(self) -> bool:
-        """Whether the index was built with older mappings (a rebuild brings it up to date)."""
+        """Whether the index was built with older mappings or documents (a rebuild brings
+        it up to date)."""
         try:
             found = self.es.indices.get_mapping(index=self.alias)
         except Exception:  # no index yet, or no server: nothing to rebuild from here
             return False
         wanted = {"words", *LEXICAL_COLUMNS}
         return any(not wanted <= set(m["mappings"].get("properties", {}))
+                   or (m["mappings"].get("_meta") or {}).get("documents") != DOCUMENTS_FORMAT
                    for m in found.values())
 
     def index_model(self) -> str | None:
@@ -120,7 +127,8 @@ class ElasticsearchEngine(SearchEngine):
     def record_model(self, name: str) -> None:
         """Record the embedding model in the index mapping's ``_meta``."""
         self._ensure()
-        self.es.indices.put_mapping(index=self.alias, meta={"model": name})
+        self.es.indices.put_mapping(index=self.alias,
+                                    meta={"model": name, "documents": DOCUMENTS_FORMAT})
 
     # ------------------------------------------------------------------ the index
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from catalog.embeddings import DIMENSIONS
-from catalog.search.documents import LEXICAL_COLUMNS, SearchDocument
+from catalog.search.documents import DOCUMENTS_FORMAT, LEXICAL_COLUMNS, SearchDocument
 from catalog.search.query import FACETS
 from catalog.search.ranking import sort_key
 
@@ -45,7 +45,8 @@ def mappings() -> dict[str, Any]:
     )
     # The vector is searched, never read back from _source (``vector_b64`` is, compactly):
     # leaving it out keeps every fetched hit small.
-    return {"dynamic": "strict", "_source": {"excludes": ["vector"]}, "properties": properties}
+    return {"dynamic": "strict", "_source": {"excludes": ["vector"]}, "properties": properties,
+            "_meta": {"documents": DOCUMENTS_FORMAT}}
 
 
 def document_source(doc: SearchDocument, vector: np.ndarray) -> dict[str, Any]:

@@ -76,10 +76,19 @@ class Hit:
     lexical_rank: int | None = None
     semantic_rank: int | None = None
     highlight: str | None = None
-    # How many near-identical fields of the same dataset this hit stands for.
+    # How many near-identical fields of the same dataset this hit stands for, and the
+    # first few of them (field_id, field, title), best first.
     more_in_dataset: int = 0
+    more_fields: list[dict[str, Any]] = field(default_factory=list)
     # For a dataset hit: its best-ranked fields that matched too (field_id, field, title).
     matched_fields: list[dict[str, Any]] = field(default_factory=list)
+    # Other datasets holding an exact copy of this hit (the same dataset published twice):
+    # the first few named, with their best copy (dataset_id, dataset, dataset_title,
+    # field_id, field); how many there are in all.
+    also_in: list[dict[str, Any]] = field(default_factory=list)
+    also_in_count: int = 0
+    # Among a field's similar fields: this one is an exact copy of it (see documents.twin_key).
+    copy: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The hit as plain data: its payload with kind, score, ranks and snippet (for the API)."""
@@ -91,7 +100,11 @@ class Hit:
             semantic_rank=self.semantic_rank,
             highlight=self.highlight,
             more_in_dataset=self.more_in_dataset,
+            more_fields=self.more_fields,
             matched_fields=self.matched_fields,
+            also_in=self.also_in,
+            also_in_count=self.also_in_count,
+            copy=self.copy,
         )
         return data
 

@@ -4,7 +4,9 @@ Each engine hands over its lexical candidates ``(key, bm25, stage)`` and its sem
 ``(key, cosine)``, both taken over everything the asker may see (the audience is applied
 inside both rankings) but *not* narrowed by the asker's own filters, and the attributes of
 every candidate. Here they are fused (:mod:`catalog.search.fusion`), near-identical fields
-of one dataset are collapsed into one hit, and only then are the filters applied. The set
+of one dataset are collapsed into one hit, exact copies in other datasets (the same
+dataset published twice: :func:`catalog.search.documents.twin_key`) folded into it too, and
+only then are the filters applied. The set
 of results therefore does not depend on the filters: a tab or facet count is always the
 total of the view it leads to (facets count as if their own filter were not set, the
 usual "disjunctive" facets, so a count is what ticking that value alone would show).
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from catalog.search.documents import label_sequence, word_sets
+from catalog.search.documents import label_sequence, split_twin, word_sets
 from catalog.search.fusion import (
     convex_fusion,
     label_match,
@@ -33,6 +35,8 @@ from catalog.search.ranking import make_hit, sorted_facets
 LEXICAL_POOL_FACTOR = 2
 COLLAPSE_SIMILARITY = 0.75  # Jaccard of label words at which two fields count as near-identical
 MATCHED_FIELDS_SHOWN = 3  # a dataset hit names up to this many of its matching fields
+MORE_FIELDS_SHOWN = 3  # a field hit names up to this many of the fields collapsed under it
+TWINS_SHOWN = 5  # a hit names up to this many of the other datasets holding copies of it
 # A field is compared with its dataset's best-ranked hits only: a dataset with thousands of
 # candidates would otherwise cost a comparison with every one of them (quadratic).
 HEADS_COMPARED = 20
@@ -40,6 +44,8 @@ HEADS_COMPARED = 20
 # is what its fields hold, and layouts often carry no title or description worth the name.
 # Chosen by cross-validation on the development queries (search_quality.py --cv-evidence).
 FIELD_EVIDENCE = 0.5
+# What a hit says of each of its copies in other datasets (Hit.also_in).
+ALSO_IN_KEYS = ("dataset_id", "dataset", "dataset_title", "field_id", "field")
 _facet_values = itemgetter(*FACETS)  # a candidate's FACETS values, as a tuple
 
 Fetch = Callable[[list[Any]], dict[Any, tuple[str, str, dict[str, Any]]]]
@@ -55,6 +61,8 @@ class _Group:
     words: frozenset[str]
     members: list[Hashable] = field(default_factory=list)
     facets: tuple[Any, ...] = ()  # attrs' values of FACETS, in that order
+    # Exact copies of the head or of its members in other datasets (twin keys), best first.
+    twins: list[Hashable] = field(default_factory=list)
 
 
 def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -162,24 +170,34 @@ def collapse(
     enabled: bool = True,
     sets: Callable[[str], tuple[frozenset[str], frozenset[str]]] = word_sets,
 ) -> list[_Group]:
-    """Greedy: a field joins the first better-ranked field of its dataset it nearly repeats.
+    """Greedy: a field joins the first better-ranked field of its dataset it nearly repeats;
+    a dataset or field joins the better-ranked result it is an exact copy of.
 
     Near-identical means the same dataset, the same facet values (so that a group is never
     split by a filter) and label words whose Jaccard similarity reaches
     :data:`COLLAPSE_SIMILARITY`. A field is compared with the first
-    :data:`HEADS_COMPARED` heads of its dataset only.
+    :data:`HEADS_COMPARED` heads of its dataset only. An exact copy is a document of another
+    dataset with the same twin key and the same facet values: it joins the group of the
+    first document with that key, head or member, as one of its ``twins``.
     """
     groups: list[_Group] = []
     by_dataset: dict[Any, list[_Group]] = {}
+    by_twin: dict[str, _Group] = {}
     for key, score in ranked:
         attrs = attributes.get(key)
         if attrs is None:
             continue
+        twin = split_twin(attrs.get("words", ""))[1] if enabled else ""
         words = sets(attrs.get("words", ""))[0]
         try:
             facets = _facet_values(attrs)
         except KeyError:  # a candidate without some attribute: None, as attrs.get gives
             facets = tuple([attrs.get(f) for f in FACETS])
+        if twin:
+            original = by_twin.get(twin)
+            if original is not None and original.facets == facets:
+                original.twins.append(key)
+                continue
         if enabled and attrs.get("kind") == "field":
             heads = by_dataset.setdefault(attrs.get("dataset_id"), [])
             head = None
@@ -193,12 +211,16 @@ def collapse(
                         break
             if head is not None:
                 head.members.append(key)
+                if twin:
+                    by_twin.setdefault(twin, head)
                 continue
             group = _Group(key, score, attrs, words, facets=facets)
             if len(heads) < HEADS_COMPARED:  # later heads are never compared with
                 heads.append(group)
         else:
             group = _Group(key, score, attrs, words, facets=facets)
+        if twin:
+            by_twin.setdefault(twin, group)
         groups.append(group)
     return groups
 
@@ -228,6 +250,12 @@ def facet_counts(
     return sorted_facets(dict(zip(FACETS, counts, strict=True)))
 
 
+def _field_ref(payload: dict[str, Any]) -> dict[str, Any]:
+    """How a hit names another field: its id, name and title."""
+    return {"field_id": payload.get("field_id"), "field": payload.get("field"),
+            "title": payload.get("title")}
+
+
 def assemble(
     query: SearchQuery,
     terms: Sequence[str],
@@ -250,7 +278,7 @@ def assemble(
         attrs = attributes.get(key)
         if attrs is None:
             continue
-        words = attrs.get("words", "")
+        words = split_twin(attrs.get("words", ""))[0]  # copies of a field share them
         match = matches.get(words)
         if match is None:
             label, name = sets(words)
@@ -272,15 +300,28 @@ def assemble(
     page = shown[start : start + query.per_page]
     matched: dict[Hashable, list[Hashable]] = {}
     if any(g.attrs.get("kind") == "dataset" for g in page):
-        wanted = {g.attrs.get("dataset_id"): g.key for g in page
-                  if g.attrs.get("kind") == "dataset"}
+        # A dataset's matching fields may be headed by the fields of its copy.
+        wanted: dict[Any, Hashable] = {}
+        for g in page:
+            if g.attrs.get("kind") == "dataset":
+                for k in [g.key, *g.twins]:
+                    wanted.setdefault((attributes.get(k) or {}).get("dataset_id"), g.key)
         for group in groups:
             owner = wanted.get(group.attrs.get("dataset_id"))
             if group.attrs.get("kind") == "field" and owner is not None:
                 fields = matched.setdefault(owner, [])
                 if len(fields) < MATCHED_FIELDS_SHOWN:
                     fields.append(group.key)
-    keys = [g.key for g in page] + [k for keys in matched.values() for k in keys]
+    twins: dict[Hashable, list[Hashable]] = {}  # the best copy in each other dataset
+    for g in page:
+        if g.twins:
+            by_dataset_copy: dict[Any, Hashable] = {}
+            for k in g.twins:
+                by_dataset_copy.setdefault((attributes.get(k) or {}).get("dataset_id"), k)
+            twins[g.key] = list(by_dataset_copy.values())
+    keys = ([g.key for g in page] + [k for keys in matched.values() for k in keys]
+            + [k for keys in twins.values() for k in keys[:TWINS_SHOWN]]
+            + [k for g in page for k in g.members[:MORE_FIELDS_SHOWN]])
     payloads = fetch(keys)
     lex_rank = {key: i + 1 for i, (key, _, _) in enumerate(lexical)}
     sem_rank = {key: i + 1 for i, (key, _) in enumerate(semantic)}
@@ -292,10 +333,13 @@ def assemble(
         hit = make_hit(doc_id, kind, group.score, payload, term_set, lex_rank.get(group.key),
                        sem_rank.get(group.key))
         hit.more_in_dataset = len(group.members)
-        hit.matched_fields = [
-            {"field_id": payloads[k][2].get("field_id"), "field": payloads[k][2].get("field"),
-             "title": payloads[k][2].get("title")}
-            for k in matched.get(group.key, []) if k in payloads
-        ]
+        hit.more_fields = [_field_ref(payloads[k][2])
+                           for k in group.members[:MORE_FIELDS_SHOWN] if k in payloads]
+        hit.matched_fields = [_field_ref(payloads[k][2])
+                              for k in matched.get(group.key, []) if k in payloads]
+        copies = twins.get(group.key, [])
+        hit.also_in = [{key: payloads[k][2].get(key) for key in ALSO_IN_KEYS}
+                       for k in copies[:TWINS_SHOWN] if k in payloads]
+        hit.also_in_count = len(copies)
         hits.append(hit)
     return SearchResult(hits, len(shown), query.page, query.per_page, facets)

@@ -25,7 +25,10 @@ def hit_json(hit: Any) -> dict[str, Any]:
         "title": payload.get("title"),
         "score": round(hit.score, 6),
         "more_in_dataset": hit.more_in_dataset,
+        "more_fields": [f["field"] for f in hit.more_fields],
         "matched_fields": [f["field"] for f in hit.matched_fields],
+        "also_in": [c["dataset"] for c in hit.also_in],
+        "also_in_count": hit.also_in_count,
     }
 
 
@@ -80,7 +83,14 @@ def search(state: CliState, query: str | None, queries_file: Any, as_json: bool,
             click.echo(f"{i:3}. [{hit.kind}] {name}{p.get('title')}")
             click.echo(f"     {p.get('dataset_title')} · {p.get('agency_name')}")
             if hit.more_in_dataset:
-                click.echo(f"     and {hit.more_in_dataset} more in this dataset")
+                names = ", ".join(f["field"] for f in hit.more_fields)
+                rest = hit.more_in_dataset - len(hit.more_fields)
+                click.echo(f"     and {hit.more_in_dataset} more in this dataset: {names}"
+                           + (f" and {rest} others" if rest > 0 else ""))
             if hit.matched_fields:
                 names = ", ".join(f["field"] for f in hit.matched_fields)
                 click.echo(f"     matching fields: {names}")
+            if hit.also_in_count:
+                names = ", ".join(c["dataset"] for c in hit.also_in)
+                more = hit.also_in_count - len(hit.also_in)
+                click.echo(f"     also in {names}" + (f" and {more} more" if more > 0 else ""))
