@@ -54,6 +54,7 @@ def test_components_are_counted_as_defined() -> None:
     assert not described("Last name", None, "Last name")  # the name repeated
     assert not described("ApprenticeID", None, "Apprentice ID")
     assert not described("Zip", None, "Not Available")
+    assert not described("Zip", None, "N/A") and not described("Zip", None, "n/a.")
     assert described("SSN", None, "SSN of client")
     assert not typed("Not Available", "other") and typed("Numeric", "number")
     assert equity_dimensions("Apprentice_Race", None) == ["race/ethnicity"]
