@@ -21,11 +21,18 @@ from catalog.embedding_models import ModelMissing
 from catalog.embeddings import Embedder, cached_embeddings, looked_up_embeddings
 from catalog.models import Dataset, Field, utcnow
 from catalog.search import similar
-from catalog.search.documents import SearchDocument, context_text, documents_for, field_twin
+from catalog.search.documents import (
+    SearchDocument,
+    context_text,
+    dataset_twin,
+    documents_for,
+    field_twin,
+)
 from catalog.search.embedded import EmbeddedEngine
 from catalog.search.engine import SearchEngine
 from catalog.search.query import Hit, SearchQuery, SearchResult
 from catalog.search.ranking import HAS_WORD
+from catalog.search.results import ALSO_IN_KEYS, TWINS_SHOWN
 from catalog.text import query_for_embedding
 
 log = logging.getLogger(__name__)
@@ -222,7 +229,10 @@ class Catalog:
         the raw cosine: e5's cosines are crowded, so a cosine read as a percentage said
         "81% similar" of two unrelated fields. Fields no more alike than two picked at
         random are left out. An exact copy of the field in another dataset (the same dataset
-        published twice, :func:`~catalog.search.documents.twin_key`) is marked ``copy``.
+        published twice, :func:`~catalog.search.documents.twin_key`) is marked ``copy``; the
+        other fields of such a copy are left out, being this field's own dataset's. A
+        similar field published twice is listed once, "also in" the other dataset, as in
+        search results.
         """
         found = self.search_engine.field_vector(field_id)
         if found is None or limit <= 0:
@@ -237,23 +247,39 @@ class Catalog:
             {int(hit.payload.get("dataset_id") or 0) for hit, _ in candidates}))
         spec = self.embedder.spec
         baseline = spec.similar_baseline if contexts else spec.pair_baseline
-        twin = self._twin_of(field_id)
-        out = []
+        twin, dataset_key = self._twins_of(field_id)
+        out: list[Hit] = []
+        listed: dict[str, Hit] = {}  # similar fields by twin key
         for hit, cosine in similar.rescore(source, candidates, contexts):
-            if cosine <= baseline or len(out) >= limit:
+            if cosine <= baseline:
+                break
+            hit.copy = twin is not None and hit.payload.get("twin") == twin
+            if not hit.copy and dataset_key and hit.payload.get("dataset_twin") == dataset_key:
+                continue  # another field of this field's own dataset, published again
+            first = listed.get(hit.payload.get("twin") or "") if not hit.copy else None
+            if first is not None:  # the same similar field in another copy of its dataset
+                first.also_in_count += 1
+                if len(first.also_in) < TWINS_SHOWN:
+                    first.also_in.append({k: hit.payload.get(k) for k in ALSO_IN_KEYS})
+                continue
+            if len(out) >= limit:
                 break
             hit.score = spec.likeness(cosine, baseline)
-            hit.copy = twin is not None and hit.payload.get("twin") == twin
+            if hit.payload.get("twin") and not hit.copy:
+                listed[hit.payload["twin"]] = hit
             out.append(hit)
         return out
 
-    def _twin_of(self, field_id: int) -> str | None:
-        """The twin key of a field (None if it is gone)."""
+    def _twins_of(self, field_id: int) -> tuple[str | None, str | None]:
+        """The twin keys of a field and of its dataset (None, None if it is gone)."""
         with self.session() as session:
             found = session.scalars(
                 select(Field).where(Field.id == field_id)
-                .options(selectinload(Field.dataset).selectinload(Dataset.agency))).first()
-            return field_twin(found, found.dataset) if found is not None else None
+                .options(selectinload(Field.dataset).selectinload(Dataset.agency),
+                         selectinload(Field.dataset).selectinload(Dataset.fields))).first()
+            if found is None:
+                return None, None
+            return field_twin(found, found.dataset), dataset_twin(found.dataset)
 
     def _context_vectors(self, dataset_ids: set[int]) -> dict[int, np.ndarray]:
         """The context sentence's vector of each dataset (from the embedding cache; one

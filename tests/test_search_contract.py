@@ -647,7 +647,32 @@ def test_a_fields_copy_leads_its_similar_fields_marked_as_a_copy(twins: Catalog)
     assert found[:2] == copies and all(h.payload["field"] == "CLNT_DOB_DT" for h in copies)
     others = [h for h in found if h.payload["field"] == "CLNT_DOB_DT" and not h.copy]
     assert [h.payload["dataset"] for h in others] == ["dss-clients-2020"]
+    # The copies' other fields are this field's own dataset's, published again: left out.
+    assert {h.payload["dataset"] for h in found if not h.copy} == {"dss-clients-2020"}
+    assert {h.payload["field"] for h in found if not h.copy} >= {"CLNT_ID"}
     assert found[0].to_dict()["copy"] is True
     public = twins.similar_fields(field_id, audience=("public",))
     assert [h.payload["dataset"] for h in public if h.copy] == ["merged-dss-clients"]
     assert "dss-clients-restricted" not in {h.payload["dataset"] for h in public}
+
+
+def test_a_similar_field_published_twice_is_listed_once(twins: Catalog) -> None:
+    """From a field of another dataset, the client fields' two public copies are one
+    similar field each, "also in" the other copy."""
+    with twins.session() as session:
+        from sqlalchemy import select
+
+        from catalog.models import Dataset, Field
+
+        field_id = session.scalars(select(Field.id).join(Dataset).where(
+            Dataset.identifier == "dss-clients-2020", Field.name == "CLNT_DOB_DT")).one()
+    found = twins.similar_fields(field_id, audience=("public",))
+    births = [h for h in found if h.payload["field"] == "CLNT_DOB_DT"]
+    print("\nsimilar to the archive's CLNT_DOB_DT:", [
+        (h.payload["dataset"], h.payload["field"], [c["dataset"] for c in h.also_in])
+        for h in found])
+    assert len(births) == 1 and not births[0].copy
+    assert {births[0].payload["dataset"], *(c["dataset"] for c in births[0].also_in)} == {
+        "dss-clients", "merged-dss-clients"}
+    assert births[0].also_in_count == 1
+    assert len({h.payload["twin"] for h in found}) == len(found)

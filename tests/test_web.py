@@ -584,4 +584,12 @@ def test_a_hit_names_what_it_stands_for_and_where_else_it_is(tmp_path, embedder)
     head_dataset = next(d for (d, _), i in by_name.items() if i == int(head.group(1)))
     assert copy_dataset != head_dataset  # the copy is in the other dataset,
     assert copy_id in {by_name[(copy_dataset, n)] for n in household}  # of a household field
+    # On the field's page, its copy leads the similar fields, marked as a copy; the copy's
+    # other fields (its own dataset's, published again) are not listed as similar.
+    field_page = create_app(catalog).test_client().get(
+        f"/fields/{by_name[('sipp-core', 'THTOTINC')]}").get_data(as_text=True)
+    similar_part = field_page.split('id="similar-title"')[1]
+    assert "the same field, published again" in similar_part
+    assert f'href="/fields/{by_name[("sipp-mirror", "THTOTINC")]}"' in similar_part
+    assert f'href="/fields/{by_name[("sipp-mirror", "THEARN")]}"' not in similar_part
     catalog.close()

@@ -267,8 +267,10 @@ def field_embed_text(field: Field, dataset: Dataset) -> str:
     return clip(f"{text} {context_text(dataset)}", EMBED_CHARS)
 
 
-def field_document(field: Field, dataset: Dataset) -> SearchDocument:
-    """The search document of a field, carrying its dataset's title, agency and access."""
+def field_document(field: Field, dataset: Dataset,
+                   dataset_key: str | None = None) -> SearchDocument:
+    """The search document of a field, carrying its dataset's title, agency and access
+    (and its dataset's twin key, ``dataset_key`` when the caller has it already)."""
     agency = dataset.agency
     lexical = {
         "name": _tokens(analyse_name(field.name)),
@@ -298,7 +300,9 @@ def field_document(field: Field, dataset: Dataset) -> SearchDocument:
         "start_col": field.start_col,
         "end_col": field.end_col,
         "status": dataset.status,
-        "twin": field_twin(field, dataset),  # tells its copies among similar fields
+        # Tell its copies, and its dataset's copies, among similar fields.
+        "twin": field_twin(field, dataset),
+        "dataset_twin": dataset_key or dataset_twin(dataset),
     }
     return SearchDocument(
         doc_id=f"field:{field.id}",
@@ -319,5 +323,6 @@ def field_document(field: Field, dataset: Dataset) -> SearchDocument:
 def documents_for(dataset: Dataset) -> list[SearchDocument]:
     """All search documents of a dataset: itself and each of its fields."""
     docs = [dataset_document(dataset)]
-    docs.extend(field_document(f, dataset) for f in dataset.fields)
+    key = dataset_twin(dataset)
+    docs.extend(field_document(f, dataset, key) for f in dataset.fields)
     return docs
