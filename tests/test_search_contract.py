@@ -676,3 +676,25 @@ def test_a_similar_field_published_twice_is_listed_once(twins: Catalog) -> None:
         "dss-clients", "merged-dss-clients"}
     assert births[0].also_in_count == 1
     assert len({h.payload["twin"] for h in found}) == len(found)
+
+
+def test_an_index_of_older_documents_is_rebuilt_on_opening(twins: Catalog,
+                                                            embedder: Embedder) -> None:
+    """Documents without twin keys (written before them) would never fold: an index that
+    records older documents is stale, and a catalog opened on it rebuilds it."""
+    engine = twins.search_engine
+    assert not engine.stale
+    if engine.name == "elasticsearch":
+        engine.es.indices.put_mapping(index=engine.alias, meta={"model": embedder.name})
+    else:
+        from catalog.search.embedded import EmbeddedEngine
+
+        with engine._connect() as conn:
+            conn.execute("UPDATE meta SET value = '4' WHERE key = 'format'")
+        engine = EmbeddedEngine(engine.path)  # as the next process opens it
+    assert engine.stale
+    again = Catalog(replace(twins.settings), embedder=embedder, engine=engine)
+    assert not engine.stale
+    result = again.search(SearchQuery(text="client date of birth", kind="field"))
+    assert any(h.also_in for h in result.hits)
+    again.db.dispose()  # the engine is the fixture's, closed with it

@@ -233,6 +233,7 @@ class EmbeddedEngine(SearchEngine):
             tmp.unlink(missing_ok=True)
         with self._lock:
             self._vectors = None
+        self.stale = False  # the file is now of this version
         return total
 
     def index_model(self) -> str | None:
