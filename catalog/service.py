@@ -32,7 +32,7 @@ from catalog.search.embedded import EmbeddedEngine
 from catalog.search.engine import SearchEngine
 from catalog.search.query import Hit, SearchQuery, SearchResult
 from catalog.search.ranking import HAS_WORD
-from catalog.search.results import ALSO_IN_KEYS, TWINS_SHOWN
+from catalog.search.results import TWINS_SHOWN, copy_ref
 from catalog.text import query_for_embedding
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,7 @@ class Catalog:
             if first is not None:  # the same similar field in another copy of its dataset
                 first.also_in_count += 1
                 if len(first.also_in) < TWINS_SHOWN:
-                    first.also_in.append({k: hit.payload.get(k) for k in ALSO_IN_KEYS})
+                    first.also_in.append(copy_ref(hit.payload))
                 continue
             if len(out) >= limit:
                 break

@@ -272,6 +272,7 @@ def field_document(field: Field, dataset: Dataset,
     """The search document of a field, carrying its dataset's title, agency and access
     (and its dataset's twin key, ``dataset_key`` when the caller has it already)."""
     agency = dataset.agency
+    twin = field_twin(field, dataset)
     lexical = {
         "name": _tokens(analyse_name(field.name)),
         "label": _tokens(analyse(field.label, expand=True)),
@@ -301,7 +302,7 @@ def field_document(field: Field, dataset: Dataset,
         "end_col": field.end_col,
         "status": dataset.status,
         # Tell its copies, and its dataset's copies, among similar fields.
-        "twin": field_twin(field, dataset),
+        "twin": twin,
         "dataset_twin": dataset_key or dataset_twin(dataset),
     }
     return SearchDocument(
@@ -316,7 +317,7 @@ def field_document(field: Field, dataset: Dataset,
         lexical=lexical,
         embed_text=field_embed_text(field, dataset),
         payload=payload,
-        words=f"{label_words(field)}{TWIN_MARK}{field_twin(field, dataset)}",
+        words=f"{label_words(field)}{TWIN_MARK}{twin}",
     )
 
 

@@ -187,8 +187,10 @@ def collapse(
         attrs = attributes.get(key)
         if attrs is None:
             continue
-        twin = split_twin(attrs.get("words", ""))[1] if enabled else ""
-        words = sets(attrs.get("words", ""))[0]
+        # Copies share their label words: without the twin key, one memo entry serves all.
+        label_text, twin = split_twin(attrs.get("words", ""))
+        twin = twin if enabled else ""
+        words = sets(label_text)[0]
         try:
             facets = _facet_values(attrs)
         except KeyError:  # a candidate without some attribute: None, as attrs.get gives
@@ -254,6 +256,11 @@ def _field_ref(payload: dict[str, Any]) -> dict[str, Any]:
     """How a hit names another field: its id, name and title."""
     return {"field_id": payload.get("field_id"), "field": payload.get("field"),
             "title": payload.get("title")}
+
+
+def copy_ref(payload: dict[str, Any]) -> dict[str, Any]:
+    """How a hit names a copy of itself in another dataset (an entry of Hit.also_in)."""
+    return {key: payload.get(key) for key in ALSO_IN_KEYS}
 
 
 def assemble(
@@ -338,8 +345,7 @@ def assemble(
         hit.matched_fields = [_field_ref(payloads[k][2])
                               for k in matched.get(group.key, []) if k in payloads]
         copies = twins.get(group.key, [])
-        hit.also_in = [{key: payloads[k][2].get(key) for key in ALSO_IN_KEYS}
-                       for k in copies[:TWINS_SHOWN] if k in payloads]
+        hit.also_in = [copy_ref(payloads[k][2]) for k in copies[:TWINS_SHOWN] if k in payloads]
         hit.also_in_count = len(copies)
         hits.append(hit)
     return SearchResult(hits, len(shown), query.page, query.per_page, facets)
