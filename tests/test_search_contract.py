@@ -7,7 +7,7 @@ exists. The catalog is built with the real embedding model.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -97,16 +97,23 @@ def drop_engine(engine) -> None:  # type: ignore[no-untyped-def]
             engine.es.indices.delete(index=index, ignore_unavailable=True)
 
 
-@pytest.fixture(scope="module", params=ENGINES)
-def catalog(request, tmp_path_factory, embedder: Embedder) -> Iterator[Catalog]:
+def engine_catalog(request, tmp_path_factory, embedder: Embedder, name: str,
+                   build: Callable[[Catalog], None]) -> Iterator[Catalog]:
+    """A catalog on the engine ``request.param`` names, in a folder of its own, filled by
+    ``build``; closed, and its Elasticsearch index dropped, afterwards."""
     engine = make_engine(request, request.param)
-    data_dir = tmp_path_factory.mktemp(f"contract-{request.param}")
+    data_dir = tmp_path_factory.mktemp(f"{name}-{request.param}")
     cat = Catalog(load_settings(data_dir=data_dir, database_url=None), embedder=embedder,
                   engine=engine)
-    _build(cat)
+    build(cat)
     yield cat
     drop_engine(engine)
     cat.close()
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def catalog(request, tmp_path_factory, embedder: Embedder) -> Iterator[Catalog]:
+    yield from engine_catalog(request, tmp_path_factory, embedder, "contract", _build)
 
 
 def _fields(result) -> list[str]:
@@ -550,20 +557,17 @@ TWINS = [
 
 @pytest.fixture(scope="module", params=ENGINES)
 def twins(request, tmp_path_factory, embedder: Embedder) -> Iterator[Catalog]:
-    engine = make_engine(request, request.param)
-    data_dir = tmp_path_factory.mktemp(f"twins-{request.param}")
-    cat = Catalog(load_settings(data_dir=data_dir, database_url=None), embedder=embedder,
-                  engine=engine)
+    yield from engine_catalog(request, tmp_path_factory, embedder, "twins", _build_twins)
+
+
+def _build_twins(catalog: Catalog) -> None:
     ids = []
-    with cat.transaction() as session:
+    with catalog.transaction() as session:
         agency = find_or_create_agency(session, "Department of Social Services", "DSS")
         for raw in TWINS:
             ids.append(upsert_dataset(session, DatasetInSchema().load(raw), agency=agency,
                                       fmt="test", provenance={}, actor="test").dataset.id)
-    cat.index_datasets(ids)
-    yield cat
-    drop_engine(engine)
-    cat.close()
+    catalog.index_datasets(ids)
 
 
 def _datasets_of(hits) -> list[str]:
