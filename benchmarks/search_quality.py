@@ -107,8 +107,9 @@ def run(catalog: Catalog, judgments: list[dict], mode: str, k: int = 10,
     rows = []
     for judgment, result in zip(judgments, catalog.search_many(queries), strict=True):
         kind = judgment.get("kind", "field")
-        ranked = [key_of(kind, h.payload["dataset"], h.payload.get("field"))
-                  for h in result.hits]
+        # The dataset as its source names it, as judgments do (catalog search --json).
+        ranked = [key_of(kind, h.payload.get("source_dataset") or h.payload["dataset"],
+                         h.payload.get("field")) for h in result.hits]
         ndcg, recall, rr = scores(ranked, relevant_of(judgment), k)
         rows.append({"ndcg@10": ndcg, "recall@10": recall, "mrr": rr, "ranked": ranked})
     return rows

@@ -135,6 +135,14 @@ class Dataset(Base):
         cascade="all, delete-orphan",
     )
 
+    @property
+    def source_identifier(self) -> str:
+        """The dataset's identifier as its source gives it: the catalog's own, except for a
+        file the catalog splits into several datasets (a dictionary table with a program
+        column gives ``DOL_Data_Dictionary-dol-apprenticeship``), whose source names only
+        the file (``DOL_Data_Dictionary``)."""
+        return (self.extra or {}).get("source_identifier") or self.identifier
+
 
 class Field(Base):
     """One column or variable of a dataset, with its place in a record layout."""

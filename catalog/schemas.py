@@ -279,6 +279,9 @@ class DatasetOutSchema(Schema):
 
     id = fields.Integer()
     identifier = fields.String()
+    # As the source names it: ``identifier``, except for one of the datasets the catalog
+    # splits a file into (one per program), whose source names the file.
+    source_identifier = fields.String()
     title = fields.String()
     description = fields.String(allow_none=True)
     agency = fields.Nested(AgencyOutSchema(only=("slug", "name", "abbreviation")))
@@ -353,7 +356,10 @@ class SearchHitSchema(Schema):
     id = fields.Integer()
     agency = fields.String()
     agency_name = fields.String()
-    dataset = fields.String()
+    dataset = fields.String()  # the catalog's identifier, unique within the agency
+    # The identifier as the dataset's source gives it: the same, except for a file the
+    # catalog splits into several datasets (one per program), whose source names the file.
+    source_dataset = fields.String(allow_none=True)
     dataset_title = fields.String()
     field = fields.String(allow_none=True)
     title = fields.String()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
 
-from tests.catalog_fixtures import FIXTURES
+from tests.catalog_fixtures import CORPUS, FIXTURES
 from web.cli import main
+
+P20WIN = CORPUS.parent / "p20win"
 
 
 @pytest.fixture
@@ -55,6 +58,34 @@ def test_load_search_json_and_reindex(runner: CliRunner, tmp_path) -> None:
 
     text = runner.invoke(main, ["search", "zip code", "--agency", "ahrq", "--limit", "3"])
     assert text.exit_code == 0 and "Agency for Healthcare Research and Quality" in text.output
+
+
+def test_search_json_names_a_split_file_as_its_source_does(runner: CliRunner,
+                                                            tmp_path) -> None:
+    """A dictionary the catalog splits into one dataset per program is identified in
+    ``--json`` by its file's name, as judgments name it (../shared/eval/README.md), and
+    by the catalog's own identifier beside it; an unsplit dataset's two agree."""
+    folder = tmp_path / "ct"
+    folder.mkdir()
+    shutil.copy(P20WIN / "DOL_Data_Dictionary.xlsx", folder)
+    shutil.copy(P20WIN / "P20WIN_Data_Dictionary.xlsx", folder)
+    loaded = runner.invoke(main, ["load", str(folder), str(FIXTURES / "socrata")])
+    assert loaded.exit_code == 0, loaded.output
+    found = runner.invoke(main, ["search", "social security number", "--json", "--kind",
+                                 "field", "--agency", "dol", "--limit", "20"])
+    assert found.exit_code == 0, found.output
+    hits = json.loads(found.stdout)["hits"]
+    ssn = [h for h in hits if h["field"] == "SSN"]
+    assert len(ssn) >= 2  # SSN is an element of several DOL programs
+    for hit in ssn:
+        assert hit["dataset"] == "DOL_Data_Dictionary"
+        assert hit["dataset_identifier"].startswith("DOL_Data_Dictionary-dol-")
+        # The merged workbook's copy of the row is folded in, named by its file too.
+        assert hit["also_in"] == ["P20WIN_Data_Dictionary"]
+    assert len({h["dataset_identifier"] for h in ssn}) == len(ssn)
+    socrata = runner.invoke(main, ["search", "911 call arrival", "--json", "--limit", "1"])
+    [hit] = json.loads(socrata.stdout)["hits"]
+    assert hit["dataset"] == hit["dataset_identifier"] == "3k2p-39jp"
 
 
 def test_bad_usage_is_a_clear_error(runner: CliRunner, tmp_path) -> None:

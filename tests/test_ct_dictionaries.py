@@ -101,6 +101,8 @@ def test_one_dataset_per_agency_and_program_titled_by_the_program(loaded) -> Non
         for dataset in dol:
             assert len(dataset.fields) == programs[dataset.title]
             assert dataset.provenance["file"] == "p20win/DOL_Data_Dictionary.xlsx"
+            # Its source names the file; search and the API say so beside the identifier.
+            assert dataset.source_identifier == "DOL_Data_Dictionary"
             assert dataset.agency.slug == "dol"
         pirl = next(d for d in dol if d.title.startswith("PIRL"))
         assert pirl.identifier == "DOL_Data_Dictionary-dol-pirl-jvsg-taa-wioas-wp"
@@ -238,6 +240,27 @@ def test_search_knows_the_agencies_programs_and_categories(tmp_path: Path,
     program = new_catalog.search(SearchQuery(text="Jobs First Employment Services",
                                              kind="dataset", mode="lexical"))
     assert program.hits[0].payload["dataset_title"] == "Jobs First Employment Services (JFES)"
+
+
+def test_the_api_names_the_file_a_split_dataset_came_from(tmp_path: Path,
+                                                          new_catalog: Catalog) -> None:
+    """Search hits and the dataset record carry the source's identifier (the file's name)
+    beside the catalog's own (``<file>-<agency>-<program>``)."""
+    from web.app import create_app
+
+    shutil.copy(P20WIN / "DOL_Data_Dictionary.xlsx", tmp_path)
+    assert load_paths(new_catalog, [tmp_path]).index_error is None
+    client = create_app(new_catalog).test_client()
+    hits = client.get("/api/v1/search?q=SSN&kind=field&per_page=20").get_json()["hits"]
+    ssn = [h for h in hits if h["field"] == "SSN"]
+    assert ssn and all(h["source_dataset"] == "DOL_Data_Dictionary" for h in ssn)
+    assert all(h["dataset"].startswith("DOL_Data_Dictionary-dol-") for h in ssn)
+    with new_catalog.session() as session:
+        dataset_id = session.scalar(select(Dataset.id).where(
+            Dataset.identifier == ssn[0]["dataset"]))
+    record = client.get(f"/api/v1/datasets/{dataset_id}").get_json()
+    assert record["identifier"] == ssn[0]["dataset"]
+    assert record["source_identifier"] == "DOL_Data_Dictionary"
 
 
 def test_the_dictionaries_on_postgresql(tmp_path: Path, postgres_url: str,

@@ -541,6 +541,8 @@ def test_redefining_01_records_are_layouts_of_their_own(tmp_path: Path) -> None:
     header, detail = parsed.datasets
     assert (header["identifier"], header["title"]) == ("wagefile-HEADER-REC", "HEADER-REC")
     assert (detail["identifier"], detail["title"]) == ("wagefile-DETAIL-REC", "DETAIL-REC")
+    assert {header["extra"]["source_identifier"], detail["extra"]["source_identifier"]} == {
+        "wagefile"}
     assert header["extra"]["record_length"] == 9
     assert detail["extra"]["record_length"] == 10
     assert detail["extra"]["redefines"] == "HEADER-REC"

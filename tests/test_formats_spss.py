@@ -109,6 +109,7 @@ def test_realistic_setup_file(tmp_path: Path) -> None:
     assert parsed.warnings == []
     dataset = parsed.datasets[0]
     assert dataset["identifier"] == "ui_wages_2015"
+    assert "source_identifier" not in dataset["extra"]  # the file's name is its identifier
     assert dataset["title"] == "UI wage records, 2015"
     assert dataset["layout"] is True
     assert dataset["description"].startswith(
@@ -302,6 +303,8 @@ def test_several_data_lists_label_their_own_variables(tmp_path: Path) -> None:
     """, "two.sps")
     first, second = parsed.datasets
     assert (first["identifier"], second["identifier"]) == ("two-1", "two-2")
+    # The source names only the file: search gives its name as the source's identifier.
+    assert first["extra"]["source_identifier"] == second["extra"]["source_identifier"] == "two"
     assert first["fields"][0]["label"] == "first file"
     assert second["fields"][0]["label"] == "second file"
 

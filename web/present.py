@@ -128,6 +128,7 @@ def dataset_dict(
         keywords=dataset.keywords or [],
         provenance=dataset.provenance or {},
         source_name=dataset.source.name if dataset.source is not None else None,
+        source_identifier=dataset.source_identifier,
         steward_edits=shown_edits(dataset.steward_edits),
         url=external_url("browse.dataset", dataset_id=dataset.id),
     )

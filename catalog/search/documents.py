@@ -39,9 +39,10 @@ LEXICAL_WEIGHTS: dict[str, float] = {
     "prefixes": 4.0,  # a query term that begins a word (text.prefixes); chosen by --cv-columns
 }
 PREFIXED_COLUMNS = ("name", "label", "description", "codes")  # whose words' prefixes count
-# Bump when what a document holds changes (2: twin keys in ``words``): an Elasticsearch
-# index that records another is rebuilt, as an embedded one of another INDEX_FORMAT is.
-DOCUMENTS_FORMAT = "2"
+# Bump when what a document holds changes (2: twin keys in ``words``; 3: the source's
+# identifier, ``source_dataset``, in the payload): an Elasticsearch index that records
+# another is rebuilt, as an embedded one of another INDEX_FORMAT is.
+DOCUMENTS_FORMAT = "3"
 EMBED_CHARS = 1000
 MAX_CODES = 40
 WORDS_CHARS = 400
@@ -192,6 +193,7 @@ def dataset_document(dataset: Dataset) -> SearchDocument:
         "agency": agency.slug,
         "agency_name": agency.name,
         "dataset": dataset.identifier,
+        "source_dataset": dataset.source_identifier,
         "dataset_id": dataset.id,
         "dataset_title": dataset.title,
         "field": None,
@@ -287,6 +289,7 @@ def field_document(field: Field, dataset: Dataset,
         "agency": agency.slug,
         "agency_name": agency.name,
         "dataset": dataset.identifier,
+        "source_dataset": dataset.source_identifier,
         "dataset_id": dataset.id,
         "dataset_title": dataset.title,
         "field": field.name,

@@ -45,7 +45,7 @@ HEADS_COMPARED = 20
 # Chosen by cross-validation on the development queries (search_quality.py --cv-evidence).
 FIELD_EVIDENCE = 0.5
 # What a hit says of each of its copies in other datasets (Hit.also_in).
-ALSO_IN_KEYS = ("dataset_id", "dataset", "dataset_title", "field_id", "field")
+ALSO_IN_KEYS = ("dataset_id", "dataset", "source_dataset", "dataset_title", "field_id", "field")
 _facet_values = itemgetter(*FACETS)  # a candidate's FACETS values, as a tuple
 
 Fetch = Callable[[list[Any]], dict[Any, tuple[str, str, dict[str, Any]]]]

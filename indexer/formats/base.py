@@ -154,6 +154,18 @@ def file_identifier(path: Path) -> str:
     return path.stem
 
 
+def named_by_file(path: Path, datasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give each dataset whose identifier a file's name made (``<name>-<part>``, or
+    ``<name>-<agency>-<program>`` for a dictionary split by program) the file's own
+    identifier, its name, as ``extra["source_identifier"]``: the source names only the
+    file (../shared/eval/README.md), and search says so beside the catalog's identifier."""
+    stem = file_identifier(path)
+    for raw in datasets:
+        if raw["identifier"] != stem:
+            raw.setdefault("extra", {})["source_identifier"] = stem
+    return datasets
+
+
 def file_identifiers(path: Path, parts: list[str]) -> list[str]:
     """Identifiers of the datasets one file describes, one per part of it.
 

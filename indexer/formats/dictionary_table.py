@@ -27,6 +27,7 @@ from indexer.formats.base import (
     ParsedFile,
     file_identifier,
     file_identifiers,
+    named_by_file,
     normalise_type,
     read_text_mixed,
     whole_number,
@@ -405,8 +406,10 @@ def parse(path: Path) -> ParsedFile:
         for (table, header), identifier in zip(found, file_identifiers(path, sheets), strict=True):
             result.datasets.extend(_datasets(path, table, header, identifier))
             result.warnings.extend(f"sheet {table.name!r}: {w}" for w in table.warnings)
+        named_by_file(path, result.datasets)
         return result
     table, header = _text_table(path)
     result.datasets.extend(_datasets(path, table, header, file_identifier(path)))
     result.warnings.extend(table.warnings)
+    named_by_file(path, result.datasets)
     return result

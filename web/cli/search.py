@@ -13,21 +13,36 @@ from web.cli.context import CliState, pass_state
 ACCESS_CHOICES = values(AccessLevel)
 
 
+def _source_dataset(payload: dict[str, Any]) -> Any:
+    """The dataset's identifier as its source gives it (an index built before there was
+    one in the payload holds the catalog's identifier only)."""
+    return payload.get("source_dataset") or payload.get("dataset")
+
+
 def hit_json(hit: Any) -> dict[str, Any]:
-    """A search hit as one JSON record of ``catalog search --json``."""
+    """A search hit as one JSON record of ``catalog search --json``.
+
+    ``dataset`` is the dataset's identifier as its source gives it, as judgments name it
+    (../shared/eval/README.md): a Socrata id, a CKAN name, a file's name for a file
+    without identifiers of its own, also when the catalog splits that file into one
+    dataset per program. ``dataset_identifier`` is the catalog's own, unique within the
+    agency (``DOL_Data_Dictionary-dol-apprenticeship``); for most datasets the two agree.
+    """
     payload = hit.payload
     return {
         "kind": hit.kind,
         "agency": payload.get("agency_name"),
         "agency_slug": payload.get("agency"),
-        "dataset": payload.get("dataset"),
+        "dataset": _source_dataset(payload),
+        "dataset_identifier": payload.get("dataset"),
+        "dataset_title": payload.get("dataset_title"),
         "field": payload.get("field"),
         "title": payload.get("title"),
         "score": round(hit.score, 6),
         "more_in_dataset": hit.more_in_dataset,
         "more_fields": [f["field"] for f in hit.more_fields],
         "matched_fields": [f["field"] for f in hit.matched_fields],
-        "also_in": [c["dataset"] for c in hit.also_in],
+        "also_in": [_source_dataset(c) for c in hit.also_in],
         "also_in_count": hit.also_in_count,
     }
 

@@ -71,6 +71,7 @@ from indexer.formats.base import (
     FormatError,
     ParsedFile,
     file_identifiers,
+    named_by_file,
     read_text_mixed,
 )
 from indexer.formats.cobol_copybook.entries import Item, parse_entry
@@ -245,4 +246,5 @@ def parse(path: Path) -> ParsedFile:
             result.datasets.append(dataset)
     if not result.datasets:
         raise FormatError("the copybook describes no named elementary items (only FILLER)")
+    named_by_file(path, result.datasets)
     return result

@@ -19,6 +19,7 @@ from indexer.formats.base import (
     FormatError,
     ParsedFile,
     file_identifiers,
+    named_by_file,
     read_text_mixed,
 )
 from indexer.formats.layout import record_length
@@ -222,7 +223,8 @@ def parse(path: Path) -> ParsedFile:
                for step in steps]
     datasets = [_dataset(step, program, identifier)
                 for step, identifier in zip(steps, file_identifiers(path, members), strict=True)]
-    result = ParsedFile(path=path, format=NAME, datasets=datasets, warnings=program.warnings)
+    result = ParsedFile(path=path, format=NAME, datasets=named_by_file(path, datasets),
+                        warnings=program.warnings)
     for step in steps:
         named = {item["name"].upper() for item in step.inputs}
         missing = sorted(set(step.labels) - named)

@@ -52,6 +52,7 @@ from indexer.formats.base import (
     FormatError,
     ParsedFile,
     file_identifiers,
+    named_by_file,
     read_text_mixed,
 )
 from indexer.formats.layout import OVERLAPS_REPORTED, RECORD, record_length
@@ -195,4 +196,5 @@ def parse(path: Path) -> ParsedFile:
     for data, identifier in zip(lists, file_identifiers(path, numbers), strict=True):
         result.datasets.append(_dataset(data, syntax, identifier))
         result.warnings.extend(overlaps(data.variables))
+    named_by_file(path, result.datasets)
     return result
