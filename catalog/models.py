@@ -143,6 +143,13 @@ class Dataset(Base):
         the file (``DOL_Data_Dictionary``)."""
         return (self.extra or {}).get("source_identifier") or self.identifier
 
+    @property
+    def is_compilation(self) -> bool:
+        """Whether the dataset comes from a file that compiles several agencies' metadata
+        (P20 WIN's merged dictionary repeats each agency's own): of two exact copies,
+        search shows the agency's own first (:func:`catalog.search.results.collapse`)."""
+        return bool((self.extra or {}).get("compilation"))
+
 
 class Field(Base):
     """One column or variable of a dataset, with its place in a record layout."""

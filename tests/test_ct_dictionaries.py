@@ -147,6 +147,19 @@ def test_names_are_normalised_and_the_source_spelling_kept(loaded) -> None:
             Field.name.contains("\xa0") | Field.name.contains("\n"))) == 0
 
 
+def test_the_merged_workbook_is_a_compilation_and_the_agency_files_are_not(loaded) -> None:
+    """Rows of several agencies make a file a compilation: its copies of an agency's
+    datasets yield to the agency's own in search (tests/test_search_contract.py)."""
+    catalog, _ = loaded
+    with catalog.session() as session:
+        datasets = session.scalars(select(Dataset)).all()
+    merged = [d for d in datasets if d.provenance["file"].endswith("P20WIN_Data_Dictionary.xlsx")]
+    assert merged and all(d.is_compilation for d in merged)
+    assert {d.source_identifier for d in merged} == {"P20WIN_Data_Dictionary"}
+    # The DSS and OWS placeholders name one other agency: that is no compilation.
+    assert not any(d.is_compilation for d in datasets if d not in merged)
+
+
 def test_the_merged_workbook_keeps_its_marker_column_out_of_the_fields(loaded) -> None:
     catalog, _ = loaded
     with catalog.session() as session:

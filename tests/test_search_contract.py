@@ -537,15 +537,18 @@ CLIENT_FIELDS = [
      "data_type": "number"},
 ]
 TWINS = [
-    {"identifier": "dss-clients", "title": "Client eligibility records",
-     "description": "From DSS_Data_Dictionary.xlsx.", "fields": CLIENT_FIELDS},
-    # The merged dictionary repeats it: another file, another description, spacing and a
-    # placeholder where the agency's own file has no definition.
+    # The merged dictionary repeats the agency's own (below): another file, another
+    # description, spacing and a placeholder where the agency's file has no definition. It
+    # is a compilation of several agencies' files, and loaded first: on a tie, the order of
+    # loading would show it rather than the agency's own.
     {"identifier": "merged-dss-clients", "title": "Client  eligibility records",
-     "description": "From P20WIN_Data_Dictionary.xlsx.", "fields": [
+     "description": "From P20WIN_Data_Dictionary.xlsx.", "extra": {"compilation": True},
+     "fields": [
          CLIENT_FIELDS[0],
          {**CLIENT_FIELDS[1], "description": "The client's date of birth,\n\nas reported."},
          {**CLIENT_FIELDS[2], "description": "Not Available"}]},
+    {"identifier": "dss-clients", "title": "Client eligibility records",
+     "description": "From DSS_Data_Dictionary.xlsx.", "fields": CLIENT_FIELDS},
     # The same fields in a dataset of another title are not copies.
     {"identifier": "dss-clients-2020", "title": "Client eligibility records, 2020 archive",
      "fields": CLIENT_FIELDS},
@@ -581,8 +584,9 @@ def test_exact_copies_in_other_datasets_fold_into_one_hit(twins: Catalog) -> Non
                                       for h in births])
     assert len(births) == 2  # the agency's and the merged copy as one, the 2020 archive apart
     folded = next(h for h in births if h.also_in)
-    assert {folded.payload["dataset"], *(c["dataset"] for c in folded.also_in)} == {
-        "dss-clients", "merged-dss-clients"}
+    # The agency's own copy is the hit, the compilation's the copy it names.
+    assert folded.payload["dataset"] == "dss-clients"
+    assert [c["dataset"] for c in folded.also_in] == ["merged-dss-clients"]
     assert folded.also_in_count == 1
     assert all(c["field"] == "CLNT_DOB_DT" and c["field_id"] and c["dataset_title"]
                for c in folded.also_in)
@@ -598,12 +602,9 @@ def test_exact_copies_in_other_datasets_fold_into_one_hit(twins: Catalog) -> Non
 
 def test_a_dataset_published_twice_is_one_dataset_hit(twins: Catalog) -> None:
     result = twins.search(SearchQuery(text="client eligibility records", kind="dataset"))
-    assert sorted(_datasets_of(result.hits)) in (
-        ["dss-clients", "dss-clients-2020"], ["dss-clients-2020", "merged-dss-clients"])
+    assert sorted(_datasets_of(result.hits)) == ["dss-clients", "dss-clients-2020"]
     head = next(h for h in result.hits if h.payload["dataset"] != "dss-clients-2020")
-    assert [c["dataset"] for c in head.also_in] == [
-        {"dss-clients": "merged-dss-clients",
-         "merged-dss-clients": "dss-clients"}[head.payload["dataset"]]]
+    assert [c["dataset"] for c in head.also_in] == ["merged-dss-clients"]
     # Its matching fields are named, whichever copy's fields lead.
     assert {"CLNT_ID", "ELIG_AMT", "CLNT_DOB_DT"} & {f["field"] for f in head.matched_fields}
 

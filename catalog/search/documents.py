@@ -40,14 +40,16 @@ LEXICAL_WEIGHTS: dict[str, float] = {
 }
 PREFIXED_COLUMNS = ("name", "label", "description", "codes")  # whose words' prefixes count
 # Bump when what a document holds changes (2: twin keys in ``words``; 3: the source's
-# identifier, ``source_dataset``, in the payload): an Elasticsearch index that records
-# another is rebuilt, as an embedded one of another INDEX_FORMAT is.
-DOCUMENTS_FORMAT = "3"
+# identifier, ``source_dataset``, in the payload; 4: compilations marked in ``words``): an
+# Elasticsearch index that records another is rebuilt, as an embedded one of another
+# INDEX_FORMAT is.
+DOCUMENTS_FORMAT = "4"
 EMBED_CHARS = 1000
 MAX_CODES = 40
 WORDS_CHARS = 400
 NAME_MARK = " | "  # separates a field's label words from its name's terms in ``words``
 TWIN_MARK = " ~ "  # then comes the document's twin key (see :func:`twin_key`)
+COMPILED_MARK = " +"  # after the twin key: the document's dataset is a compilation
 
 
 @dataclass
@@ -66,7 +68,8 @@ class SearchDocument:
     embed_text: str
     payload: dict[str, Any]
     # Label words, to tell near-identical fields of one dataset (see search.results), and
-    # after TWIN_MARK the twin key that tells exact copies in other datasets.
+    # after TWIN_MARK the twin key that tells exact copies in other datasets, followed by
+    # COMPILED_MARK when the dataset compiles other agencies' (its copies yield to theirs).
     words: str = ""
     # A dataset's :func:`context_text`, embedded beside the documents but not indexed: the
     # part its fields' embed texts share, which similar-field search takes out.
@@ -144,7 +147,17 @@ def dataset_twin(dataset: Dataset) -> str:
 def split_twin(words: str) -> tuple[str, str]:
     """A document's ``words`` without its twin key, and the key ("" when it has none)."""
     words, _, twin = words.partition(TWIN_MARK)
-    return words, twin
+    return words, twin.removesuffix(COMPILED_MARK)
+
+
+def compiled(words: str) -> bool:
+    """Whether a document's ``words`` mark its dataset as a compilation of other agencies'
+    (see :attr:`catalog.models.Dataset.is_compilation`)."""
+    return words.endswith(COMPILED_MARK)
+
+
+def _twin_words(twin: str, dataset: Dataset) -> str:
+    return f"{TWIN_MARK}{twin}{COMPILED_MARK if dataset.is_compilation else ''}"
 
 
 def word_sets(words: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -219,7 +232,7 @@ def dataset_document(dataset: Dataset) -> SearchDocument:
         lexical=lexical,
         embed_text=embed_text,
         payload=payload,
-        words=f"{TWIN_MARK}{dataset_twin(dataset)}",
+        words=_twin_words(dataset_twin(dataset), dataset),
         context_text=context_text(dataset) if dataset.fields else "",
     )
 
@@ -320,7 +333,7 @@ def field_document(field: Field, dataset: Dataset,
         lexical=lexical,
         embed_text=field_embed_text(field, dataset),
         payload=payload,
-        words=f"{label_words(field)}{TWIN_MARK}{twin}",
+        words=f"{label_words(field)}{_twin_words(twin, dataset)}",
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from catalog.search.documents import label_sequence, split_twin, word_sets
+from catalog.search.documents import compiled, label_sequence, split_twin, word_sets
 from catalog.search.fusion import (
     convex_fusion,
     label_match,
@@ -163,6 +163,46 @@ def with_field_evidence(
     return [(key, score) for _, key, score in out]
 
 
+def _facets_of(attrs: dict[str, Any]) -> tuple[Any, ...]:
+    try:
+        return _facet_values(attrs)
+    except KeyError:  # a candidate without some attribute: None, as attrs.get gives
+        return tuple([attrs.get(f) for f in FACETS])
+
+
+def _originals_first(ranked: Sequence[tuple[Hashable, float]],
+                     attributes: dict[Hashable, dict[str, Any]]
+                     ) -> Sequence[tuple[Hashable, float]]:
+    """``ranked`` with each document of a compilation (a file of several agencies'
+    dictionaries: P20 WIN's merged one) preceded by its agency's own copy, when that is a
+    candidate too (the same twin key and facet values): the copy a hit shows is then the
+    original, in the place and with the score of the better-ranked of the two. Copies
+    share their text, but not always its spacing, so their scores can differ a little."""
+    words = [attributes.get(key, {}).get("words", "") for key, _ in ranked]
+    flags = [compiled(w) for w in words]
+    if not any(flags):  # a catalog without compilations: the order stands as it is
+        return ranked
+    keyed: list[tuple[str, tuple[Any, ...]] | None] = []
+    for (key, _), text in zip(ranked, words, strict=True):
+        twin = split_twin(text)[1]
+        keyed.append((twin, _facets_of(attributes[key])) if twin else None)
+    originals: dict[tuple[str, tuple[Any, ...]], int] = {}
+    for i, twin in enumerate(keyed):
+        if twin is not None and not flags[i]:
+            originals.setdefault(twin, i)
+    out: list[tuple[Hashable, float]] = []
+    moved: set[int] = set()
+    for i, (key, score) in enumerate(ranked):
+        if i in moved:
+            continue
+        j = originals.get(keyed[i]) if flags[i] and keyed[i] is not None else None
+        if j is not None and j > i:
+            out.append((ranked[j][0], score))
+            moved.add(j)
+        out.append((key, score))
+    return out
+
+
 def collapse(
     ranked: Sequence[tuple[Hashable, float]],
     attributes: dict[Hashable, dict[str, Any]],
@@ -178,8 +218,11 @@ def collapse(
     :data:`COLLAPSE_SIMILARITY`. A field is compared with the first
     :data:`HEADS_COMPARED` heads of its dataset only. An exact copy is a document of another
     dataset with the same twin key and the same facet values: it joins the group of the
-    first document with that key, head or member, as one of its ``twins``.
+    first document with that key, head or member, as one of its ``twins``. An agency's own
+    copy comes before a compilation's (:func:`_originals_first`), so that the copy a hit
+    shows is the original.
     """
+    ranked = _originals_first(ranked, attributes)
     groups: list[_Group] = []
     by_dataset: dict[Any, list[_Group]] = {}
     by_twin: dict[str, _Group] = {}
@@ -191,10 +234,7 @@ def collapse(
         label_text, twin = split_twin(attrs.get("words", ""))
         twin = twin if enabled else ""
         words = sets(label_text)[0]
-        try:
-            facets = _facet_values(attrs)
-        except KeyError:  # a candidate without some attribute: None, as attrs.get gives
-            facets = tuple([attrs.get(f) for f in FACETS])
+        facets = _facets_of(attrs)
         if twin:
             original = by_twin.get(twin)
             if original is not None and original.facets == facets:

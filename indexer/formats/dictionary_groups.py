@@ -182,6 +182,9 @@ def group_datasets(path: Path, base: str, fields: list[dict[str, Any]],
         description = (f"{title}: {count}{who}, from {label}."
                        + (f" Categories: {', '.join(categories)}." if categories else ""))
         group_extra = {**extra, "program": program or None, "agency_text": agency or None,
+                       # Rows of several agencies: a compilation (P20 WIN's merged
+                       # dictionary), whose copies of a dataset yield to the agency's own.
+                       **({"compilation": True} if len(agencies) > 1 else {}),
                        "categories": categories,
                        "years": list(dict.fromkeys(f["years"] for f in members if f["years"]))}
         datasets.append(new_dataset(
