@@ -620,6 +620,60 @@ def test_a_restricted_copy_never_folds_into_a_public_hit(twins: Catalog) -> None
             assert ("dss-clients-restricted" in shown) == (allowed == ALL), (allowed, kind)
 
 
+# ------------------------------------- one element in several programs of one dictionary
+
+def _program(program: str, ssn_description: str, **extra) -> dict:
+    return {"identifier": f"DOL_Data_Dictionary-dol-{program}", "title": program.title(),
+            "extra": {"source_identifier": "DOL_Data_Dictionary", "program": program, **extra},
+            "fields": [
+                {"position": 1, "name": "SSN", "label": "Social security number",
+                 "description": ssn_description},
+                {"position": 2, "name": f"{program}_START", "label": "Program start date"}]}
+
+
+SIBLINGS = [
+    _program("apprenticeship", "The participant's social security number."),
+    _program("pirl", "The participant's social security number."),
+    # Defined otherwise in this program: another element, though named alike.
+    _program("ui", "SSN of the claimant, as the employer reported it."),
+]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def siblings(request, tmp_path_factory, embedder: Embedder) -> Iterator[Catalog]:
+    def build(catalog: Catalog) -> None:
+        ids = []
+        with catalog.transaction() as session:
+            agency = find_or_create_agency(session, "Department of Labor", "DOL")
+            for raw in SIBLINGS:
+                ids.append(upsert_dataset(session, DatasetInSchema().load(raw),
+                                          agency=agency, fmt="test", provenance={},
+                                          actor="test").dataset.id)
+        catalog.index_datasets(ids)
+
+    yield from engine_catalog(request, tmp_path_factory, embedder, "siblings", build)
+
+
+def test_an_element_defined_alike_in_two_programs_of_one_file_is_one_hit(
+        siblings: Catalog) -> None:
+    result = siblings.search(SearchQuery(text="social security number", kind="field"))
+    ssn = [h for h in result.hits if h.payload["field"] == "SSN"]
+    assert len(ssn) == 2  # apprenticeship and PIRL as one, UI's own definition apart
+    folded = next(h for h in ssn if h.also_in)
+    assert {folded.payload["dataset"], *(c["dataset"] for c in folded.also_in)} == {
+        "DOL_Data_Dictionary-dol-apprenticeship", "DOL_Data_Dictionary-dol-pirl"}
+    assert all(c["source_dataset"] == "DOL_Data_Dictionary" for c in folded.also_in)
+    assert next(h for h in ssn if not h.also_in).payload["dataset"] == "DOL_Data_Dictionary-dol-ui"
+    # Counted once; one by one when collapsing is off.
+    assert result.total == result.facets["kind"]["field"] == len(result.hits)
+    every = siblings.search(SearchQuery(text="social security number", kind="field",
+                                        collapse=False))
+    assert sum(h.payload["field"] == "SSN" for h in every.hits) == 3
+    # Datasets are not folded: each program is a dataset of its own.
+    programs = siblings.search(SearchQuery(text="social security number", kind="dataset"))
+    assert programs.total == 3
+
+
 def test_twin_keys_ignore_spacing_case_punctuation_and_placeholders() -> None:
     from catalog.search.documents import twin_key
 

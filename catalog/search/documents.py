@@ -40,10 +40,10 @@ LEXICAL_WEIGHTS: dict[str, float] = {
 }
 PREFIXED_COLUMNS = ("name", "label", "description", "codes")  # whose words' prefixes count
 # Bump when what a document holds changes (2: twin keys in ``words``; 3: the source's
-# identifier, ``source_dataset``, in the payload; 4: compilations marked in ``words``): an
-# Elasticsearch index that records another is rebuilt, as an embedded one of another
-# INDEX_FORMAT is.
-DOCUMENTS_FORMAT = "4"
+# identifier, ``source_dataset``, in the payload; 4: compilations marked in ``words``; 5:
+# sibling keys in ``words``): an Elasticsearch index that records another is rebuilt, as
+# an embedded one of another INDEX_FORMAT is.
+DOCUMENTS_FORMAT = "5"
 EMBED_CHARS = 1000
 MAX_CODES = 40
 WORDS_CHARS = 400
@@ -138,6 +138,19 @@ def field_twin(field: Field, dataset: Dataset) -> str:
                     field.description)
 
 
+def field_sibling(field: Field, dataset: Dataset) -> str:
+    """The key that tells the same element in the other datasets the catalog split the
+    same file into: a dictionary with a program column gives one dataset per (agency,
+    program), and an element such as ``SSN``, defined alike in seven of DOL's programs,
+    would be listed seven times. The key is :func:`field_twin`'s with the file's identifier
+    in place of the dataset's title; "" for a dataset that is a whole file, or a record
+    layout (whose fields are places in different records)."""
+    if dataset.layout or dataset.source_identifier == dataset.identifier:
+        return ""
+    return twin_key("element", dataset.agency.slug, dataset.source_identifier, field.name,
+                    field.label, field.description)
+
+
 def dataset_twin(dataset: Dataset) -> str:
     """The twin key of a dataset (see :func:`twin_key`)."""
     names = sorted(_plain(f.name) for f in dataset.fields)
@@ -145,7 +158,9 @@ def dataset_twin(dataset: Dataset) -> str:
 
 
 def split_twin(words: str) -> tuple[str, str]:
-    """A document's ``words`` without its twin key, and the key ("" when it has none)."""
+    """A document's ``words`` without its twin keys, and the keys ("" when it has none):
+    its twin key, and after a space its sibling key when it has one (see
+    :func:`field_sibling`)."""
     words, _, twin = words.partition(TWIN_MARK)
     return words, twin.removesuffix(COMPILED_MARK)
 
@@ -156,8 +171,9 @@ def compiled(words: str) -> bool:
     return words.endswith(COMPILED_MARK)
 
 
-def _twin_words(twin: str, dataset: Dataset) -> str:
-    return f"{TWIN_MARK}{twin}{COMPILED_MARK if dataset.is_compilation else ''}"
+def _twin_words(twin: str, dataset: Dataset, sibling: str = "") -> str:
+    keys = f"{twin} {sibling}" if sibling else twin
+    return f"{TWIN_MARK}{keys}{COMPILED_MARK if dataset.is_compilation else ''}"
 
 
 def word_sets(words: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -333,7 +349,7 @@ def field_document(field: Field, dataset: Dataset,
         lexical=lexical,
         embed_text=field_embed_text(field, dataset),
         payload=payload,
-        words=f"{label_words(field)}{_twin_words(twin, dataset)}",
+        words=f"{label_words(field)}{_twin_words(twin, dataset, field_sibling(field, dataset))}",
     )
 
 

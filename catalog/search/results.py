@@ -184,7 +184,7 @@ def _originals_first(ranked: Sequence[tuple[Hashable, float]],
         return ranked
     keyed: list[tuple[str, tuple[Any, ...]] | None] = []
     for (key, _), text in zip(ranked, words, strict=True):
-        twin = split_twin(text)[1]
+        twin = split_twin(text)[1].partition(" ")[0]  # its copies, not its siblings
         keyed.append((twin, _facets_of(attributes[key])) if twin else None)
     originals: dict[tuple[str, tuple[Any, ...]], int] = {}
     for i, twin in enumerate(keyed):
@@ -218,7 +218,9 @@ def collapse(
     :data:`COLLAPSE_SIMILARITY`. A field is compared with the first
     :data:`HEADS_COMPARED` heads of its dataset only. An exact copy is a document of another
     dataset with the same twin key and the same facet values: it joins the group of the
-    first document with that key, head or member, as one of its ``twins``. An agency's own
+    first document with that key, head or member, as one of its ``twins``; so does the same
+    element in another dataset split out of the same file (its sibling key, see
+    :func:`catalog.search.documents.field_sibling`). An agency's own
     copy comes before a compilation's (:func:`_originals_first`), so that the copy a hit
     shows is the original.
     """
@@ -235,10 +237,13 @@ def collapse(
         twin = twin if enabled else ""
         words = sets(label_text)[0]
         facets = _facets_of(attrs)
-        if twin:
-            original = by_twin.get(twin)
+        keys = twin.split()  # its twin key, and its sibling key when it has one
+        if keys:
+            original = next((by_twin[k] for k in keys if k in by_twin), None)
             if original is not None and original.facets == facets:
                 original.twins.append(key)
+                for k in keys:
+                    by_twin.setdefault(k, original)
                 continue
         if enabled and attrs.get("kind") == "field":
             heads = by_dataset.setdefault(attrs.get("dataset_id"), [])
@@ -253,16 +258,16 @@ def collapse(
                         break
             if head is not None:
                 head.members.append(key)
-                if twin:
-                    by_twin.setdefault(twin, head)
+                for k in keys:
+                    by_twin.setdefault(k, head)
                 continue
             group = _Group(key, score, attrs, words, facets=facets)
             if len(heads) < HEADS_COMPARED:  # later heads are never compared with
                 heads.append(group)
         else:
             group = _Group(key, score, attrs, words, facets=facets)
-        if twin:
-            by_twin.setdefault(twin, group)
+        for k in keys:
+            by_twin.setdefault(k, group)
         groups.append(group)
     return groups
 
