@@ -27,13 +27,15 @@ from sqlalchemy.orm import Session, selectinload
 from catalog.audience import Audience
 from catalog.models import (
     Agency,
-    DataRequest,
     Dataset,
     Field,
-    RequestEvent,
-    RequestItem,
     User,
     utcnow,
+)
+from catalog.request_models import (
+    DataRequest,
+    RequestEvent,
+    RequestItem,
 )
 from catalog.vocabulary import DatasetStatus, RequestStatus, Role, Sensitivity
 

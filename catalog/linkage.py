@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.audience import Audience
-from catalog.models import DataRequest, Field
+from catalog.models import Field
+from catalog.request_models import DataRequest
 
 CONCEPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("social security number", re.compile(r"\bssn\b|social security", re.I)),

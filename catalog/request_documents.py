@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from catalog.data_requests import FORM, Line, agencies_of
-from catalog.models import Agency, DataRequest, User
+from catalog.models import Agency, User
+from catalog.request_models import DataRequest
 
 FONT_PATHS = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),

@@ -28,7 +28,8 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from catalog.models import DataRequest, as_utc, utcnow
+from catalog.models import as_utc, utcnow
+from catalog.request_models import DataRequest
 from catalog.vocabulary import RequestStatus
 
 S = RequestStatus

@@ -25,13 +25,15 @@ from catalog.data_requests import (
 )
 from catalog.models import (
     Agency,
-    DataRequest,
     Dataset,
+    User,
+    utcnow,
+)
+from catalog.request_models import (
+    DataRequest,
     RequestEvent,
     RequestItem,
     RequestSignoff,
-    User,
-    utcnow,
 )
 from catalog.vocabulary import Role, SignoffDecision
 

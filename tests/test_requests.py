@@ -380,7 +380,7 @@ def test_intake_metrics_match_a_hand_computed_set(tmp_path: Any, embedder: Embed
     from datetime import UTC, datetime
 
     from catalog import request_metrics
-    from catalog.models import DataRequest, RequestEvent, RequestItem
+    from catalog.request_models import DataRequest, RequestEvent, RequestItem
 
     catalog = Catalog(load_settings(data_dir=tmp_path / "data", database_url=None,
                                     elasticsearch_url=None), embedder=embedder)

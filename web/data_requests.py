@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 from catalog import accounts, data_requests, request_review
 from catalog.data_requests import FORM, NotAllowed, RequestError
 from catalog.linkage import propose
-from catalog.models import DataRequest, User
+from catalog.models import User
 from catalog.request_documents import FORMATS, MEDIA_TYPES, RENDERERS, document, title_of
+from catalog.request_models import DataRequest
 from web.access import audience
 from web.auth import current_account, safe_next, signed_in_required
 from web.current import catalog

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from catalog import data_requests, request_review
 from catalog.data_requests import NotAllowed, RequestError
-from catalog.models import DataRequest, User
+from catalog.models import User
 from catalog.request_documents import FORMATS
+from catalog.request_models import DataRequest
 from catalog.request_schemas import (
     ItemInSchema,
     RequestInSchema,
