@@ -305,8 +305,16 @@ def test_a_worker_runs_harvest_and_reindex_with_progress_on_the_web_pages(
     finished = jobs.wait(catalog, queued.id, timeout=120)
     assert finished.status == "finished", (finished.error, worker.output())
     assert finished.result["counts"]["created"] == 5
-    # A transient failure is retried by the worker's scheduler after the backoff.
-    portals.faults["/socrata/api/catalog/v1"] = lambda r: (503, {}, "down")
+    # A transient failure is retried by the worker's scheduler after the backoff. The
+    # source is down for the first attempt's request only: whether the retry runs before
+    # or after this test sees "retrying", it is the second attempt and it succeeds.
+    calls: list[Any] = []
+
+    def down_once(request: Any) -> Any:
+        calls.append(request)
+        return (503, {}, "down") if len(calls) == 1 else original(request)
+
+    portals.faults["/socrata/api/catalog/v1"] = down_once
     with catalog.transaction() as session:
         source = session.scalar(select(Source).where(Source.name == "chicago"))
         source.options = {**source.options, "retries": 0}
