@@ -41,9 +41,10 @@ LEXICAL_WEIGHTS: dict[str, float] = {
 PREFIXED_COLUMNS = ("name", "label", "description", "codes")  # whose words' prefixes count
 # Bump when what a document holds changes (2: twin keys in ``words``; 3: the source's
 # identifier, ``source_dataset``, in the payload; 4: compilations marked in ``words``; 5:
-# sibling keys in ``words``): an Elasticsearch index that records another is rebuilt, as
+# sibling keys in ``words``; 6: fields embedded with their dataset's title in words,
+# :func:`readable_title`): an Elasticsearch index that records another is rebuilt, as
 # an embedded one of another INDEX_FORMAT is.
-DOCUMENTS_FORMAT = "5"
+DOCUMENTS_FORMAT = "6"
 EMBED_CHARS = 1000
 MAX_CODES = 40
 WORDS_CHARS = 400
@@ -265,10 +266,34 @@ def _label_and_name(field: Field) -> str:
     return label
 
 
+# A name-like code: words joined by "_", "-" or "." with no space ("NY_SID_2013_CORE").
+_CODE_TITLE = re.compile(r"[A-Za-z0-9]+(?:[_.-][A-Za-z0-9]+)+")
+
+
+def readable_title(dataset: Dataset) -> str:
+    """The dataset's title in words, for the embedding model to read.
+
+    A title that begins with the dataset's identifier ("NY_SID_2013_CORE: Inpatient stay
+    CORE file", as SAS load programs are titled) loses it, and a title that is only a code
+    ("tx_pudf_2012_base_definition_1") is spelled out as words: the model reads codes as
+    noise, which let "Died during hospitalization" outrank "Length of stay" for "how long
+    the patient stayed in the hospital" (docs/benchmarks.md, seventh session). The
+    lexical columns keep the title as given.
+    """
+    title = (dataset.title or "").strip()
+    for code in dict.fromkeys(c for c in (dataset.identifier, dataset.source_identifier) if c):
+        if title.lower().startswith(code.lower() + ":") and title[len(code) + 1:].strip():
+            return title[len(code) + 1:].strip()
+    if _CODE_TITLE.fullmatch(title):
+        return expand_name(title)
+    return title
+
+
 def _context(dataset: Dataset) -> str:
-    """Where a field lives: its dataset's title, program and agency, those that exist."""
+    """Where a field lives: its dataset's title (in words), program and agency, those that
+    exist."""
     program = (dataset.extra or {}).get("program") or ""
-    parts = [dataset.title, program, dataset.agency.name]
+    parts = [readable_title(dataset), program, dataset.agency.name]
     return ", ".join(dict.fromkeys(p.strip() for p in parts if p and p.strip()))
 
 

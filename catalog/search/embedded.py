@@ -38,7 +38,7 @@ EVERYONE = Audience(levels=ALL_LEVELS)
 
 SCAN_THREADS = 2  # vector scans running beside the BM25 queries of concurrent searches
 RARE_KIND = 0.1  # share of the documents below which a kind's tag goes into the MATCH
-INDEX_FORMAT = "8"  # bump when the file layout or the documents change; older files are rebuilt
+INDEX_FORMAT = "9"  # bump when the file layout or the documents change; older files are rebuilt
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
