@@ -54,6 +54,11 @@ MSEARCH_FILTER = ["responses.status", "responses.error", "responses.hits.hits._s
                   "responses.hits.hits.fields"]
 MGET_FILTER = ["docs._id", "docs.found", "docs._source"]
 STAGE_LIFT = 1e6  # far above any BM25 score: an earlier lexical stage always ranks first
+RESCORE_OVERSAMPLE = 2.0  # int8 kNN candidates gathered per hit, then scored with the float vectors
+# HNSW candidates per hit wanted: e5's cosines are crowded (most lie within 0.75-0.88), and
+# with 2 per hit the graph walk missed a best match ("processing_time" for "how many days it
+# takes the city to issue a building permit") that 4 per hit finds.
+KNN_CANDIDATES = 4
 MAX_DELETE_PAGE = 5000
 MERGE_TIMEOUT = 900  # seconds a rebuilt index may take to merge into one segment
 EVERYONE = Audience(levels=ALL_LEVELS)  # for clauses that are the asker's filters alone
@@ -300,9 +305,12 @@ class ElasticsearchEngine(SearchEngine):
                 "field": "vector",
                 "query_vector": np.asarray(vector, dtype=np.float32).tolist(),
                 "k": size,
-                "num_candidates": min(10_000, max(size * 2, 100)),
+                "num_candidates": min(10_000, max(size * KNN_CANDIDATES, 100)),
                 "filter": filters,
                 "similarity": self.semantic_floor,
+                # The index holds int8-quantised vectors; the nearest of them are scored
+                # again with the float vectors, as the embedded engine's exact scan scores.
+                "rescore_vector": {"oversample": RESCORE_OVERSAMPLE},
             },
             "size": size,
             **CANDIDATE_FIELDS,
