@@ -9,6 +9,13 @@ word of its own label is aligned with the label's words, two ways:
 - **a contraction** of one label word: the token's letters, in order, inside the word, the
   first letters equal (``CLNT`` ↔ "client", ``APPLCN`` ↔ "applicants").
 
+A field without a label is read off the head of its description instead (its first
+sentence, at most :data:`DEFINITION_WORDS` words): Connecticut's P20 WIN dictionaries give
+only an element name and a definition (``MntlHlthIndic``, "Indicator (Y/N) showing whether
+Mental Health was found to be a factor"; ``JuvDtnEpsd…``). A definition is longer and looser
+than a label, so only contractions are read off it, never initials ("PO" would be the
+"period of" a definition happens to contain).
+
 An alignment counts once per distinct (name, label) pair. A token becomes an entry when its
 best expansion was seen in at least ``min_support`` distinct pairs (one more for a token of
 two letters), is more than ``min_share``
@@ -44,6 +51,8 @@ MAX_LABEL_WORD_USES = 2  # a token used as a word in more labels than this is a 
 MIN_TOKEN = 2
 MIN_CONTRACTION = 3  # two letters inside a word are too often chance ("TA" in "total")
 MAX_TOKEN = 8
+DEFINITION_WORDS = 12  # words of a description's head read when a field has no label
+_SENTENCE_END = re.compile(r"[.;:]\s|\n")
 _LABEL_WORD = re.compile(r"[a-z]+")
 HEADER = ("abbreviation", "expansion", "support", "occurrences")
 
@@ -94,44 +103,62 @@ def _initials(token: str, words: list[str]) -> list[str]:
     return out
 
 
-def alignments(name: str, label: str) -> list[tuple[str, str]]:
-    """``(token, expansion)`` pairs of one field: its name's tokens read off its label."""
+def definition_head(description: str | None) -> str:
+    """The first sentence of a description, at most :data:`DEFINITION_WORDS` words."""
+    if not description:
+        return ""
+    first = _SENTENCE_END.split(description.strip(), maxsplit=1)[0]
+    return " ".join(first.split()[:DEFINITION_WORDS])
+
+
+def alignments(name: str, label: str, *, initials: bool = True) -> list[tuple[str, str]]:
+    """``(token, expansion)`` pairs of one field: its name's tokens read off its label
+    (with ``initials=False``, off a description's head: contractions only)."""
     words = _LABEL_WORD.findall(label.lower())
     if not words:
         return []
+    tokens = split_identifier(name)
+    # A word the name spells out across its tokens ("PowerLink", "powerlink") is not what
+    # one of those tokens abbreviates.
     vocabulary = set(words)
+    joined = "".join(tokens)
     out: list[tuple[str, str]] = []
-    for token in dict.fromkeys(split_identifier(name)):
+    for token in dict.fromkeys(tokens):
         if (not token.isalpha() or token in vocabulary or token in STOPWORDS
                 or not MIN_TOKEN <= len(token) <= MAX_TOKEN):
             continue
-        found = _initials(token, words) if len(token) <= 4 else []
+        found = _initials(token, words) if initials and len(token) <= 4 else []
         if not found and len(token) >= MIN_CONTRACTION:
             found = [w for w in dict.fromkeys(words)
-                     if w not in STOPWORDS and _is_contraction(token, w)]
+                     if w not in STOPWORDS and w not in joined and _is_contraction(token, w)]
         if len(found) == 1 or (found and len(set(found)) == 1):
             out.append((token, found[0]))
     return out
 
 
 def mine(
-    fields: Iterable[tuple[str, str | None]],
+    fields: Iterable[tuple[str, str | None] | tuple[str, str | None, str | None]],
     *,
     min_support: int = MIN_SUPPORT,
     min_share: float = MIN_SHARE,
 ) -> list[Mined]:
-    """Entries mined from ``(name, label)`` pairs, best supported first."""
+    """Entries mined from ``(name, label)`` or ``(name, label, description)`` tuples, best
+    supported first; a field without a label is read off its description's head."""
     support: dict[str, Counter[str]] = defaultdict(Counter)
     occurrences: Counter[str] = Counter()
     label_uses: Counter[str] = Counter()
-    for name, label in set(fields):
-        if not label:
-            continue
+    texts = set()
+    for name, label, *description in fields:
+        if label:
+            texts.add((name, label, True))
+        elif description and (head := definition_head(description[0])):
+            texts.add((name, head, False))
+    for name, label, labelled in texts:
         for word in set(_LABEL_WORD.findall(label.lower())):
             label_uses[word] += 1
         for token in set(split_identifier(name)):
             occurrences[token] += 1
-        for token, expansion in alignments(name, label):
+        for token, expansion in alignments(name, label, initials=labelled):
             support[token][expansion] += 1
     out = []
     for token, counts in support.items():
@@ -159,13 +186,15 @@ def write(entries: Iterable[Mined], path: Path = MINED_FILE) -> int:
 
 
 
-def catalog_fields(session: Session, audience: Audience) -> list[tuple[str, str | None]]:
-    """``(name, label)`` of every field the audience may see."""
+def catalog_fields(session: Session, audience: Audience
+                   ) -> list[tuple[str, str | None, str | None]]:
+    """``(name, label, description)`` of every field the audience may see."""
     from sqlalchemy import select
 
     from catalog.models import Agency, Dataset, Field
 
-    query = (select(Field.name, Field.label).join(Dataset, Field.dataset_id == Dataset.id)
+    query = (select(Field.name, Field.label, Field.description)
+             .join(Dataset, Field.dataset_id == Dataset.id)
              .join(Agency, Dataset.agency_id == Agency.id)
              .where(audience.clause(Dataset.access_level, Agency.slug)))
-    return [(name, label) for name, label in session.execute(query)]
+    return [(name, label, description) for name, label, description in session.execute(query)]

@@ -9,6 +9,7 @@ Elasticsearch, so both engines see identical tokens.
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import re
 import unicodedata
@@ -69,6 +70,14 @@ HAND_ABBREVIATIONS: dict[str, str] = {
     "ui": "unemployment insurance", "unemp": "unemployment", "univ": "university",
     "vet": "veteran", "wk": "week", "wkly": "weekly", "yr": "year", "yrs": "years",
     "zip": "zip code", "zipcode": "zip code",
+    # Seen in Connecticut's P20 WIN element names, which have definitions but no labels
+    # (``MntlHlthIndic``, ``AdmissionTSP``, ``Sched_…``); unambiguous there and elsewhere.
+    "adlt": "adult", "alleg": "allegation", "amer": "american", "assm": "assessment",
+    "atty": "attorney", "calc": "calculated", "cred": "credential", "excl": "excluded",
+    "flg": "flag", "hlth": "health", "hoh": "head of household", "ldesc": "long description",
+    "mh": "mental health", "mntl": "mental", "oth": "other", "pers": "personal",
+    "recom": "recommendation", "sched": "schedule", "sdesc": "short description",
+    "tsp": "timestamp",
 }
 MINED_FILE = Path(__file__).with_name("data") / "abbreviations.tsv"
 
@@ -86,6 +95,11 @@ def read_mined(path: Path | None = None) -> dict[str, str]:
 
 
 ABBREVIATIONS: dict[str, str] = {**read_mined(), **HAND_ABBREVIATIONS}
+# The table in use, as a short digest: the search indexes record it in their format, so that
+# an index analysed with another table (a new release's, or $CATALOG_ABBREVIATIONS's) is
+# rebuilt rather than matched against queries analysed differently.
+ABBREVIATIONS_DIGEST = hashlib.sha256(
+    "\n".join(f"{k}\t{v}" for k, v in sorted(ABBREVIATIONS.items())).encode()).hexdigest()[:8]
 
 STOPWORDS = frozenset(
     [

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from catalog import text
-from catalog.abbreviations import alignments, mine, write
+from catalog.abbreviations import alignments, definition_head, mine, write
 from catalog.models import Dataset
 from catalog.service import Catalog
 from indexer.load import load_paths
@@ -29,6 +29,36 @@ def test_names_are_read_off_their_labels() -> None:
     assert alignments("XQZ", "Client identifier") == []
     # Two letters inside a word are chance, not an abbreviation ("TA" in "total").
     assert alignments("TA_CASES", "Total cases") == []
+
+
+def test_a_field_without_a_label_is_read_off_its_definition() -> None:
+    # P20 WIN's dictionaries: an element name and a definition, no label.
+    assert definition_head("Indicator (Y/N) showing whether Mental Health was found. More "
+                           "text.") == "Indicator (Y/N) showing whether Mental Health was found"
+    assert len(definition_head("word " * 40).split()) == 12
+    assert definition_head(None) == definition_head("  ") == ""
+    assert alignments("JuvDtnEpsd", "Juvenile detention episode number",
+                      initials=False) == [
+        ("juv", "juvenile"), ("dtn", "detention"), ("epsd", "episode")]
+    # A definition yields contractions only: initials in its looser words are chance.
+    assert alignments("PO_Name", "Name of the period officer", initials=False) == []
+    assert alignments("PO_Name", "Period officer name") == [("po", "period officer")]
+    # A word the name spells out in full is not what one of its tokens abbreviates.
+    assert alignments("PowerLinkSpan", "The name PowerLink will use in Spanish",
+                      initials=False) == [("span", "spanish")]
+    triples = [
+        ("JuvDtnEpsdID", None, "Juvenile detention episode identifier. Assigned by CSSD."),
+        ("JuvDtnStart", None, "Date the juvenile detention began"),
+        ("DtnRsn", "", "Reason for the detention"),
+        # A label, where there is one, is what the name is read off.
+        ("JUV_CNT", "Count of juvenile clients", "Number of youths"),
+    ]
+    mined = {e.abbreviation: e for e in mine(triples)}
+    assert mined["dtn"].expansion == "detention" and mined["dtn"].support == 3
+    assert mined["juv"].expansion == "juvenile" and mined["juv"].support == 3
+    assert "epsd" not in mined  # one definition only
+    labels_only = [(name, label) for name, label, _ in triples]
+    assert "juv" not in {e.abbreviation for e in mine(labels_only)}
 
 
 def test_mining_keeps_what_the_catalog_agrees_on() -> None:

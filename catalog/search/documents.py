@@ -15,6 +15,7 @@ from typing import Any
 
 from catalog.models import Dataset, Field
 from catalog.text import (
+    ABBREVIATIONS_DIGEST,
     PLACEHOLDERS,
     analyse,
     analyse_name,
@@ -42,9 +43,10 @@ PREFIXED_COLUMNS = ("name", "label", "description", "codes")  # whose words' pre
 # Bump when what a document holds changes (2: twin keys in ``words``; 3: the source's
 # identifier, ``source_dataset``, in the payload; 4: compilations marked in ``words``; 5:
 # sibling keys in ``words``; 6: fields embedded with their dataset's title in words,
-# :func:`readable_title`): an Elasticsearch index that records another is rebuilt, as
-# an embedded one of another INDEX_FORMAT is.
-DOCUMENTS_FORMAT = "6"
+# :func:`readable_title`; 7: the abbreviation table's digest, so that documents and queries
+# are always analysed with the same table): an Elasticsearch index that records another is
+# rebuilt, as an embedded one of another INDEX_FORMAT is.
+DOCUMENTS_FORMAT = f"7.{ABBREVIATIONS_DIGEST}"
 EMBED_CHARS = 1000
 MAX_CODES = 40
 WORDS_CHARS = 400

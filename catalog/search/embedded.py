@@ -30,7 +30,7 @@ from catalog.search.ranking import HAS_WORD, lexical_stages, sort_key, sorted_fa
 from catalog.search.results import LEXICAL_POOL_FACTOR, assemble
 from catalog.search.vector_matrix import COLUMNS as MATRIX_COLUMNS
 from catalog.search.vector_matrix import VectorMatrix, tag
-from catalog.text import query_terms
+from catalog.text import ABBREVIATIONS_DIGEST, query_terms
 from catalog.vocabulary import AccessLevel, ResultKind, values
 
 KINDS = values(ResultKind)
@@ -38,7 +38,9 @@ EVERYONE = Audience(levels=ALL_LEVELS)
 
 SCAN_THREADS = 2  # vector scans running beside the BM25 queries of concurrent searches
 RARE_KIND = 0.1  # share of the documents below which a kind's tag goes into the MATCH
-INDEX_FORMAT = "9"  # bump when the file layout or the documents change; older files are rebuilt
+# Bump when the file layout or the documents change; older files are rebuilt. It carries the
+# abbreviation table's digest too (as DOCUMENTS_FORMAT does): a new table rebuilds the index.
+INDEX_FORMAT = f"10.{ABBREVIATIONS_DIGEST}"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
