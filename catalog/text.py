@@ -203,13 +203,29 @@ ENGLISH_WORDS = frozenset(
 _QUERY_WORD = re.compile(r"[0-9A-Za-z]+")
 
 
+# What a question asks for, in the words data dictionaries use for it: "how long the
+# patient stayed" asks for a length of stay, not for something long; "how many students
+# applied" for a number or count of applicants. The word after "how" is replaced by these.
+QUESTION_WORDS: dict[str, tuple[str, ...]] = {
+    "long": ("length", "duration"), "many": ("number", "count"), "much": ("amount",),
+    "often": ("frequency",), "old": ("age",), "far": ("distance",), "big": ("size",),
+}
+
+
 def _query_words(query: str) -> list[tuple[str, bool]]:
-    """Words of a query with whether each may be expanded as an abbreviation."""
+    """Words of a query with whether each may be expanded as an abbreviation; the word
+    after "how" read as what the question asks for (:data:`QUESTION_WORDS`)."""
     out: list[tuple[str, bool]] = []
+    previous = ""
     for raw in _QUERY_WORD.findall(fold(query)):
         shouting = raw.isupper() and len(raw) > 1
         for word in split_identifier(raw):
-            out.append((word, shouting or word not in ENGLISH_WORDS))
+            asked = QUESTION_WORDS.get(word) if previous == "how" else None
+            if asked:
+                out.extend((w, False) for w in asked)
+            else:
+                out.append((word, shouting or word not in ENGLISH_WORDS))
+            previous = word
     return out
 
 

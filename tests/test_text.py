@@ -48,11 +48,24 @@ def test_name_tokens_keep_the_original_and_add_meanings() -> None:
 
 
 def test_query_terms_stem_expand_and_drop_stopwords() -> None:
-    assert query_terms("how long the patient stayed in the hospital") == [
-        "long", "patient", "stay", "hospit",
+    assert query_terms("the patient's long stay in the hospital") == [
+        "patient", "long", "stay", "hospit",
     ]
     assert "birth" in query_terms("DOB")
     assert query_terms("?!... ---") == []
+
+
+def test_a_question_word_asks_for_what_dictionaries_call_it() -> None:
+    # "How long" asks for a length or duration, not for something long.
+    assert query_terms("how long the patient stayed in the hospital") == [
+        "length", "durat", "patient", "stay", "hospit",
+    ]
+    assert query_terms("How many students applied") == ["number", "count", "student", "appli"]
+    assert query_terms("how much money the family makes")[:1] == ["amount"]
+    assert query_terms("how old is the child") == ["age", "child"]
+    # Only right after "how": elsewhere the word is itself.
+    assert query_terms("long-term care") == ["long", "term", "care"]
+    assert query_terms("many") == [] and query_terms("how") == []
 
 
 def test_query_terms_are_bounded() -> None:
