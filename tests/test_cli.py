@@ -85,6 +85,11 @@ def test_search_json_names_a_split_file_as_its_source_does(runner: CliRunner,
         assert "P20WIN_Data_Dictionary" in hit["also_in"]
         assert set(hit["also_in"]) <= {"P20WIN_Data_Dictionary", "DOL_Data_Dictionary"}
     assert len({h["dataset_identifier"] for h in ssn}) == len(ssn)
+    # P20 WIN's elements have no label: the text output names such a field once.
+    text = runner.invoke(main, ["search", "social security number", "--kind", "field",
+                                "--agency", "dol", "--limit", "3"])
+    assert text.exit_code == 0 and "[field] SSN\n" in text.output
+    assert "SSN — SSN" not in text.output
     socrata = runner.invoke(main, ["search", "911 call arrival", "--json", "--limit", "1"])
     [hit] = json.loads(socrata.stdout)["hits"]
     assert hit["dataset"] == hit["dataset_identifier"] == "3k2p-39jp"

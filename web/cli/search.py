@@ -94,7 +94,9 @@ def search(state: CliState, query: str | None, queries_file: Any, as_json: bool,
         click.echo(f"{result.total} results for {text!r} ({result.took_ms:.0f} ms)")
         for i, hit in enumerate(result.hits, start=1):
             p = hit.payload
-            name = f"{p['field']} — " if p.get("field") else ""
+            # A field without a label is titled by its name: the name once, not twice.
+            name = (f"{p['field']} — " if p.get("field") and p["field"] != p.get("title")
+                    else "")
             click.echo(f"{i:3}. [{hit.kind}] {name}{p.get('title')}")
             click.echo(f"     {p.get('dataset_title')} · {p.get('agency_name')}")
             if hit.more_in_dataset:
