@@ -62,8 +62,11 @@ def read_judgments(path: Path) -> list[dict]:
 
 
 def key_of(kind: str, dataset: str, field: str | None) -> tuple[str, str]:
-    """Match key: dataset identifier, plus field name for field queries (case-insensitive)."""
-    return (dataset.lower(), (field or "").lower() if kind == "field" else "")
+    """Match key: dataset identifier, plus field name for field queries (case-insensitive,
+    runs of white space as one space: the catalog stores ``"English Language Learner at
+    Program Entry\\n(PIRL Element 803)"`` as the spreadsheet shows it, on one line)."""
+    return (" ".join(dataset.lower().split()),
+            " ".join((field or "").lower().split()) if kind == "field" else "")
 
 
 def scores(ranked: list[tuple[str, str]], relevant: dict[tuple[str, str], int], k: int):
