@@ -98,8 +98,13 @@ ABBREVIATIONS: dict[str, str] = {**read_mined(), **HAND_ABBREVIATIONS}
 # The table in use, as a short digest: the search indexes record it in their format, so that
 # an index analysed with another table (a new release's, or $CATALOG_ABBREVIATIONS's) is
 # rebuilt rather than matched against queries analysed differently.
-ABBREVIATIONS_DIGEST = hashlib.sha256(
-    "\n".join(f"{k}\t{v}" for k, v in sorted(ABBREVIATIONS.items())).encode()).hexdigest()[:8]
+def table_digest(table: dict[str, str]) -> str:
+    """Eight hex digits that change whenever an entry of ``table`` does."""
+    lines = "\n".join(f"{k}\t{v}" for k, v in sorted(table.items()))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()[:8]
+
+
+ABBREVIATIONS_DIGEST = table_digest(ABBREVIATIONS)
 
 STOPWORDS = frozenset(
     [

@@ -109,6 +109,22 @@ def test_the_mined_table_feeds_the_analysis(tmp_path: Path,
     assert meaning.split()[0] in text.expand_name(f"{token.upper()}_FLAG")
 
 
+def test_an_index_analysed_with_another_table_is_rebuilt() -> None:
+    """Both engines' index formats carry the table's digest: an index built with another
+    table (a new release's, or $CATALOG_ABBREVIATIONS's) records another format and is
+    rebuilt, so that documents and queries are never analysed with different tables."""
+    from catalog.search.documents import DOCUMENTS_FORMAT
+    from catalog.search.embedded import INDEX_FORMAT
+
+    digest = text.table_digest(text.ABBREVIATIONS)
+    assert digest == text.ABBREVIATIONS_DIGEST and len(digest) == 8
+    assert DOCUMENTS_FORMAT.endswith(f".{digest}") and INDEX_FORMAT.endswith(f".{digest}")
+    changed = {**text.ABBREVIATIONS, "prtcp": "participant"}
+    assert text.table_digest(changed) != digest
+    assert text.table_digest({**text.ABBREVIATIONS, "dob": "date of birth (changed)"}) != digest
+    assert text.table_digest(dict(reversed(list(text.ABBREVIATIONS.items())))) == digest
+
+
 def _package(folder: Path, name: str, fields: list[tuple[str, str]]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     package = {"name": name, "title": name.replace("-", " ").title(), "resources": [

@@ -1,4 +1,5 @@
-"""``catalog abbreviations``: mine the catalog's own field names and labels for abbreviations."""
+"""``catalog abbreviations``: mine the catalog's own field names, labels and definitions for
+abbreviations."""
 
 from __future__ import annotations
 
@@ -25,8 +26,11 @@ def abbreviations(state: CliState, output: Path | None, min_support: int, min_sh
                   as_json: bool) -> None:
     """Mine abbreviations from public fields: name tokens aligned with label words.
 
-    CLNT ↔ client, DOB ↔ date of birth. Entries written by hand win; the table that
-    search uses is the packaged one unless CATALOG_ABBREVIATIONS names another.
+    CLNT ↔ client, DOB ↔ date of birth. A field without a label is read off the first
+    sentence of its description (contractions only: MntlHlthIndic, "Indicator showing
+    whether Mental Health…"). Entries written by hand win; the table that search uses is
+    the packaged one unless CATALOG_ABBREVIATIONS names another, and the search index is
+    rebuilt when the table in use changes.
     """
     from catalog.abbreviations import catalog_fields, mine, write
     from catalog.audience import PUBLIC
