@@ -429,13 +429,21 @@ def embed_documents(encoder: Encoder, texts: list[str], cache: VectorCache, *,
                  "texts_per_s": len(batch) / wall, "cpu_ms_per_text": 1000 * cpu / len(batch),
                  "load_avg": os.getloadavg()[0], "when": time.strftime("%Y-%m-%d %H:%M")}
         cache.save()
-        if keep_speed and len(batch) >= MEASURED_AT_LEAST and cache.path is not None:
-            cache.path.with_suffix(".speed.json").write_text(json.dumps(speed))
-    elif keep_speed and cache.path is not None and cache.path.with_suffix(".speed.json").is_file():
+        if len(batch) >= MEASURED_AT_LEAST:
+            if keep_speed and cache.path is not None:
+                cache.path.with_suffix(".speed.json").write_text(json.dumps(speed))
+            return {"matrix": _matrix(cache, hashes), "speed": speed}
+    # A few texts embedded (or none) say little of the model's speed: report the run that
+    # embedded them all, when there was one.
+    speed = {}
+    if keep_speed and cache.path is not None and cache.path.with_suffix(".speed.json").is_file():
         speed = json.loads(cache.path.with_suffix(".speed.json").read_text())
         speed["cached"] = True  # measured by an earlier run that embedded every text
-    matrix = np.vstack([cache.vectors[h] for h in hashes]).astype(np.float32)
-    return {"matrix": matrix, "speed": speed}
+    return {"matrix": _matrix(cache, hashes), "speed": speed}
+
+
+def _matrix(cache: VectorCache, hashes: list[str]) -> np.ndarray:
+    return np.vstack([cache.vectors[h] for h in hashes]).astype(np.float32)
 
 
 def query_latency(encoder: Encoder, queries: list[str]) -> float:
