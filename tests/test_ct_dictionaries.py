@@ -147,6 +147,33 @@ def test_names_are_normalised_and_the_source_spelling_kept(loaded) -> None:
             Field.name.contains("\xa0") | Field.name.contains("\n"))) == 0
 
 
+def test_code_lists_written_into_definitions_become_value_labels(loaded) -> None:
+    """DMHAS writes each element's codes into its definition ("Client's Race 1\\n1- American
+    Indian/Native Alaskan\\n2- Asian…"): they become the field's value labels, read off the
+    file here independently, and the definition is kept whole."""
+    catalog, _ = loaded
+    rows = [r for r in file_rows(P20WIN / "DMHAS_Data_Dictionary.xlsx") if r[3].strip() == "Race 1"]
+    assert rows
+    definition = rows[0][4]
+    expected = []
+    for line in definition.splitlines()[1:]:
+        code, _, meaning = line.partition("-")
+        expected.append({"code": code.strip(), "label": meaning.strip()})
+    with catalog.session() as session:
+        race = session.scalars(select(Field).join(Dataset).where(
+            Field.name == "Race 1", Dataset.identifier.startswith("DMHAS_Data_Dictionary"))
+        ).first()
+        assert race is not None and len(expected) >= 5
+        assert race.value_labels == expected
+        assert [line.strip() for line in (race.description or "").splitlines()] == [
+            line.strip() for line in definition.strip().splitlines()]
+        # A definition in prose, however many lines, has no value labels.
+        ssn = session.scalars(select(Field).join(Dataset).where(
+            Field.name == "SSN", Dataset.identifier.startswith("DMHAS_Data_Dictionary"))
+        ).first()
+        assert ssn is not None and ssn.value_labels == []
+
+
 def test_the_merged_workbook_is_a_compilation_and_the_agency_files_are_not(loaded) -> None:
     """Rows of several agencies make a file a compilation: its copies of an agency's
     datasets yield to the agency's own in search (tests/test_search_contract.py)."""

@@ -430,6 +430,31 @@ def test_bls_dictionary_uses_first_name_column() -> None:
     assert dataset["layout"] is False
 
 
+@pytest.mark.parametrize(
+    ("definition", "codes"),
+    [
+        ("Client's Religion\n1- Protestant\n2- Catholic\n96- Other",
+         [("1", "Protestant"), ("2", "Catholic"), ("96", "Other")]),
+        ("Degrees offered.\nAS = Associate in Science\nCERT = Certificate",
+         [("AS", "Associate in Science"), ("CERT", "Certificate")]),
+        # Trailing punctuation dropped; a line without a meaning ends the list.
+        ("Of Hispanic origin.\nY = Yes,\nN = No,\nNULL", [("Y", "Yes"), ("N", "No")]),
+        ("Status.\n1) Active\n2) Closed\n\nSee the manual.", [("1", "Active"), ("2", "Closed")]),
+        # The longest run wins; a repeated code starts another list.
+        ("A\n1 = x\n2 = y\nprose\n1 = a\n2 = b\n3 = c", [("1", "a"), ("2", "b"), ("3", "c")]),
+        # Prose is no code list: lower-case words before a colon, one code alone, ordinals.
+        ("Note: see below\nSource: the agency", []),
+        ("Gender\nM = Male", []),
+        ("The digits:\n1st digit = college\n2nd digit = test", []),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_code_lists_written_into_definitions(definition, codes) -> None:
+    found = dictionary_table.codes_in_definition(definition)
+    assert [(v["code"], v["label"]) for v in found] == codes
+
+
 def test_calworks_dictionary_title_row_and_multiline_header() -> None:
     path = DICTS / "ca_cdss_calworks" / "calworks_ca237cw_data_dictionary.csv"
     parsed = dictionary_table.parse(path)

@@ -270,6 +270,9 @@ def test_field_page_has_breadcrumbs_codes_and_similar_fields(client, web_catalog
 
     codes = client.get(f"/fields/{web_catalog.fields['PLCMT_TYPE_CD']}").get_data(as_text=True)
     assert "Value labels" in codes and "Congregate care" in codes
+    # A field whose source gives no label says so in words, not as a bare "None".
+    unlabelled = client.get(f"/fields/{web_catalog.fields['BDATE']}").get_data(as_text=True)
+    assert "none in the source" in unlabelled and "<dd>None</dd>" not in unlabelled
 
 
 def test_agency_pages(client, web_catalog) -> None:

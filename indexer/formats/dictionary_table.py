@@ -243,6 +243,38 @@ def parse_values(text: str) -> list[dict[str, str]] | None:
     return labels
 
 
+# A line of a code list written into a definition: "1- Protestant", "AS = Associate in
+# Science", "Y = Yes,". The code is digits or capitals (no lower case, so that "Note: …" or
+# "Source: …" in prose is no code), then "=", "-", ":" or ")", then its meaning.
+_DEFINITION_CODE = re.compile(
+    r"^\s*([0-9]{1,8}|[A-Z][A-Z0-9]{0,7})\s*(?:=|-|–|:|\))\s*([^\s=].{0,200}?)[\s,;.]*$")
+MIN_DEFINITION_CODES = 2
+
+
+def codes_in_definition(text: str | None) -> list[dict[str, str]]:
+    """Value labels written into a definition, one per line: the longest run of at least
+    :data:`MIN_DEFINITION_CODES` consecutive code lines (P20 WIN: "Client's Race 1\\n1-
+    American Indian/Native Alaskan\\n2- Asian…"). The definition itself is kept whole."""
+    best: list[dict[str, str]] = []
+    run: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for line in (text or "").splitlines()[:500]:
+        match = _DEFINITION_CODE.match(line)
+        if match and match.group(1) not in seen:
+            seen.add(match.group(1))
+            run.append(value_label(match.group(1), match.group(2).strip()))
+            continue
+        if len(run) > len(best):
+            best = run
+        run, seen = [], set()
+        if match:  # a repeated code starts a run of its own
+            seen.add(match.group(1))
+            run.append(value_label(match.group(1), match.group(2).strip()))
+    if len(run) > len(best):
+        best = run
+    return best if len(best) >= MIN_DEFINITION_CODES else []
+
+
 def _split_name(raw: str) -> tuple[str, str | None]:
     """``SPEC_UNIT_1 (fixed length format only)`` -> name and note."""
     match = re.fullmatch(r"\s*([A-Za-z_][\w.$#-]*)\s+\((.+)\)\s*", raw)
@@ -267,6 +299,8 @@ def _row_field(row: list[str], header: Header, position: int) -> dict[str, Any]:
                 context.append(f"{header.cells[col]}: {tidy(row[col])}")
     if note:
         main.append(note)
+    if codes is None:  # no code column: a code list may be written into the definition
+        codes = codes_in_definition("\n".join(main)) or None
     description = "\n".join(part for part in ["\n\n".join(main), "; ".join(context)] if part)
     type_cols = header.columns("type")
     raw_type = row[type_cols[0]].strip() if type_cols else ""
