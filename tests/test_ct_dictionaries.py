@@ -165,6 +165,11 @@ def test_code_lists_written_into_definitions_become_value_labels(loaded) -> None
         ).first()
         assert race is not None and len(expected) >= 5
         assert race.value_labels == expected
+        # The merged workbook spaces the same lines apart: the same code list.
+        merged = session.scalars(select(Field).join(Dataset).where(
+            Field.name == "Race 1", Dataset.identifier.startswith("P20WIN_Data_Dictionary-dmhas"))
+        ).first()
+        assert merged is not None and merged.value_labels == expected
         assert [line.strip() for line in (race.description or "").splitlines()] == [
             line.strip() for line in definition.strip().splitlines()]
         # A definition in prose, however many lines, has no value labels.

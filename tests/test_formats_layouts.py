@@ -439,7 +439,9 @@ def test_bls_dictionary_uses_first_name_column() -> None:
          [("AS", "Associate in Science"), ("CERT", "Certificate")]),
         # Trailing punctuation dropped; a line without a meaning ends the list.
         ("Of Hispanic origin.\nY = Yes,\nN = No,\nNULL", [("Y", "Yes"), ("N", "No")]),
-        ("Status.\n1) Active\n2) Closed\n\nSee the manual.", [("1", "Active"), ("2", "Closed")]),
+        ("Status.\n1) Active\n2) Closed\nSee the manual.", [("1", "Active"), ("2", "Closed")]),
+        # Blank lines between the codes do not end the list.
+        ("Race\n\n1- Asian\n\n2- Black\n\n", [("1", "Asian"), ("2", "Black")]),
         # The longest run wins; a repeated code starts another list.
         ("A\n1 = x\n2 = y\nprose\n1 = a\n2 = b\n3 = c", [("1", "a"), ("2", "b"), ("3", "c")]),
         # Prose is no code list: lower-case words before a colon, one code alone, ordinals.

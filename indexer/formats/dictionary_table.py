@@ -259,6 +259,8 @@ def codes_in_definition(text: str | None) -> list[dict[str, str]]:
     run: list[dict[str, str]] = []
     seen: set[str] = set()
     for line in (text or "").splitlines()[:500]:
+        if not line.strip():  # the merged P20 WIN workbook spaces its code lines apart
+            continue
         match = _DEFINITION_CODE.match(line)
         if match and match.group(1) not in seen:
             seen.add(match.group(1))
