@@ -448,6 +448,8 @@ def test_bls_dictionary_uses_first_name_column() -> None:
         ("Note: see below\nSource: the agency", []),
         ("Gender\nM = Male", []),
         ("The digits:\n1st digit = college\n2nd digit = test", []),
+        # A line longer than a code line is prose, however it begins.
+        ("1 = " + "a" * 300 + "\n2 = b", []),
         ("", []),
         (None, []),
     ],

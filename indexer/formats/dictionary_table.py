@@ -249,6 +249,7 @@ def parse_values(text: str) -> list[dict[str, str]] | None:
 _DEFINITION_CODE = re.compile(
     r"^\s*([0-9]{1,8}|[A-Z][A-Z0-9]{0,7})\s*(?:=|-|–|:|\))\s*([^\s=].{0,200}?)[\s,;.]*$")
 MIN_DEFINITION_CODES = 2
+MAX_CODE_LINE = 240  # a longer line is prose (and is never handed to the pattern)
 
 
 def codes_in_definition(text: str | None) -> list[dict[str, str]]:
@@ -261,7 +262,7 @@ def codes_in_definition(text: str | None) -> list[dict[str, str]]:
     for line in (text or "").splitlines()[:500]:
         if not line.strip():  # the merged P20 WIN workbook spaces its code lines apart
             continue
-        match = _DEFINITION_CODE.match(line)
+        match = _DEFINITION_CODE.match(line) if len(line) <= MAX_CODE_LINE else None
         if match and match.group(1) not in seen:
             seen.add(match.group(1))
             run.append(value_label(match.group(1), match.group(2).strip()))
