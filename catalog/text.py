@@ -94,16 +94,16 @@ def read_mined(path: Path | None = None) -> dict[str, str]:
                 if row.get("abbreviation") and row.get("expansion")}
 
 
-ABBREVIATIONS: dict[str, str] = {**read_mined(), **HAND_ABBREVIATIONS}
-# The table in use, as a short digest: the search indexes record it in their format, so that
-# an index analysed with another table (a new release's, or $CATALOG_ABBREVIATIONS's) is
-# rebuilt rather than matched against queries analysed differently.
 def table_digest(table: dict[str, str]) -> str:
     """Eight hex digits that change whenever an entry of ``table`` does."""
     lines = "\n".join(f"{k}\t{v}" for k, v in sorted(table.items()))
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()[:8]
 
 
+ABBREVIATIONS: dict[str, str] = {**read_mined(), **HAND_ABBREVIATIONS}
+# The table in use, as a short digest: the search indexes record it in their format, so that
+# an index analysed with another table (a new release's, or $CATALOG_ABBREVIATIONS's) is
+# rebuilt rather than matched against queries analysed differently.
 ABBREVIATIONS_DIGEST = table_digest(ABBREVIATIONS)
 
 STOPWORDS = frozenset(

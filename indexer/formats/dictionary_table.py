@@ -263,16 +263,14 @@ def codes_in_definition(text: str | None) -> list[dict[str, str]]:
         if not line.strip():  # the merged P20 WIN workbook spaces its code lines apart
             continue
         match = _DEFINITION_CODE.match(line) if len(line) <= MAX_CODE_LINE else None
-        if match and match.group(1) not in seen:
-            seen.add(match.group(1))
-            run.append(value_label(match.group(1), match.group(2).strip()))
-            continue
-        if len(run) > len(best):
-            best = run
-        run, seen = [], set()
-        if match:  # a repeated code starts a run of its own
-            seen.add(match.group(1))
-            run.append(value_label(match.group(1), match.group(2).strip()))
+        code = match.group(1) if match else None
+        if code is None or code in seen:  # prose, or a repeated code, ends the run
+            if len(run) > len(best):
+                best = run
+            run, seen = [], set()
+        if match and code is not None:  # a repeated code starts a run of its own
+            seen.add(code)
+            run.append(value_label(code, match.group(2).strip()))
     if len(run) > len(best):
         best = run
     return best if len(best) >= MIN_DEFINITION_CODES else []
