@@ -268,7 +268,7 @@ def codes_in_definition(text: str | None) -> list[dict[str, str]]:
             if len(run) > len(best):
                 best = run
             run, seen = [], set()
-        if match and code is not None:  # a repeated code starts a run of its own
+        if match:  # a repeated code starts a run of its own
             seen.add(code)
             run.append(value_label(code, match.group(2).strip()))
     if len(run) > len(best):
