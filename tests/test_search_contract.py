@@ -757,3 +757,88 @@ def test_an_index_of_older_documents_is_rebuilt_on_opening(twins: Catalog,
     result = again.search(SearchQuery(text="client date of birth", kind="field"))
     assert any(h.also_in for h in result.hits)
     again.db.dispose()  # the engine is the fixture's, closed with it
+
+
+def _named_as_held(cat: Catalog, queries: list[SearchQuery]) -> int:
+    """Check each document the hits name against the catalog's rows; how many were."""
+    from sqlalchemy import select
+
+    from catalog.models import Dataset, Field
+
+    with cat.db.begin() as conn:
+        fields = {row.id: row for row in conn.execute(
+            select(Field.id, Field.name, Field.label, Dataset.id.label("dataset_id"),
+                   Dataset.identifier, Dataset.title).join(Dataset))}
+        datasets = {row.id: row for row in conn.execute(
+            select(Dataset.id, Dataset.identifier, Dataset.title))}
+    checked = 0
+    for query in queries:
+        for hit in cat.search(query).hits:
+            for ref in [*hit.more_fields, *hit.matched_fields, *hit.also_in]:
+                if ref["field_id"] is None:  # a copy of a dataset hit
+                    row = datasets[ref["dataset_id"]]
+                    assert (ref["dataset"], ref["dataset_title"]) == (row.identifier, row.title)
+                else:
+                    row = fields[ref["field_id"]]
+                    assert ref["field"] == row.name
+                    if "title" in ref:  # a collapsed or matching field
+                        assert ref["title"] == (row.label or row.name)
+                    else:  # a copy
+                        assert (ref["dataset"], ref["dataset_id"], ref["dataset_title"]) == (
+                            row.identifier, row.dataset_id, row.title)
+                checked += 1
+    return checked
+
+
+def test_the_fields_a_hit_names_are_named_as_the_catalog_holds_them(catalog: Catalog) -> None:
+    """A hit's collapsed and matching fields (which Elasticsearch reads from doc values,
+    not from each document's source) carry the ids, names and titles of the catalog's rows."""
+    assert _named_as_held(catalog, [SearchQuery(text="diagnosis code", kind="field"),
+                                    SearchQuery(text="zip code of the patient",
+                                                kind="dataset")]) >= 4
+
+
+def test_the_copies_a_hit_names_are_named_as_the_catalog_holds_them(twins: Catalog) -> None:
+    assert _named_as_held(twins, [SearchQuery(text="client date of birth", kind="field"),
+                                  SearchQuery(text="client eligibility records",
+                                              kind="dataset")]) >= 3
+
+
+def test_an_elasticsearch_index_keeping_vectors_in_its_source_is_rebuilt(
+        request, tmp_path, embedder: Embedder) -> None:
+    """An index written before the vectors left ``_source`` (and before ``ref``) is stale:
+    the catalog rebuilds it on opening, and similar fields and named fields work on it."""
+    from catalog.embeddings import DIMENSIONS
+    from catalog.search.elasticsearch import ElasticsearchEngine
+    from catalog.search.es_index import mappings
+
+    engine = make_engine(request, "elasticsearch")
+    old = mappings()
+    old["_source"] = {"excludes": ["vector"]}
+    old["properties"]["vector_b64"] = {"type": "binary"}
+    del old["properties"]["ref"]
+    legacy = f"{engine.alias}__1"
+    engine.es.indices.create(index=legacy, mappings=old, aliases={engine.alias: {}})
+    settings = load_settings(data_dir=tmp_path, database_url=None)
+    try:
+        assert engine.stale
+        cat = Catalog(settings, embedder=embedder, engine=engine)
+        assert not engine.stale and legacy not in engine._indices()
+        _build(cat)
+        cat.db.dispose()
+        reopened = ElasticsearchEngine(engine.url, index=engine.alias)  # the next process
+        assert not reopened.stale
+        found = next(iter(reopened.es.indices.get_mapping(index=engine.alias).values()))
+        assert found["mappings"]["properties"]["vector_b64"].get("store") is True
+        assert "vector_b64" in found["mappings"]["_source"]["excludes"]
+        again = Catalog(settings, embedder=embedder, engine=reopened)
+        hit = next(h for h in again.search(SearchQuery(text="diagnosis code", kind="field")).hits
+                   if h.more_fields)
+        assert all(f["title"].startswith("Diagnosis code") for f in hit.more_fields)
+        vector, dataset_id = reopened.field_vector(hit.payload["field_id"])
+        assert vector.shape == (DIMENSIONS,) and dataset_id == hit.payload["dataset_id"]
+        assert reopened.nearest_fields(vector, exclude_dataset=0, audience=ALL, limit=3)
+        again.db.dispose()
+    finally:
+        drop_engine(engine)
+        engine.close()

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 from elasticsearch.serializer import OrjsonSerializer
 
@@ -78,6 +79,11 @@ def _filters(filters: dict[str, tuple[str, ...]], audience: Audience) -> list[di
     return out
 
 
+def _vector(hit: dict[str, Any]) -> np.ndarray:
+    """The float vector of a hit or document fetched with ``stored_fields=["vector_b64"]``."""
+    return np.frombuffer(base64.b64decode(hit["fields"]["vector_b64"][0]), dtype=np.float32)
+
+
 def _sees_nothing(query: SearchQuery) -> bool:
     """True when no document can pass: an empty filter, or an audience that sees nothing."""
     return any(not v for v in query.filters().values()) or query.audience.sees_nothing
@@ -115,10 +121,18 @@ class ElasticsearchEngine(SearchEngine):
             found = self.es.indices.get_mapping(index=self.alias)
         except Exception:  # no index yet, or no server: nothing to rebuild from here
             return False
-        wanted = {"words", *LEXICAL_COLUMNS}
-        return any(not wanted <= set(m["mappings"].get("properties", {}))
-                   or (m["mappings"].get("_meta") or {}).get("documents") != DOCUMENTS_FORMAT
-                   for m in found.values())
+        wanted = mappings()
+        columns = {"words", "ref", *LEXICAL_COLUMNS}
+
+        def current(found: dict[str, Any]) -> bool:
+            properties = found.get("properties", {})
+            return (columns <= set(properties)
+                    and (found.get("_meta") or {}).get("documents") == DOCUMENTS_FORMAT
+                    # and where the vectors are kept (vector_b64 apart from _source)
+                    and found.get("_source") == wanted["_source"]
+                    and properties.get("vector_b64") == wanted["properties"]["vector_b64"])
+
+        return not all(current(m["mappings"]) for m in found.values())
 
     def index_model(self) -> str | None:
         """The embedding model recorded in the index mapping's ``_meta``."""
@@ -383,7 +397,7 @@ class ElasticsearchEngine(SearchEngine):
         semantic = sorted(((h["fields"]["doc_id"][0], 2 * float(h["_score"]) - 1)
                            for h in vector_hits), key=lambda item: (-item[1], item[0]))
         return assemble(
-            query, terms, lexical, semantic, attributes, self._fetch,
+            query, terms, lexical, semantic, attributes, self._fetch, fetch_refs=self._refs,
             lexical_cut=len(lexical) >= pool, semantic_cut=len(semantic) >= query.candidates,
         )
 
@@ -392,6 +406,15 @@ class ElasticsearchEngine(SearchEngine):
                             filter_path=MGET_FILTER)["docs"] if doc_ids else []
         return {d["_id"]: (d["_id"], d["_source"]["kind"], d["_source"]["payload"])
                 for d in docs if d.get("found")}
+
+    def _refs(self, doc_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The :data:`~catalog.search.results.REF_KEYS` of documents, from doc values."""
+        response = self.es.search(
+            index=self.alias, query={"ids": {"values": doc_ids}}, size=len(doc_ids),
+            stored_fields="_none_", docvalue_fields=["doc_id", "ref"],
+            filter_path=["hits.hits.fields"])
+        return {h["fields"]["doc_id"][0]: orjson.loads(h["fields"]["ref"][0])
+                for h in response.get("hits", {}).get("hits", []) if "ref" in h["fields"]}
 
     def _payloads(self, doc_ids: list[str]) -> dict[str, dict[str, Any]]:
         if not doc_ids:
@@ -438,12 +461,10 @@ class ElasticsearchEngine(SearchEngine):
         self._ensure()
         try:
             doc = self.es.get(index=self.alias, id=f"field:{field_id}",
-                              source=["vector_b64", "dataset_id"])
+                              source=["dataset_id"], stored_fields=["vector_b64"])
         except NotFoundError:
             return None
-        source = doc["_source"]
-        return (np.frombuffer(base64.b64decode(source["vector_b64"]), dtype=np.float32),
-                int(source["dataset_id"]))
+        return (_vector(doc), int(doc["_source"]["dataset_id"]))
 
     def nearest_fields(
         self, vector: np.ndarray, *, exclude_dataset: int, audience: AudienceLike,
@@ -469,12 +490,13 @@ class ElasticsearchEngine(SearchEngine):
                 },
             },
             size=limit,
-            source=["payload", "kind", "vector_b64"],
+            source=["payload", "kind"],
+            stored_fields=["vector_b64"],
         )
         return [
             # kNN scores for dot_product are (1 + cosine) / 2: report the cosine itself.
             (Hit(h["_id"], h["_source"]["kind"], 2 * float(h["_score"]) - 1,
                  h["_source"]["payload"]),
-             np.frombuffer(base64.b64decode(h["_source"]["vector_b64"]), dtype=np.float32))
+             _vector(h))
             for h in response["hits"]["hits"]
         ]

@@ -46,9 +46,13 @@ HEADS_COMPARED = 20
 FIELD_EVIDENCE = 0.5
 # What a hit says of each of its copies in other datasets (Hit.also_in).
 ALSO_IN_KEYS = ("dataset_id", "dataset", "source_dataset", "dataset_title", "field_id", "field")
+# What a hit reads of the other documents it names (its collapsed fields, its copies, a
+# dataset's matching fields): an engine may fetch these apart from whole payloads.
+REF_KEYS = (*ALSO_IN_KEYS, "title")
 _facet_values = itemgetter(*FACETS)  # a candidate's FACETS values, as a tuple
 
 Fetch = Callable[[list[Any]], dict[Any, tuple[str, str, dict[str, Any]]]]
+FetchRefs = Callable[[list[Any]], dict[Any, dict[str, Any]]]  # key → its REF_KEYS values
 
 
 @dataclass
@@ -318,8 +322,12 @@ def assemble(
     *,
     lexical_cut: bool,
     semantic_cut: bool,
+    fetch_refs: FetchRefs | None = None,
 ) -> SearchResult:
-    """Fuse, collapse, count, filter and page the candidates into a result."""
+    """Fuse, collapse, count, filter and page the candidates into a result.
+
+    ``fetch`` gives the payloads of the page's hits; ``fetch_refs``, when the engine has a
+    cheaper way, the :data:`REF_KEYS` of the documents those hits name (else ``fetch``)."""
     term_set = frozenset(terms)
     sets = _word_sets_memo()
     matches: dict[str, float] = {}  # label match by words: copies of a field share them
@@ -371,10 +379,16 @@ def assemble(
             for k in g.twins:
                 by_dataset_copy.setdefault((attributes.get(k) or {}).get("dataset_id"), k)
             twins[g.key] = list(by_dataset_copy.values())
-    keys = ([g.key for g in page] + [k for keys in matched.values() for k in keys]
-            + [k for keys in twins.values() for k in keys[:TWINS_SHOWN]]
-            + [k for g in page for k in g.members[:MORE_FIELDS_SHOWN]])
-    payloads = fetch(keys)
+    named = list(dict.fromkeys(
+        [k for keys in matched.values() for k in keys]
+        + [k for keys in twins.values() for k in keys[:TWINS_SHOWN]]
+        + [k for g in page for k in g.members[:MORE_FIELDS_SHOWN]]))
+    if fetch_refs is None:
+        payloads = fetch([g.key for g in page] + named)
+        refs = {k: p[2] for k, p in payloads.items()}
+    else:
+        payloads = fetch([g.key for g in page])
+        refs = fetch_refs(named) if named else {}
     lex_rank = {key: i + 1 for i, (key, _, _) in enumerate(lexical)}
     sem_rank = {key: i + 1 for i, (key, _) in enumerate(semantic)}
     hits: list[Hit] = []
@@ -385,12 +399,11 @@ def assemble(
         hit = make_hit(doc_id, kind, group.score, payload, term_set, lex_rank.get(group.key),
                        sem_rank.get(group.key))
         hit.more_in_dataset = len(group.members)
-        hit.more_fields = [_field_ref(payloads[k][2])
-                           for k in group.members[:MORE_FIELDS_SHOWN] if k in payloads]
-        hit.matched_fields = [_field_ref(payloads[k][2])
-                              for k in matched.get(group.key, []) if k in payloads]
+        hit.more_fields = [_field_ref(refs[k])
+                           for k in group.members[:MORE_FIELDS_SHOWN] if k in refs]
+        hit.matched_fields = [_field_ref(refs[k]) for k in matched.get(group.key, []) if k in refs]
         copies = twins.get(group.key, [])
-        hit.also_in = [copy_ref(payloads[k][2]) for k in copies[:TWINS_SHOWN] if k in payloads]
+        hit.also_in = [copy_ref(refs[k]) for k in copies[:TWINS_SHOWN] if k in refs]
         hit.also_in_count = len(copies)
         hits.append(hit)
     return SearchResult(hits, len(shown), query.page, query.per_page, facets)
