@@ -124,12 +124,12 @@ class ElasticsearchEngine(SearchEngine):
         wanted = mappings()
         columns = {"words", "ref", *LEXICAL_COLUMNS}
 
-        def current(found: dict[str, Any]) -> bool:
-            properties = found.get("properties", {})
+        def current(mapping: dict[str, Any]) -> bool:
+            properties = mapping.get("properties", {})
             return (columns <= set(properties)
-                    and (found.get("_meta") or {}).get("documents") == DOCUMENTS_FORMAT
+                    and (mapping.get("_meta") or {}).get("documents") == DOCUMENTS_FORMAT
                     # and where the vectors are kept (vector_b64 apart from _source)
-                    and found.get("_source") == wanted["_source"]
+                    and mapping.get("_source") == wanted["_source"]
                     and properties.get("vector_b64") == wanted["properties"]["vector_b64"])
 
         return not all(current(m["mappings"]) for m in found.values())
@@ -415,12 +415,6 @@ class ElasticsearchEngine(SearchEngine):
             filter_path=["hits.hits.fields"])
         return {h["fields"]["doc_id"][0]: orjson.loads(h["fields"]["ref"][0])
                 for h in response.get("hits", {}).get("hits", []) if "ref" in h["fields"]}
-
-    def _payloads(self, doc_ids: list[str]) -> dict[str, dict[str, Any]]:
-        if not doc_ids:
-            return {}
-        docs = self.es.mget(index=self.alias, ids=doc_ids, source=["payload"])["docs"]
-        return {d["_id"]: d["_source"]["payload"] for d in docs if d.get("found")}
 
     def _browse(self, query: SearchQuery) -> SearchResult:
         if _sees_nothing(query):

@@ -19,7 +19,7 @@ from catalog.search.query import FACETS
 from catalog.search.ranking import sort_key
 from catalog.search.results import REF_KEYS
 
-SOURCE_EXCLUDES = ["vector", "vector_b64"]
+SOURCE_EXCLUDES = ("vector", "vector_b64")
 
 
 def mappings() -> dict[str, Any]:
@@ -55,7 +55,7 @@ def mappings() -> dict[str, Any]:
     # Neither vector is in _source: the dense one is searched and never read back, and
     # ``vector_b64`` (2 KB, 58% of a document's source) is a stored field of its own, read
     # by similar-field search only. A search's hits then load a third of the bytes.
-    return {"dynamic": "strict", "_source": {"excludes": SOURCE_EXCLUDES},
+    return {"dynamic": "strict", "_source": {"excludes": list(SOURCE_EXCLUDES)},
             "properties": properties,
             "_meta": {"documents": DOCUMENTS_FORMAT}}
 
