@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -138,17 +139,20 @@ def split_identifier(name: str) -> list[str]:
     return words
 
 
-def expand_words(words: list[str]) -> list[str]:
-    """Replace known abbreviations by their meaning, keeping other words as they are."""
+def expand_words(words: list[str], local: Mapping[str, str] | None = None) -> list[str]:
+    """Replace known abbreviations by their meaning, keeping other words as they are;
+    ``local`` (what a dataset defines for itself, :mod:`catalog.acronyms`) wins over the
+    table."""
     out: list[str] = []
     for word in words:
-        out.extend(ABBREVIATIONS.get(word, word).split())
+        meaning = local.get(word) if local else None
+        out.extend((meaning or ABBREVIATIONS.get(word, word)).split())
     return out
 
 
-def expand_name(name: str) -> str:
+def expand_name(name: str, local: Mapping[str, str] | None = None) -> str:
     """A field name in words: ``CLNT_DOB_DT`` → ``client date of birth date``."""
-    return " ".join(expand_words(split_identifier(name)))
+    return " ".join(expand_words(split_identifier(name), local))
 
 
 @lru_cache(maxsize=200_000)
@@ -164,33 +168,51 @@ def words(text: str | None) -> list[str]:
     return split_identifier(text)
 
 
-def analyse(text: str | None, *, expand: bool = False) -> list[str]:
-    """Index tokens of a text: words, optionally expanded, stemmed; stopwords dropped."""
+def _applies(local: Mapping[str, str] | None, tokens: list[str]) -> bool:
+    return bool(local) and any(t in local for t in tokens)  # type: ignore[operator]
+
+
+def analyse(text: str | None, *, expand: bool = False,
+            local: Mapping[str, str] | None = None) -> list[str]:
+    """Index tokens of a text: words, optionally expanded (``local`` winning over the
+    table, as in :func:`expand_words`), stemmed; stopwords dropped."""
     if not text:
         return []
+    if expand and _applies(local, words(text)):
+        return list(_analysed(words(text), expand, local))
     return list(_analyse(text, expand))
 
 
 @lru_cache(maxsize=100_000)
 def _analyse(text: str, expand: bool) -> tuple[str, ...]:
     # Catalogs repeat the same labels and titles across thousands of fields: cache them.
-    tokens = words(text)
+    return _analysed(words(text), expand)
+
+
+def _analysed(tokens: list[str], expand: bool,
+              local: Mapping[str, str] | None = None) -> tuple[str, ...]:
     if expand:
-        tokens = tokens + [w for w in expand_words(tokens) if w not in tokens]
+        tokens = tokens + [w for w in expand_words(tokens, local) if w not in tokens]
     return tuple(stem(t) for t in tokens if t not in STOPWORDS)
 
 
-def analyse_name(name: str) -> list[str]:
+def analyse_name(name: str, local: Mapping[str, str] | None = None) -> list[str]:
     """Index tokens of a field name: the name whole, its parts and their expansions."""
+    if _applies(local, split_identifier(name)):
+        return list(_analysed_name(name, local))
     return list(_analyse_name(name))
 
 
 @lru_cache(maxsize=100_000)
 def _analyse_name(name: str) -> tuple[str, ...]:
+    return _analysed_name(name)
+
+
+def _analysed_name(name: str, local: Mapping[str, str] | None = None) -> tuple[str, ...]:
     parts = split_identifier(name)
     whole = "".join(parts)
     tokens = [whole] if len(parts) > 1 else []
-    tokens += parts + [w for w in expand_words(parts) if w not in parts]
+    tokens += parts + [w for w in expand_words(parts, local) if w not in parts]
     return tuple(stem(t) for t in tokens if t not in STOPWORDS)
 
 

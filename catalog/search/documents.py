@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from catalog.acronyms import overrides
 from catalog.models import Dataset, Field
 from catalog.text import (
     ABBREVIATIONS_DIGEST,
@@ -44,9 +46,10 @@ PREFIXED_COLUMNS = ("name", "label", "description", "codes")  # whose words' pre
 # identifier, ``source_dataset``, in the payload; 4: compilations marked in ``words``; 5:
 # sibling keys in ``words``; 6: fields embedded with their dataset's title in words,
 # :func:`readable_title`; 7: the abbreviation table's digest, so that documents and queries
-# are always analysed with the same table): an Elasticsearch index that records another is
-# rebuilt, as an embedded one of another INDEX_FORMAT is.
-DOCUMENTS_FORMAT = f"7.{ABBREVIATIONS_DIGEST}"
+# are always analysed with the same table; 8: acronyms a dataset defines for itself,
+# :func:`abbreviations_of`): an Elasticsearch index that records another is rebuilt, as an
+# embedded one of another INDEX_FORMAT is.
+DOCUMENTS_FORMAT = f"8.{ABBREVIATIONS_DIGEST}"
 EMBED_CHARS = 1000
 MAX_CODES = 40
 WORDS_CHARS = 400
@@ -107,6 +110,9 @@ def label_words(field: Field) -> str:
 
     Collapsing compares labels only; an exact match of the query with the label *or* the
     name counts as an exact match (``CLNT_ID`` typed as it is named finds that field first).
+    Only the table's expansions count here, not the dataset's own acronyms
+    (:func:`abbreviations_of`): spelt out, "Hispanic or Latino (of any race) MOE" would
+    have three words more than the estimate it qualifies and no longer collapse with it.
     """
     stems = analyse(field.label or expand_name(field.name), expand=True)
     label = " ".join(dict.fromkeys(w for w in stems if not w.isdigit()))  # in label order
@@ -195,25 +201,38 @@ def _codes_text(field: Field) -> str:
     return "; ".join(label for label in labels if label)
 
 
-def dataset_document(dataset: Dataset) -> SearchDocument:
-    """The search document of a dataset (its fields' names feed a low-weight column)."""
+def abbreviations_of(dataset: Dataset) -> dict[str, str]:
+    """What the dataset's own texts say its acronyms mean (:func:`catalog.acronyms.overrides`):
+    its agency's name, title, description and its fields' labels and descriptions."""
+    texts = [dataset.title, dataset.description]
+    for field in dataset.fields:
+        texts += (field.label, field.description)
+    return overrides(texts, publisher=(dataset.agency.name, dataset.agency.abbreviation))
+
+
+def dataset_document(dataset: Dataset,
+                     local: Mapping[str, str] | None = None) -> SearchDocument:
+    """The search document of a dataset (its fields' names feed a low-weight column);
+    ``local`` is :func:`abbreviations_of` the dataset, when the caller has it already."""
+    local = abbreviations_of(dataset) if local is None else local
     agency = dataset.agency
     field_words = " ".join(
         f"{f.name} {f.label or ''}" for f in dataset.fields[:300]
     )
     lexical = {
-        "name": _tokens(analyse_name(dataset.identifier) + analyse(dataset.title, expand=True)),
-        "label": _tokens(analyse(dataset.title, expand=True)),
+        "name": _tokens(analyse_name(dataset.identifier, local)
+                        + analyse(dataset.title, expand=True, local=local)),
+        "label": _tokens(analyse(dataset.title, expand=True, local=local)),
         "description": _tokens(analyse(dataset.description)),
         "context": _tokens(
             analyse(f"{agency.name} {agency.abbreviation or ''} {' '.join(dataset.keywords or [])}"
                     f" {(dataset.extra or {}).get('program') or ''}")
         ),
-        "codes": _tokens(analyse(field_words, expand=True)),
+        "codes": _tokens(analyse(field_words, expand=True, local=local)),
     }
     # Not the fields' words: a dataset's own text begins the words it is found by.
     lexical = _with_prefixes(lexical, ("name", "label", "description"))
-    labels = [f.label or expand_name(f.name) for f in dataset.fields[:30]]
+    labels = [f.label or expand_name(f.name, local) for f in dataset.fields[:30]]
     embed_text = clip(
         f"{dataset.title}. {clip(dataset.description, 600)} "
         f"Keywords: {', '.join(dataset.keywords or [])}. Published by {agency.name}. "
@@ -256,10 +275,10 @@ def dataset_document(dataset: Dataset) -> SearchDocument:
     )
 
 
-def _label_and_name(field: Field) -> str:
+def _label_and_name(field: Field, local: Mapping[str, str] | None = None) -> str:
     """The label, with the name spelled out in brackets when that says more; else the name."""
     plain = " ".join(split_identifier(field.name))
-    expanded = expand_name(field.name)
+    expanded = expand_name(field.name, local)
     label = (field.label or "").strip()
     if not label:
         return expanded
@@ -305,14 +324,17 @@ def context_text(dataset: Dataset) -> str:
     return f"In {_context(dataset)}."
 
 
-def field_embed_text(field: Field, dataset: Dataset) -> str:
+def field_embed_text(field: Field, dataset: Dataset,
+                     local: Mapping[str, str] | None = None) -> str:
     """A field as a sentence for the embedding model: "label (name spelled out):
     description. Values: …. Category: …. In dataset title, program, agency."
 
     Chosen by measurement (``benchmarks/model_compare.py --templates``, docs/benchmarks.md):
     the agency and program in the text, and the sentence form, beat the bare label.
     """
-    text = _label_and_name(field)
+    if local is None:
+        local = abbreviations_of(dataset)
+    text = _label_and_name(field, local)
     description = clip(field.description, 500).rstrip(". ")
     if description and description != (field.label or "").strip():
         text += f": {description}"
@@ -325,15 +347,16 @@ def field_embed_text(field: Field, dataset: Dataset) -> str:
     return clip(f"{text} {context_text(dataset)}", EMBED_CHARS)
 
 
-def field_document(field: Field, dataset: Dataset,
-                   dataset_key: str | None = None) -> SearchDocument:
+def field_document(field: Field, dataset: Dataset, dataset_key: str | None = None,
+                   local: Mapping[str, str] | None = None) -> SearchDocument:
     """The search document of a field, carrying its dataset's title, agency and access
     (and its dataset's twin key, ``dataset_key`` when the caller has it already)."""
+    local = abbreviations_of(dataset) if local is None else local
     agency = dataset.agency
     twin = field_twin(field, dataset)
     lexical = {
-        "name": _tokens(analyse_name(field.name)),
-        "label": _tokens(analyse(field.label, expand=True)),
+        "name": _tokens(analyse_name(field.name, local)),
+        "label": _tokens(analyse(field.label, expand=True, local=local)),
         "description": _tokens(analyse(field.description)),
         "context": _tokens(analyse(f"{dataset.title} {agency.abbreviation or agency.name}"
                                    f" {field.category or ''}")),
@@ -374,7 +397,7 @@ def field_document(field: Field, dataset: Dataset,
         access_level=dataset.access_level,
         sensitivity=field.sensitivity or "public",
         lexical=lexical,
-        embed_text=field_embed_text(field, dataset),
+        embed_text=field_embed_text(field, dataset, local),
         payload=payload,
         words=f"{label_words(field)}{_twin_words(twin, dataset, field_sibling(field, dataset))}",
     )
@@ -382,7 +405,8 @@ def field_document(field: Field, dataset: Dataset,
 
 def documents_for(dataset: Dataset) -> list[SearchDocument]:
     """All search documents of a dataset: itself and each of its fields."""
-    docs = [dataset_document(dataset)]
+    local = abbreviations_of(dataset)
+    docs = [dataset_document(dataset, local)]
     key = dataset_twin(dataset)
-    docs.extend(field_document(f, dataset, key) for f in dataset.fields)
+    docs.extend(field_document(f, dataset, key, local) for f in dataset.fields)
     return docs

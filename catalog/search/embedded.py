@@ -38,7 +38,7 @@ EVERYONE = Audience(levels=ALL_LEVELS)
 
 SCAN_THREADS = 2  # vector scans running beside the BM25 queries of concurrent searches
 RARE_KIND = 0.1  # share of the documents below which a kind's tag goes into the MATCH
-INDEX_FORMAT = f"10.{ABBREVIATIONS_DIGEST}"  # bump on layout/documents; a mismatch rebuilds
+INDEX_FORMAT = f"11.{ABBREVIATIONS_DIGEST}"  # bump on layout/documents; a mismatch rebuilds
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
