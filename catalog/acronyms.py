@@ -35,7 +35,7 @@ from catalog.text import ABBREVIATIONS, STOPWORDS, fold
 
 TEXT_CHARS = 4000  # of one text (a description, a label)
 DATASET_CHARS = 400_000  # of all the texts of one dataset
-MAX_SHORT = 10  # characters of a short form
+TAIL_CHARS = 300  # of the text before a bracket read for its long form (20 words at most)
 _BRACKETED = re.compile(r"\(([^()]{1,120})\)")
 _SHORT = re.compile(r"[A-Za-z][A-Za-z0-9]{1,9}")
 _WORD = re.compile(r"[0-9A-Za-z]+")
@@ -118,7 +118,7 @@ def definitions(text: str) -> Iterable[tuple[str, str]]:
     text = fold(text[:TEXT_CHARS])
     for match in _BRACKETED.finditer(text):
         inside = match.group(1).strip()
-        before = text[:match.start()].rstrip()
+        before = text[max(0, match.start() - TAIL_CHARS):match.start()].rstrip()
         if _acronym(inside):
             window = min(len(inside) + 5, 2 * len(inside))
             words = before.split()[-window:]
