@@ -51,7 +51,11 @@ from catalog.db import make_engine  # noqa: E402
 from catalog.embeddings import Embedder, looked_up_embeddings  # noqa: E402
 from catalog.models import Dataset  # noqa: E402
 from catalog.search import similar  # noqa: E402
-from catalog.search.documents import context_text, field_embed_text  # noqa: E402
+from catalog.search.documents import (  # noqa: E402
+    abbreviations_of,
+    context_text,
+    field_embed_text,
+)
 
 PERCENTILES = (10, 50, 90, 99)
 ALL_LEVELS = ("public", "restricted", "internal")
@@ -67,10 +71,11 @@ def load_fields(db_path: Path) -> list[tuple[str, str, str, str, str]]:
             selectinload(Dataset.fields), selectinload(Dataset.agency)))
         for dataset in datasets:
             context = context_text(dataset)
+            local = abbreviations_of(dataset)  # once per dataset: it reads all its fields
             for f in dataset.fields:
                 out.append((dataset.identifier.lower(), f.name.lower(),
-                            (f.label or f.name).strip().lower(), field_embed_text(f, dataset),
-                            context))
+                            (f.label or f.name).strip().lower(),
+                            field_embed_text(f, dataset, local), context))
     engine.dispose()
     return out
 

@@ -168,18 +168,16 @@ def words(text: str | None) -> list[str]:
     return split_identifier(text)
 
 
-def _applies(local: Mapping[str, str] | None, tokens: list[str]) -> bool:
-    return bool(local) and any(t in local for t in tokens)  # type: ignore[operator]
-
-
 def analyse(text: str | None, *, expand: bool = False,
             local: Mapping[str, str] | None = None) -> list[str]:
     """Index tokens of a text: words, optionally expanded (``local`` winning over the
     table, as in :func:`expand_words`), stemmed; stopwords dropped."""
     if not text:
         return []
-    if expand and _applies(local, words(text)):
-        return list(_analysed(words(text), expand, local))
+    if expand and local:
+        tokens = words(text)
+        if any(t in local for t in tokens):
+            return list(_analysed(tokens, expand, local))
     return list(_analyse(text, expand))
 
 
@@ -198,18 +196,20 @@ def _analysed(tokens: list[str], expand: bool,
 
 def analyse_name(name: str, local: Mapping[str, str] | None = None) -> list[str]:
     """Index tokens of a field name: the name whole, its parts and their expansions."""
-    if _applies(local, split_identifier(name)):
-        return list(_analysed_name(name, local))
+    if local:
+        parts = split_identifier(name)
+        if any(p in local for p in parts):
+            return list(_analysed_name(parts, local))
     return list(_analyse_name(name))
 
 
 @lru_cache(maxsize=100_000)
 def _analyse_name(name: str) -> tuple[str, ...]:
-    return _analysed_name(name)
+    return _analysed_name(split_identifier(name))
 
 
-def _analysed_name(name: str, local: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    parts = split_identifier(name)
+def _analysed_name(parts: list[str],
+                   local: Mapping[str, str] | None = None) -> tuple[str, ...]:
     whole = "".join(parts)
     tokens = [whole] if len(parts) > 1 else []
     tokens += parts + [w for w in expand_words(parts, local) if w not in parts]
