@@ -183,6 +183,21 @@ def test_every_form_and_endpoint_refuses_a_request_without_the_csrf_token(
                            headers={"X-CSRF-Token": "forged"}).status_code == 400, url
 
 
+def test_a_refused_form_page_says_why(secured: WebCatalog) -> None:
+    """The HTML error page carries the reason given where the request was refused (an
+    expired form), and keeps its friendly wording for an error raised without one."""
+    client = secured.app.test_client()
+    sign_in(client, "viewer@example.org")
+    page = client.post("/logout", data={"csrf": "expired"})
+    assert page.status_code == 400
+    assert "The form expired or did not come from this site" in page.get_data(as_text=True)
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404
+    text = missing.get_data(as_text=True)
+    assert "There is nothing at this address" in text
+    assert "requested URL was not found" not in text  # werkzeug's generic description
+
+
 def test_api_tokens_work_until_revoked(secured: WebCatalog) -> None:
     client = secured.app.test_client()
     sign_in(client, "viewer@example.org")

@@ -65,6 +65,16 @@ def error_page(status: int, message: str | None = None) -> ResponseReturnValue:
                            message=message or text), status
 
 
+def own_description(exc: HTTPException) -> str | None:
+    """The reason given where the error was raised (``abort(400, description=...)``,
+    "The CSRF token has expired."), or None when the exception carries only its class's
+    generic text, which the friendly page words better."""
+    text = exc.description
+    if not text or text == type(exc).description:
+        return None
+    return str(text)
+
+
 def register_error_handlers(app: Flask) -> None:
     """JSON errors under ``/api/``, friendly pages everywhere else."""
 
@@ -85,7 +95,7 @@ def register_error_handlers(app: Flask) -> None:
             if status == 401:
                 body.headers["WWW-Authenticate"] = 'Bearer realm="catalog"'
             return body, code
-        return error_page(status)
+        return error_page(status, own_description(exc) if status < 500 else None)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:
