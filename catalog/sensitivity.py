@@ -289,3 +289,24 @@ def review(session: Session, dataset: Dataset, decision: str, *, actor: str,
                    "suggested": row.level, "reason": row.reason}))
     dataset.updated_at = stamp
     return len(chosen)
+
+
+def decided_by_edit(session: Session, dataset_id: int, field_name: str, level: str | None,
+                    *, actor: str) -> SensitivitySuggestion | None:
+    """A steward set a field's sensitivity by editing it: that decides its suggestion.
+
+    The level the suggestion named is ``accepted``; any other is ``changed`` to it. The
+    decision is kept like one made on the suggestion itself, so the scorecard counts the
+    field as reviewed and a re-harvest keeps the steward's level. None when the field has
+    no suggestion.
+    """
+    row = session.scalar(select(SensitivitySuggestion).where(
+        SensitivitySuggestion.dataset_id == dataset_id,
+        SensitivitySuggestion.field_name == field_name,
+        SensitivitySuggestion.level.is_not(None)))
+    if row is None or level is None:
+        return None
+    row.status = ACCEPTED if level == row.level else CHANGED
+    row.decided_level, row.decided_by, row.decided_at = level, actor, utcnow()
+    return row
+

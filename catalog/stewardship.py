@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Change, Dataset, Field, utcnow
+from catalog.sensitivity import decided_by_edit
 from catalog.store import field_by_name
 
 DATASET_EDITABLE = ("title", "description", "keywords", "update_frequency", "contact")
@@ -166,6 +167,8 @@ def apply_edit(
         change_set=change_set, reverts=reverts,
     )
     session.add(change)
+    if field is not None and "sensitivity" in after:
+        decided_by_edit(session, dataset.id, field.name, after["sensitivity"], actor=actor)
     session.flush()
     return change
 

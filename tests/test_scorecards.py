@@ -137,6 +137,47 @@ def test_stewards_review_on_the_dataset_page(two_agencies: Catalog) -> None:
     assert reviewed["fields_reviewed"] == 1 and reviewed["fields_pending"] >= 1
 
 
+def test_setting_a_fields_sensitivity_decides_its_suggestion(two_agencies: Catalog) -> None:
+    """A steward who edits a field's sensitivity has decided its suggestion: to the level
+    suggested is accepted, to another is changed; both count as reviewed, and a re-harvest's
+    refresh keeps the steward's level."""
+    from catalog.sensitivity import refresh
+    from tests.stewardfixtures import field_form
+
+    app = create_app(two_agencies)
+    with two_agencies.session() as session:
+        pirl = session.scalar(select(Dataset).where(Dataset.title.like("PIRL%")))
+    steward = app.test_client()
+    sign_in(steward, "steward@dol.example")
+    fields = steward.get(f"/api/v1/datasets/{pirl.id}").get_json()["fields"]
+    pending = [f for f in fields if (f["sensitivity_suggestion"] or {}).get("status") == "pending"
+               and f["sensitivity_suggestion"]["level"] != "public"]
+    assert len(pending) >= 2
+    before = steward.get(f"/api/v1/datasets/{pirl.id}/scorecard").get_json()
+    same, other = pending[0], pending[1]
+    other_level = next(level for level in ("protected", "personal", "private")
+                       if level not in (other["sensitivity"],
+                                        other["sensitivity_suggestion"]["level"]))
+    for field, level in ((same, same["sensitivity_suggestion"]["level"]), (other, other_level)):
+        state, values = field_form(steward, field["id"])
+        values["sensitivity"] = level
+        answer = steward.post(f"/fields/{field['id']}/edit", data={**state, **values})
+        assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
+    after = {f["id"]: f for f in steward.get(f"/api/v1/datasets/{pirl.id}").get_json()["fields"]}
+    decided = after[same["id"]]["sensitivity_suggestion"]
+    assert decided["status"] == "accepted"
+    assert decided["decided_by"].endswith("steward@dol.example")
+    changed = after[other["id"]]["sensitivity_suggestion"]
+    assert changed["status"] == "changed" and changed["decided_level"] == other_level
+    card = steward.get(f"/api/v1/datasets/{pirl.id}/scorecard").get_json()
+    assert card["fields_reviewed"] == before["fields_reviewed"] + 2
+    assert card["fields_pending"] == before["fields_pending"] - 2
+    with two_agencies.transaction() as session:  # what a re-harvest runs
+        refresh(session, session.get(Dataset, pirl.id))
+    kept = {f["id"]: f for f in steward.get(f"/api/v1/datasets/{pirl.id}").get_json()["fields"]}
+    assert kept[other["id"]]["sensitivity"] == other_level
+
+
 def test_snapshots_give_a_trend(two_agencies: Catalog, tmp_path: Path) -> None:
     with two_agencies.session() as session:
         before = len(session.scalars(select(ScorecardSnapshot)).all())
