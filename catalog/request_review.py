@@ -6,6 +6,8 @@ an intake officer), and is recorded as an event: who, when, and the comment give
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -149,6 +151,41 @@ def requests_for(session: Session, user: User, *, everyone: bool = False
         query = query.where(DataRequest.requester_id == user.id)
     return list(session.scalars(query.order_by(DataRequest.updated_at.desc(),
                                                DataRequest.id.desc())))
+
+
+@dataclass
+class Awaiting:
+    """A request in agency review that asks data of agencies a steward signs off for."""
+
+    request: DataRequest
+    agencies: list[Agency]  # the steward's own agencies among the request's, by name
+    decided: dict[str, str]  # their decisions so far, by agency slug
+
+    @property
+    def pending(self) -> list[Agency]:
+        """The steward's agencies that have not decided yet."""
+        return [a for a in self.agencies if a.slug not in self.decided]
+
+
+def awaiting_signoff(session: Session, user: User) -> list[Awaiting]:
+    """The requests in agency review asking data of an agency this steward stewards, those
+    still waiting for one of its decisions first, then the newest."""
+    own = {s.agency_id for s in user.stewardships} if user.role == Role.STEWARD else set()
+    if not own:
+        return []
+    query = select(DataRequest).where(
+        DataRequest.status == S.AGENCY_REVIEW,
+        DataRequest.items.any(RequestItem.dataset.has(Dataset.agency_id.in_(own)))
+    ).options(selectinload(DataRequest.items).selectinload(RequestItem.dataset)
+              .selectinload(Dataset.agency), selectinload(DataRequest.signoffs)
+              .selectinload(RequestSignoff.agency))
+    found = []
+    for request in session.scalars(query.order_by(DataRequest.updated_at.desc(),
+                                                  DataRequest.id.desc())):
+        mine = [a for a in agencies_of(request) if a.id in own]
+        decided = {s.agency.slug: s.decision for s in request.signoffs if s.agency_id in own}
+        found.append(Awaiting(request, mine, decided))
+    return sorted(found, key=lambda a: not a.pending)  # stable: newest first within each
 
 
 def signable_agencies(request: DataRequest, user: User) -> list[Agency]:

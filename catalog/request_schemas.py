@@ -18,9 +18,16 @@ class RequestInSchema(Schema):
         unknown = EXCLUDE
 
     form = fields.Nested(DraftSchema, load_default=dict)
-    justifications = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d+$")),
-                                 values=fields.String(validate=validate.Length(max=MAX_TEXT)),
-                                 load_default=dict)
+    justifications = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(
+            r"^\d{1,18}$", error="{input!r} is not a dataset id: keys are dataset ids, "
+                                 "such as \"145\"")),
+        values=fields.String(validate=validate.Length(max=MAX_TEXT)), load_default=dict)
+    item_justifications = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(
+            r"^\d{1,18}$", error="{input!r} is not an item id: keys are the ids of the "
+                                 "request's items, such as \"12\"")),
+        values=fields.String(validate=validate.Length(max=MAX_TEXT)), load_default=dict)
 
 
 class ItemInSchema(Schema):

@@ -124,12 +124,31 @@ def test_a_request_across_two_agencies_from_draft_to_fulfilled(site: WebCatalog)
     move(intake, icsrf, request_id, "approved")
     assert "approval needs an approving sign-off" in intake.get(
         f"/requests/{request_id}").get_data(as_text=True)
+    # Each agency's steward finds it in their sign-off queue, and through the API.
     dcf, dcsrf = client_of(site, "dcf@example.org")
+    dol, lcsrf = client_of(site, "dol@example.org")
+    title = f"#{request_id} Employment after foster care"
+    for steward, agency in ((dcf, "Department of Children and Families"),
+                            (dol, "Department of Labor")):
+        waiting = steward.get("/requests/signoffs").get_data(as_text=True)
+        assert title in waiting and f"{agency}:" in waiting
+        assert "awaiting your decision" in waiting.split(title)[1].split("</tr>")[0]
+        assert "1 request waits for your agencies' sign-off" in steward.get(
+            "/requests").get_data(as_text=True)
+    # Only stewards have a sign-off queue: the others are told so, not shown an empty one.
+    assert researcher.get("/requests/signoffs").status_code == 403
+    assert intake.get("/requests/signoffs").status_code == 403
+    listed = site.app.test_client().get(
+        "/api/v1/requests", headers=token_of(site, "dol@example.org")).get_json()
+    mine = [r for r in listed["requests"] if r["id"] == request_id]
+    assert listed["total"] >= 1 and len(mine) == 1 and mine[0]["status"] == "agency_review"
     assert dcf.post(f"/requests/{request_id}/signoff",
                     data={"csrf": dcsrf, "agency": "dcf", "decision": "approved"}
                     ).status_code == 302
+    decided = dcf.get("/requests/signoffs").get_data(as_text=True).split(title)[1]
+    assert "awaiting your decision" not in decided.split("</tr>")[0]
+    assert ">approved<" in decided.split("</tr>")[0]
     # A DOL steward may not sign for DCF, nor a viewer at all.
-    dol, lcsrf = client_of(site, "dol@example.org")
     assert dol.post(f"/requests/{request_id}/signoff",
                     data={"csrf": lcsrf, "agency": "dcf", "decision": "denied"}
                     ).status_code == 403
@@ -291,13 +310,18 @@ def test_the_api_carries_a_request_through_its_review(site: WebCatalog) -> None:
                  str(site.datasets["ui-claims"]): "Employment outcome."}
     assert api.patch(f"/api/v1/requests/{request_id}", json={"justifications": justified},
                      headers=me).status_code == 200
-    with site.catalog.transaction() as session:  # the whole UI dataset holds personal data
-        from catalog.data_requests import get_request
-
-        found = get_request(session, request_id)
-        assert found is not None
-        for item in found.items:
-            item.justification = "Needed to link."
+    # The whole UI dataset holds personal data: each item needs its own justification,
+    # which the API sets by item id.
+    personal = api.post(f"/api/v1/requests/{request_id}/transitions", json={"to": "submitted"},
+                        headers=me)
+    assert personal.status_code == 409
+    items = api.get(f"/api/v1/requests/{request_id}", headers=me).get_json()["items"]
+    saved = api.patch(f"/api/v1/requests/{request_id}", headers=me, json={
+        "item_justifications": {str(i["id"]): "Needed to link." for i in items}})
+    assert saved.status_code == 200
+    body = saved.get_json()
+    assert [i["justification"] for i in body["items"]] == ["Needed to link."] * len(items)
+    assert body["justifications"] == justified  # merged: the datasets' ones are kept
     done = api.post(f"/api/v1/requests/{request_id}/transitions", json={"to": "submitted"},
                     headers=me)
     assert done.status_code == 200 and done.get_json()["status"] == "submitted"
@@ -328,6 +352,37 @@ def test_the_api_carries_a_request_through_its_review(site: WebCatalog) -> None:
     assert docx.status_code == 200 and docx.data[:2] == b"PK"
     assert api.get(f"/api/v1/requests/{request_id}/document?format=exe", headers=me
                    ).status_code == 400
+
+
+def test_the_api_merges_justifications_and_names_a_wrong_key(site: WebCatalog) -> None:
+    api = site.app.test_client()
+    me = token_of(site, "researcher@example.org")
+    request_id = api.post("/api/v1/requests", json={"form": FORM}, headers=me).get_json()["id"]
+    foster, claims = site.datasets["foster-care-placements"], site.datasets["ui-claims"]
+    for dataset_id in (foster, claims):
+        assert api.post(f"/api/v1/requests/{request_id}/items", json={"dataset_id": dataset_id},
+                        headers=me).status_code == 201
+    url = f"/api/v1/requests/{request_id}"
+    assert api.patch(url, json={"justifications": {str(foster): "Exits from care."}},
+                     headers=me).status_code == 200
+    both = api.patch(url, json={"justifications": {str(claims): "Employment outcome."}},
+                     headers=me).get_json()["justifications"]
+    assert both == {str(foster): "Exits from care.", str(claims): "Employment outcome."}
+    # A key naming no dataset of the request is refused, by name, and nothing is lost.
+    for body, part, key in (({"justifications": {"999999": "x"}}, "justifications", "999999"),
+                            ({"justifications": {"dataset:145": "x"}}, "justifications",
+                             "dataset:145"),
+                            ({"item_justifications": {"999999": "x"}}, "item_justifications",
+                             "999999")):
+        refused = api.patch(url, json=body, headers=me)
+        assert refused.status_code == 400, body
+        messages = refused.get_json()["error"]["fields"][part]
+        assert any(key in m for m in messages), messages
+    kept = api.get(url, headers=me).get_json()
+    assert kept["justifications"] == both
+    # An empty text clears one justification and leaves the other.
+    cleared = api.patch(url, json={"justifications": {str(foster): ""}}, headers=me).get_json()
+    assert cleared["justifications"] == {str(claims): "Employment outcome."}
 
 
 # ------------------------------------------------------------------------- metrics

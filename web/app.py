@@ -65,6 +65,7 @@ SIGNED_IN = tuple(r.value for r in Role)
 ACCOUNT_LINKS = (
     ("requests.cart", "Request", SIGNED_IN),
     ("requests.index", "My requests", SIGNED_IN),
+    ("requests.signoffs", "Sign-offs", (Role.STEWARD,)),
     ("suggestions.mine", "My suggestions", SIGNED_IN),
     ("suggestions.queue", "Review suggestions", (Role.STEWARD, Role.ADMIN)),
     ("intake.queue", "Intake", (Role.INTAKE, Role.ADMIN)),

@@ -30,6 +30,7 @@ from catalog.linkage import propose
 from catalog.models import User
 from catalog.request_documents import FORMATS, MEDIA_TYPES, RENDERERS, document, title_of
 from catalog.request_models import DataRequest
+from catalog.vocabulary import Role
 from web.access import audience
 from web.auth import current_account, safe_next, signed_in_required
 from web.current import catalog
@@ -143,7 +144,21 @@ def index() -> ResponseReturnValue:
         user = me(session)
         rows = [(r, len(data_requests.agencies_of(r))) for r in
                 request_review.requests_for(session, user)]
-        return render_template("requests.html", rows=rows, when=accounts.when)
+        waiting = [a for a in request_review.awaiting_signoff(session, user) if a.pending]
+        return render_template("requests.html", rows=rows, when=accounts.when,
+                               waiting=len(waiting))
+
+
+@bp.get("/requests/signoffs")
+@signed_in_required
+def signoffs() -> ResponseReturnValue:
+    """A steward's queue: the requests in agency review that ask their agencies' data."""
+    with catalog().session() as session:
+        user = me(session)
+        if user.role != Role.STEWARD:
+            abort(403, description="Only an agency's stewards sign off on its requests.")
+        found = request_review.awaiting_signoff(session, user)
+        return render_template("signoffs.html", found=found, when=accounts.when)
 
 
 @bp.post("/requests")

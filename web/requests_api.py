@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from catalog import data_requests, request_review
@@ -104,13 +105,16 @@ def create() -> ResponseReturnValue:
 @bp.get("")
 @signed_in_required
 def index() -> ResponseReturnValue:
-    """My requests; for intake officers, every request past its draft too."""
+    """My requests; for intake officers, every request past its draft too; for stewards,
+    the requests in agency review that ask their agencies' data."""
     with catalog().session() as session:
         user = me(session)
         found = {r.id: r for r in request_review.requests_for(session, user)}
         if data_requests.may_work_the_queue(user):
             found.update({r.id: r for r in request_review.requests_for(session, user,
                                                                        everyone=True)})
+        found.update({a.request.id: a.request
+                      for a in request_review.awaiting_signoff(session, user)})
         items = [request_data(r, user) for r in sorted(found.values(), key=lambda r: -r.id)]
         return jsonify({"total": len(items),
                         "requests": RequestOutSchema(many=True, exclude=("events",)).dump(items)})
@@ -128,13 +132,28 @@ def show(request_id: int) -> ResponseReturnValue:
 @bp.patch("/<int:request_id>")
 @signed_in_required
 def update(request_id: int) -> ResponseReturnValue:
-    """Save a draft's form and justifications (the requester, while it may change)."""
+    """Change a draft (the requester, while it may change): the ``form`` parts given, the
+    ``justifications`` by dataset id and the ``item_justifications`` by item id, each merged
+    into what is saved (an empty text clears one). A key naming no dataset or item of the
+    request is refused (400, naming it) and nothing is saved."""
     data = RequestInSchema().load(_body())
     with catalog().transaction() as session:
         found, user = readable(session, request_id)
+        datasets = {str(i.dataset_id) for i in found.items}
+        items = {str(i.id) for i in found.items}
+        wrong: dict[str, dict[str, list[str]]] = {}
+        for part, held, what in (("justifications", datasets, "dataset"),
+                                 ("item_justifications", items, "item")):
+            for key in data[part]:
+                if key not in held:
+                    wrong.setdefault(part, {})[key] = [
+                        f"this request holds no {what} {key}"]
+        if wrong:
+            raise ValidationError(wrong)
+        merged = {**(found.justifications or {}), **data["justifications"]}
         try:
-            data_requests.save_draft(session, found, user, data["form"],
-                                     data["justifications"] or None)
+            data_requests.save_draft(session, found, user, data["form"], merged,
+                                     {int(k): v for k, v in data["item_justifications"].items()})
         except (RequestError, NotAllowed) as exc:
             return _refused(exc)
         return _out(session, found.id, user)
