@@ -74,13 +74,18 @@ def document(request: DataRequest, lines: list[Line], hidden: int,
 
 
 def _contacts(agency: Agency, stewards: list[tuple[User, bool]]) -> list[dict[str, str]]:
-    out = [{"name": u.name or u.email, "email": u.email,
+    out = [{"name": u.name or "", "email": u.email,
             "role": "Agency Data Officer" if officer else "Data steward"}
            for u, officer in stewards]
     if not out and (agency.data_officer or agency.contact):
         out.append({"name": agency.data_officer or agency.contact or "", "email": "",
                     "role": "Agency Data Officer" if agency.data_officer else "Contact"})
     return out
+
+
+def contact_line(contact: dict[str, str]) -> str:
+    """"Agency Data Officer: Name email", each part once (an account may have no name)."""
+    return f"{contact['role']}: " + " ".join(p for p in (contact["name"], contact["email"]) if p)
 
 
 def title_of(doc: dict[str, Any]) -> str:
@@ -119,7 +124,7 @@ def as_markdown(doc: dict[str, Any]) -> bytes:
     for agency in doc["agencies"]:
         out += [f"### {agency['name']}", ""]
         for contact in agency["contacts"]:
-            out.append(f"- {contact['role']}: {contact['name']} {contact['email']}".rstrip())
+            out.append(f"- {contact_line(contact)}")
         for dataset in agency["datasets"]:
             out += ["", f"#### {dataset['title']} (`{dataset['identifier']}`, "
                         f"{dataset['access_level']})", ""]
@@ -157,7 +162,7 @@ def as_docx(doc: dict[str, Any]) -> bytes:
     for agency in doc["agencies"]:
         word.add_heading(agency["name"], level=2)
         for contact in agency["contacts"]:
-            word.add_paragraph(f"{contact['role']}: {contact['name']} {contact['email']}",
+            word.add_paragraph(contact_line(contact),
                                style="List Bullet")
         for dataset in agency["datasets"]:
             word.add_heading(f"{dataset['title']} ({dataset['access_level']})", level=3)
@@ -221,7 +226,7 @@ def as_pdf(doc: dict[str, Any]) -> bytes:
     for agency in doc["agencies"]:
         write(agency["name"], 12, 1)
         for contact in agency["contacts"]:
-            write(f"{contact['role']}: {contact['name']} {contact['email']}", 9)
+            write(contact_line(contact), 9)
         for dataset in agency["datasets"]:
             write(f"{dataset['title']} ({dataset['identifier']}, {dataset['access_level']})",
                   11, 0.5)

@@ -117,7 +117,16 @@ def test_a_request_from_search_to_fulfilled(browser: Any, live: tuple[str, WebCa
             intake.get_by_role("button", name=label).click()
     for email, agency in (("dcf@example.org", "DCF"), ("dol@example.org", "DOL")):
         steward = signed_in(browser, url, email)
-        steward.goto(request_url)
+        # The steward finds the request from their sign-off queue, not from a link sent.
+        steward.get_by_role("link", name="Sign-offs", exact=True).click()
+        steward.wait_for_url(f"{url}/requests/signoffs")
+        row = steward.locator("tbody tr").filter(has_text="Employment after foster care")
+        assert "awaiting your decision" in row.inner_text()
+        if agency == "DOL":
+            shot(steward, tmp_path, "screenshot-steward-signoffs.png")
+        with steward.expect_navigation():
+            row.get_by_role("link").first.click()
+        assert steward.url == request_url
         with steward.expect_navigation():
             steward.get_by_role("button", name=f"Approve for {agency}").click()
         assert "The sign-off is recorded." in steward.content()

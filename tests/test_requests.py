@@ -483,3 +483,15 @@ def test_intake_metrics_match_a_hand_computed_set(tmp_path: Any, embedder: Embed
     assert figures["closing_reasons"] == HAND["closing_reasons"]
     assert "stage median days,agency_review,110.0" in csv_text
     catalog.close()
+
+
+def test_a_contact_without_a_name_is_given_by_email_once() -> None:
+    from catalog.models import Agency, User
+    from catalog.request_documents import _contacts, contact_line
+
+    agency = Agency(slug="dol", name="Department of Labor")
+    named = User(email="ann@dol.example", name="Ann Steward", role="steward")
+    nameless = User(email="data@dol.example", name=None, role="steward")
+    lines = [contact_line(c) for c in _contacts(agency, [(named, True), (nameless, False)])]
+    assert lines == ["Agency Data Officer: Ann Steward ann@dol.example",
+                     "Data steward: data@dol.example"]

@@ -842,3 +842,26 @@ def test_an_elasticsearch_index_keeping_vectors_in_its_source_is_rebuilt(
     finally:
         drop_engine(engine)
         engine.close()
+
+
+def test_the_cli_names_the_other_copies_by_their_titles(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder
+) -> None:
+    """`catalog search` says which datasets also hold a folded field by title, with the
+    identifier beside it (an identifier alone, "merged-dss-clients", tells a reader little)."""
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    catalog = Catalog(load_settings(data_dir=tmp_path / "var", database_url=None,
+                                    elasticsearch_url=None), embedder=embedder)
+    _build_twins(catalog)
+    catalog.close()
+    monkeypatch.setenv("CATALOG_DATA_DIR", str(tmp_path / "var"))
+    for name in ("CATALOG_DATABASE_URL", "CATALOG_ELASTICSEARCH_URL"):
+        monkeypatch.delenv(name, raising=False)
+    shown = CliRunner().invoke(main, ["search", "client date of birth", "--kind", "field"])
+    assert shown.exit_code == 0, shown.output
+    also = [line.strip() for line in shown.output.splitlines() if "also in" in line]
+    print("\n".join(also))
+    assert also and all("Client" in line and "eligibility records (" in line for line in also)

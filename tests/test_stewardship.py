@@ -141,6 +141,9 @@ def test_a_stale_api_edit_is_412_and_nothing_is_lost(stewarded: WebCatalog) -> N
     assert etag.startswith('"') and got.get_json()["label"] == "Claim identifier"
     assert client.patch(f"/api/v1/fields/{field.id}", json={"label": "x"},
                         headers=headers_a).status_code == 428
+    star = client.patch(f"/api/v1/fields/{field.id}", json={"label": "x"},
+                        headers={**headers_a, "If-Match": "*"})
+    assert star.status_code == 428 and "If-Match: *" in star.get_json()["error"]["message"]
     saved = client.patch(f"/api/v1/fields/{field.id}", json={"label": "Claim number"},
                          headers={**headers_a, "If-Match": etag})
     assert saved.status_code == 200, saved.get_json()

@@ -69,8 +69,11 @@ def _patch(target: Dataset | Field, dataset: Dataset, schema: Schema) -> Respons
                                "of the agency and administrators may.")
     version = _if_match()
     if version is None:
-        return json_error(428, "Send If-Match with the ETag of a GET of this "
-                               f"{'field' if isinstance(target, Field) else 'dataset'}.")
+        what = "field" if isinstance(target, Field) else "dataset"
+        if (request.headers.get("If-Match") or "").strip() == "*":
+            return json_error(428, "If-Match: * would save over whatever is there now; send "
+                                   f"the ETag of a GET of this {what} instead.")
+        return json_error(428, f"Send If-Match with the ETag of a GET of this {what}.")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return json_error(400, "The body must be a JSON object of the parts to change.")

@@ -108,6 +108,7 @@ def search(state: CliState, query: str | None, queries_file: Any, as_json: bool,
                 names = ", ".join(f["field"] for f in hit.matched_fields)
                 click.echo(f"     matching fields: {names}")
             if hit.also_in_count:
-                names = ", ".join(c["dataset"] for c in hit.also_in)
+                names = ", ".join(f"{c.get('dataset_title') or c['dataset']} ({c['dataset']})"
+                                  for c in hit.also_in)
                 more = hit.also_in_count - len(hit.also_in)
                 click.echo(f"     also in {names}" + (f" and {more} more" if more > 0 else ""))
