@@ -105,6 +105,16 @@ class RequestError(ValueError):
     """A request cannot be changed so; the message says why (409 on the API)."""
 
 
+class WrongKeys(RequestError):
+    """Justifications keyed by a dataset or item the request does not hold, as its requester
+    sees it (400 on the API): ``messages`` names each key, by part."""
+
+    def __init__(self, messages: dict[str, dict[str, list[str]]]) -> None:
+        self.messages = messages
+        super().__init__("; ".join(f"{part}: {', '.join(keys)}"
+                                   for part, keys in messages.items()))
+
+
 class NotAllowed(PermissionError):
     """This person may not do that to this request (403 on the API)."""
 
@@ -259,22 +269,72 @@ def remove_item(session: Session, request: DataRequest, user: User, item_id: int
     raise LookupError(f"no item {item_id} in request {request.id}")
 
 
+def remove_hidden(session: Session, request: DataRequest, user: User,
+                  audience: Audience) -> int:
+    """Take out the items the requester can no longer see (a dataset restricted since it was
+    added), with their datasets' justifications; how many were removed."""
+    _editable(request, user)
+    gone = [i for i in request.items if not _visible(i, audience)]
+    for item in gone:
+        request.items.remove(item)
+        session.delete(item)
+    held = {str(i.dataset_id) for i in request.items}
+    request.justifications = {k: v for k, v in (request.justifications or {}).items()
+                              if k in held}
+    if gone:
+        request.updated_at = utcnow()
+    return len(gone)
+
+
+def _visible(item: RequestItem, audience: Audience) -> bool:
+    return audience.allows(item.dataset.access_level, item.dataset.agency.slug)
+
+
 def save_draft(session: Session, request: DataRequest, user: User, form: dict[str, Any],
                justifications: dict[str, str] | None = None,
-               item_justifications: dict[int, str] | None = None) -> None:
-    """Save what the requester wrote so far (nothing is required yet)."""
+               item_justifications: dict[int, str] | None = None, *,
+               audience: Audience, strict: bool = False) -> None:
+    """Save what the requester wrote so far (nothing is required yet).
+
+    Only the form's parts given change. Justifications are merged into those saved, keyed by
+    dataset id (``justifications``) and item id (``item_justifications``); an empty text
+    clears one. Keys naming a dataset or item the requester cannot see in the request are
+    ignored, or with ``strict`` refused (:class:`WrongKeys`, nothing saved) — checked only
+    after the requester's right to change it, so the answer tells nothing to anyone else.
+    """
     _editable(request, user)
+    shown = [i for i in request.items if _visible(i, audience)]
+    datasets = {str(i.dataset_id) for i in shown}
+    items = {i.id: i for i in shown}
+    given = dict(justifications or {})
+    given_items = dict(item_justifications or {})
+    if strict:
+        wrong: dict[str, dict[str, list[str]]] = {}
+        for part, keys, held, what in (
+                ("justifications", given, datasets, "dataset"),
+                ("item_justifications", [str(k) for k in given_items],
+                 {str(k) for k in items}, "item")):
+            for key in keys:
+                if key not in held:
+                    wrong.setdefault(part, {})[key] = [f"this request holds no such {what}"]
+        if wrong:
+            raise WrongKeys(wrong)
     cleaned = DraftSchema().load({k: v for k, v in form.items() if k in FORM_KEYS})
     request.form = {**(request.form or {}), **{k: v for k, v in cleaned.items()
                                                 if k in form}}
-    if justifications is not None:
-        held = {str(i.dataset_id) for i in request.items}
-        request.justifications = {k: v[:MAX_TEXT] for k, v in justifications.items()
-                                  if k in held and v and v.strip()}
-    for item in request.items:
-        if item_justifications and item.id in item_justifications:
-            text = (item_justifications[item.id] or "").strip()
-            item.justification = text[:MAX_TEXT] or None
+    merged = dict(request.justifications or {})
+    for key, text in given.items():
+        if key not in datasets:
+            continue
+        text = (text or "").strip()
+        if text:
+            merged[key] = text[:MAX_TEXT]
+        else:
+            merged.pop(key, None)
+    request.justifications = merged
+    for item_id, text in given_items.items():
+        if item_id in items:
+            items[item_id].justification = (text or "").strip()[:MAX_TEXT] or None
     request.updated_at = utcnow()
 
 
@@ -362,8 +422,13 @@ def agency_slugs(request: DataRequest) -> list[str]:
     return [a.slug for a in agencies_of(request)]
 
 
-def submission_problems(request: DataRequest) -> dict[str, list[str]]:
-    """Everything that keeps a request from being submitted, by the form's labels."""
+def submission_problems(request: DataRequest, audience: Audience
+                        ) -> dict[str, list[str]]:
+    """Everything that keeps a request from being submitted, by the form's labels.
+
+    ``audience`` is the requester's: an item they can no longer see (its dataset restricted
+    since they added it) is counted and must be removed, never named.
+    """
     problems: dict[str, list[str]] = {}
     try:
         SubmissionSchema().load(request.form or {})
@@ -371,8 +436,15 @@ def submission_problems(request: DataRequest) -> dict[str, list[str]]:
         problems.update(labelled_errors(exc.messages))
     if not request.items:
         problems["Requested data"] = ["add at least one field or dataset"]
+    hidden = sum(1 for item in request.items if not _visible(item, audience))
+    if hidden:
+        problems["Requested data"] = [
+            f"{hidden} item{'s' if hidden != 1 else ''} you can no longer see (restricted "
+            "since you added them): remove them to submit"]
     for item in request.items:
         dataset = item.dataset
+        if not _visible(item, audience):
+            continue
         if not (request.justifications or {}).get(str(dataset.id)):
             problems.setdefault("Justification per dataset", []).append(
                 f"why {dataset.title!r} is needed")

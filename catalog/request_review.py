@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from catalog.accounts import audience_of
 from catalog.data_requests import (
     INTAKE,
     REQUESTER,
@@ -65,7 +66,7 @@ def transition(session: Session, request: DataRequest, user: User, to: str,
         who = "the requester" if TRANSITIONS[key] == REQUESTER else "an intake officer"
         raise NotAllowed(f"only {who} may move a request from {request.status} to {to}")
     if to == S.SUBMITTED:
-        problems = submission_problems(request)
+        problems = submission_problems(request, audience_of(user))
         if problems:
             raise RequestError("the request is not complete: " + "; ".join(
                 f"{k}: {', '.join(v)}" for k, v in problems.items()))
@@ -121,7 +122,8 @@ def signoff(session: Session, request: DataRequest, user: User, agency_slug: str
 
 
 def comment(session: Session, request: DataRequest, user: User, text: str) -> RequestEvent:
-    """A message in the request's thread (requester and intake officers)."""
+    """A message in the request's thread, read by everyone who may read the request (the
+    requester, intake officers, and the asked agencies' stewards during agency review)."""
     if not text or not text.strip():
         raise RequestError("a comment needs some text")
     return record_event(session, request, user, "comment", None, None, text)

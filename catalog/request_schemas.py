@@ -4,30 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from catalog.data_requests import FORM_KEYS, MAX_TEXT, DraftSchema
+from catalog.data_requests import FORM_KEYS, MAX_TEXT
 from catalog.schemas import UtcDateTime
 from catalog.vocabulary import RequestStatus, SignoffDecision, values
 
 
+def _keyed_texts(what: str, example: str) -> fields.Dict:
+    """Texts keyed by ids of the request's datasets or items (``what``: "dataset")."""
+    article = "an" if what[0] in "aeiou" else "a"
+    return fields.Dict(
+        keys=fields.String(validate=validate.Regexp(
+            r"^[0-9]{1,18}$",
+            error=f"{{input!r}} is not {article} {what} id: keys are {what} ids, "
+                  f"such as \"{example}\"")),
+        values=fields.String(validate=validate.Length(max=MAX_TEXT)), load_default=dict)
+
+
+FormPartsSchema = Schema.from_dict(
+    {key: fields.String(allow_none=True, validate=validate.Length(max=MAX_TEXT))
+     for key in FORM_KEYS}, name="FormPartsSchema")
+FormPartsSchema.__doc__ = ("A draft's form parts as given: only those present change; "
+                           "an unknown part is refused by name.")
+
+
 class RequestInSchema(Schema):
-    """A new request or a draft's changes: the form's parts, and justifications."""
+    """A new request or a draft's changes: the form's parts, and justifications.
+
+    An unknown key, at the top or in ``form``, is refused by name (a misspelt part would
+    otherwise be dropped without a word).
+    """
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
-    form = fields.Nested(DraftSchema, load_default=dict)
-    justifications = fields.Dict(
-        keys=fields.String(validate=validate.Regexp(
-            r"^\d{1,18}$", error="{input!r} is not a dataset id: keys are dataset ids, "
-                                 "such as \"145\"")),
-        values=fields.String(validate=validate.Length(max=MAX_TEXT)), load_default=dict)
-    item_justifications = fields.Dict(
-        keys=fields.String(validate=validate.Regexp(
-            r"^\d{1,18}$", error="{input!r} is not an item id: keys are the ids of the "
-                                 "request's items, such as \"12\"")),
-        values=fields.String(validate=validate.Length(max=MAX_TEXT)), load_default=dict)
+    form = fields.Nested(FormPartsSchema, load_default=dict)
+    justifications = _keyed_texts("dataset", "145")
+    item_justifications = _keyed_texts("item", "12")
 
 
 class ItemInSchema(Schema):

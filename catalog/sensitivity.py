@@ -291,22 +291,49 @@ def review(session: Session, dataset: Dataset, decision: str, *, actor: str,
     return len(chosen)
 
 
+def _suggestion_of(session: Session, dataset_id: int, field_name: str
+                   ) -> SensitivitySuggestion | None:
+    return session.scalar(select(SensitivitySuggestion).where(
+        SensitivitySuggestion.dataset_id == dataset_id,
+        SensitivitySuggestion.field_name == field_name,
+        SensitivitySuggestion.level.is_not(None)))
+
+
+def _state(row: SensitivitySuggestion) -> dict[str, Any]:
+    return {"status": row.status, "decided_level": row.decided_level,
+            "decided_by": row.decided_by,
+            "decided_at": row.decided_at.isoformat() if row.decided_at else None}
+
+
 def decided_by_edit(session: Session, dataset_id: int, field_name: str, level: str | None,
-                    *, actor: str) -> SensitivitySuggestion | None:
+                    *, actor: str) -> dict[str, Any] | None:
     """A steward set a field's sensitivity by editing it: that decides its suggestion.
 
     The level the suggestion named is ``accepted``; any other is ``changed`` to it. The
     decision is kept like one made on the suggestion itself, so the scorecard counts the
-    field as reviewed and a re-harvest keeps the steward's level. None when the field has
-    no suggestion.
+    field as reviewed and a re-harvest keeps the steward's level. Returns the suggestion's
+    state before (for the change's record, so that a revert restores it); None when the
+    field has no suggestion.
     """
-    row = session.scalar(select(SensitivitySuggestion).where(
-        SensitivitySuggestion.dataset_id == dataset_id,
-        SensitivitySuggestion.field_name == field_name,
-        SensitivitySuggestion.level.is_not(None)))
+    row = _suggestion_of(session, dataset_id, field_name)
     if row is None or level is None:
         return None
+    before = _state(row)
     row.status = ACCEPTED if level == row.level else CHANGED
     row.decided_level, row.decided_by, row.decided_at = level, actor, utcnow()
-    return row
+    return before
 
+
+def restore_decision(session: Session, dataset_id: int, field_name: str,
+                     state: dict[str, Any]) -> dict[str, Any] | None:
+    """Put a suggestion back as it was before an edit decided it (a revert of that edit): a
+    suggestion that was awaiting review awaits it again. Returns the state it replaced."""
+    row = _suggestion_of(session, dataset_id, field_name)
+    if row is None:
+        return None
+    before = _state(row)
+    row.status = state.get("status") or PENDING
+    row.decided_level, row.decided_by = state.get("decided_level"), state.get("decided_by")
+    at = state.get("decided_at")
+    row.decided_at = datetime.fromisoformat(at) if at else None
+    return before

@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Change, Dataset, Field, utcnow
-from catalog.sensitivity import decided_by_edit
+from catalog.sensitivity import decided_by_edit, restore_decision
 from catalog.store import field_by_name
 
 DATASET_EDITABLE = ("title", "description", "keywords", "update_frequency", "contact")
@@ -40,6 +40,9 @@ LIST_COLUMNS = ("keywords", "value_labels")
 EDIT = "steward-edit"
 REVERT = "steward-revert"
 REVERTABLE = (EDIT, REVERT)
+# The sensitivity suggestion's state before a change decided it, kept in the change's
+# ``before`` so that a revert restores it.
+SUGGESTION = "suggestion"
 COLUMN_LABELS = {
     "title": "Title", "description": "Description", "keywords": "Keywords",
     "update_frequency": "Update frequency", "contact": "Contact", "label": "Label",
@@ -159,7 +162,16 @@ def apply_edit(
         return None
     target.steward_edits = edits or None
     dataset.updated_at = utcnow()
-    named = {"field": field.name} if field is not None else {}
+    named: dict[str, Any] = {"field": field.name} if field is not None else {}
+    if field is not None and "sensitivity" in after:
+        undone = session.get(Change, reverts) if reverts is not None else None
+        prior = (undone.before or {}).get(SUGGESTION) if undone is not None else None
+        replaced = (restore_decision(session, dataset.id, field.name, prior)
+                    if isinstance(prior, dict) else
+                    decided_by_edit(session, dataset.id, field.name, after["sensitivity"],
+                                    actor=actor))
+        if replaced is not None:
+            before[SUGGESTION] = replaced
     change = Change(
         entity_type="field" if field is not None else "dataset", entity_id=target.id,
         dataset_id=dataset.id, action=action, actor=actor,
@@ -167,8 +179,6 @@ def apply_edit(
         change_set=change_set, reverts=reverts,
     )
     session.add(change)
-    if field is not None and "sensitivity" in after:
-        decided_by_edit(session, dataset.id, field.name, after["sensitivity"], actor=actor)
     session.flush()
     return change
 

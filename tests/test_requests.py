@@ -385,6 +385,139 @@ def test_the_api_merges_justifications_and_names_a_wrong_key(site: WebCatalog) -
     assert cleared["justifications"] == {str(claims): "Employment outcome."}
 
 
+def test_an_item_restricted_after_it_was_added_is_counted_never_named(
+        site: WebCatalog) -> None:
+    """A dataset restricted after the requester added it: the request counts the item and
+    cannot go with it, but never names it (page, submit errors, API); saving the draft
+    keeps its justification; removing it lets the request go."""
+    from catalog.models import Dataset
+
+    add_account(site.catalog, "late@example.org", "viewer")
+    late, csrf = client_of(site, "late@example.org")
+    late.post("/requests", data={"csrf": csrf})
+    births, foster = site.datasets["birth-file"], site.datasets["foster-care-placements"]
+    add(late, csrf, births, site.fields["APGAR5"])
+    add(late, csrf, foster, site.fields["REMOVAL_DT"])
+    request_id = draft_id(late)
+    assert fill(late, csrf, request_id, site).status_code == 200
+
+    def restrict(level: str) -> None:
+        with site.catalog.transaction() as session:
+            session.get(Dataset, births).access_level = level
+
+    def saved() -> dict[str, str]:
+        from catalog.data_requests import get_request
+
+        with site.catalog.session() as session:
+            found = get_request(session, request_id)
+            assert found is not None
+            return dict(found.justifications or {})
+
+    restrict("restricted")
+    try:
+        page = late.get(f"/requests/{request_id}/edit").get_data(as_text=True)
+        assert "Birth File" not in page and "APGAR5" not in page
+        assert "1 item of this request can no longer be shown to you" in page
+        assert fill(late, csrf, request_id, site).status_code == 200  # Save draft
+        assert str(births) in saved()  # its justification is kept, unseen
+        refused = fill(late, csrf, request_id, site, action="submit")
+        text = refused.get_data(as_text=True)
+        assert refused.status_code == 400 and "Birth" not in text and "APGAR" not in text
+        assert "1 item you can no longer see (restricted since you added them)" in text
+        api, me = site.app.test_client(), token_of(site, "late@example.org")
+        url = f"/api/v1/requests/{request_id}"
+        early = api.post(f"{url}/transitions", json={"to": "submitted"}, headers=me)
+        assert early.status_code == 409
+        assert "Birth" not in early.get_data(as_text=True)
+        body = api.get(url, headers=me).get_json()
+        assert body["items_not_shown"] == 1 and str(births) not in body["justifications"]
+        # The API answers about a hidden dataset as about one the request never held.
+        for key in (str(births), "999999"):
+            wrong = api.patch(url, json={"justifications": {key: "x"}}, headers=me)
+            assert wrong.status_code == 400
+            assert wrong.get_json()["error"]["fields"] == {
+                "justifications": [f"{key}: this request holds no such dataset"]}
+        removed = late.post(f"/requests/{request_id}/items/not-shown/remove",
+                            data={"csrf": csrf}, follow_redirects=True)
+        assert "Removed 1 item you can no longer see." in removed.get_data(as_text=True)
+        assert api.get(url, headers=me).get_json()["items_not_shown"] == 0
+        assert str(births) not in saved()
+        assert fill(late, csrf, request_id, site, action="submit").status_code == 302
+    finally:
+        restrict("public")
+
+
+def test_who_may_not_change_a_request_learns_nothing_from_its_keys(site: WebCatalog) -> None:
+    """Editability is checked before the keys: someone who may read but not change the
+    request gets the same 403 whatever the keys name."""
+    api = site.app.test_client()
+    me, officer = token_of(site, "researcher@example.org"), token_of(site, "intake@example.org")
+    request_id = api.post("/api/v1/requests", json={"form": FORM}, headers=me).get_json()["id"]
+    url = f"/api/v1/requests/{request_id}"
+    foster = site.datasets["foster-care-placements"]
+    api.post(f"{url}/items", json={"dataset_id": foster}, headers=me)
+    api.patch(url, json={"justifications": {str(foster): "Exits."}}, headers=me)
+    items = api.get(url, headers=me).get_json()["items"]
+    api.patch(url, headers=me, json={"item_justifications": {str(i["id"]): "Link."
+                                                               for i in items}})
+    assert api.post(f"{url}/transitions", json={"to": "submitted"}, headers=me
+                    ).status_code == 200
+    answers = {api.patch(url, json={"justifications": {key: "x"}}, headers=officer).status_code
+               for key in (str(foster), "999999", str(site.datasets["zephyrine-ledger"]))}
+    assert answers == {403}
+
+
+def test_the_api_changes_only_what_a_patch_names(site: WebCatalog) -> None:
+    api = site.app.test_client()
+    me = token_of(site, "researcher@example.org")
+    request_id = api.post("/api/v1/requests", json={"form": FORM}, headers=me).get_json()["id"]
+    url = f"/api/v1/requests/{request_id}"
+    changed = api.patch(url, json={"form": {"title": "A new title"}}, headers=me).get_json()
+    assert changed["form"] == {**FORM, "title": "A new title"}  # the other parts are kept
+    cleared = api.patch(url, json={"form": {"funding": None}}, headers=me).get_json()
+    assert "funding" not in cleared["form"] and cleared["form"]["purpose"] == FORM["purpose"]
+    for body, where, message in (
+            ({"form": {"titel": "x"}}, "form", "titel: Unknown field."),
+            ({"justification": {}}, "justification", "Unknown field."),
+            ({"justifications": {"12": 5}}, "justifications", "12: Not a valid string."),
+            ({"form": "x"}, "form", "Invalid input type.")):
+        refused = api.patch(url, json=body, headers=me)
+        assert refused.status_code == 400, body
+        assert refused.get_json()["error"]["fields"][where] == [message], body
+    for body in ([], "x", [{"form": {}}]):
+        refused = api.patch(url, json=body, headers=me)
+        assert refused.status_code == 400
+        assert refused.get_json()["error"]["message"] == "the body must be a JSON object"
+    assert api.get(url, headers=me).get_json()["form"]["title"] == "A new title"
+    # A new request holds nothing yet to justify; nothing is created.
+    before = api.get("/api/v1/requests", headers=me).get_json()["total"]
+    early = api.post("/api/v1/requests", json={"form": FORM, "justifications": {"1": "x"}},
+                     headers=me)
+    assert early.status_code == 400
+    assert early.get_json()["error"]["fields"] == {
+        "justifications": ["1: this request holds no such dataset"]}
+    assert api.get("/api/v1/requests", headers=me).get_json()["total"] == before
+    # An item is taken out by its id; a second time it is not there.
+    added = api.post(f"{url}/items", json={"field_id": site.fields["REMOVAL_DT"]}, headers=me)
+    item_id = added.get_json()["items"][0]["id"]
+    assert api.delete(f"{url}/items/{item_id}", headers=me).get_json()["items"] == []
+    assert api.delete(f"{url}/items/{item_id}", headers=me).status_code == 404
+    # A body beyond any the catalog needs is refused before it is read.
+    huge = api.patch(url, data=b"{" + b" " * (9 * 1024 * 1024) + b"}",
+                     content_type="application/json", headers=me)
+    assert huge.status_code == 413
+
+
+def test_a_tampered_form_field_is_ignored_not_a_crash(site: WebCatalog) -> None:
+    researcher, csrf = client_of(site, "researcher@example.org")
+    researcher.post("/requests", data={"csrf": csrf})
+    request_id = draft_id(researcher)
+    answer = researcher.post(f"/requests/{request_id}/edit", data={
+        "csrf": csrf, "action": "save", "title": "Kept", "why_item_\u00b2": "x",
+        "why_item_\u0663": "y", "why_item_1e3": "z"})
+    assert answer.status_code == 200 and "Saved." in answer.get_data(as_text=True)
+
+
 # ------------------------------------------------------------------------- metrics
 
 # A seeded set with fixed dates, and the figures computed by hand (see each comment).

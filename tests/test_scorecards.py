@@ -148,7 +148,7 @@ def test_setting_a_fields_sensitivity_decides_its_suggestion(two_agencies: Catal
     with two_agencies.session() as session:
         pirl = session.scalar(select(Dataset).where(Dataset.title.like("PIRL%")))
     steward = app.test_client()
-    sign_in(steward, "steward@dol.example")
+    csrf = sign_in(steward, "steward@dol.example")
     fields = steward.get(f"/api/v1/datasets/{pirl.id}").get_json()["fields"]
     pending = [f for f in fields if (f["sensitivity_suggestion"] or {}).get("status") == "pending"
                and f["sensitivity_suggestion"]["level"] != "public"]
@@ -176,6 +176,30 @@ def test_setting_a_fields_sensitivity_decides_its_suggestion(two_agencies: Catal
         refresh(session, session.get(Dataset, pirl.id))
     kept = {f["id"]: f for f in steward.get(f"/api/v1/datasets/{pirl.id}").get_json()["fields"]}
     assert kept[other["id"]]["sensitivity"] == other_level
+    # The public learns that a steward decided, not which one.
+    public = app.test_client()
+    shown = [public.get(f"/api/v1/fields/{same['id']}").get_json()["sensitivity_suggestion"],
+             *[f["sensitivity_suggestion"] for f in public.get(
+                 f"/api/v1/datasets/{pirl.id}").get_json()["fields"] if f["id"] == same["id"]],
+             *[r for r in public.get(f"/api/v1/datasets/{pirl.id}/sensitivity").get_json()
+               if r["field"] == same["name"]]]
+    assert len(shown) == 3 and all(s["decided_by"] == "web: a data steward" for s in shown)
+    for url in (f"/fields/{same['id']}", f"/datasets/{pirl.id}",
+                f"/api/v1/datasets/{pirl.id}/sensitivity"):
+        assert "steward@dol.example" not in public.get(url).get_data(as_text=True), url
+    assert "steward@dol.example" in steward.get(f"/fields/{same['id']}").get_data(as_text=True)
+    # Reverting the edit takes the decision back: the suggestion awaits review again.
+    with two_agencies.session() as session:
+        from catalog.models import Change
+        edit = session.scalar(select(Change).where(Change.entity_id == other["id"],
+                                                   Change.action == "steward-edit"))
+    assert steward.post(f"/changes/{edit.id}/revert", data={"csrf": csrf}).status_code == 303
+    back = {f["id"]: f for f in steward.get(f"/api/v1/datasets/{pirl.id}").get_json()["fields"]}
+    assert back[other["id"]]["sensitivity"] == other["sensitivity"]
+    assert back[other["id"]]["sensitivity_suggestion"] == other["sensitivity_suggestion"]
+    assert back[same["id"]]["sensitivity_suggestion"]["status"] == "accepted"
+    card = steward.get(f"/api/v1/datasets/{pirl.id}/scorecard").get_json()
+    assert card["fields_pending"] == before["fields_pending"] - 1
 
 
 def test_snapshots_give_a_trend(two_agencies: Catalog, tmp_path: Path) -> None:

@@ -85,6 +85,9 @@ class DatabaseId(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
+
 def create_app(catalog: Catalog | None = None, settings: Settings | None = None) -> Flask:
     """Build the web app around a catalog (one is opened from settings when not given)."""
     settings = settings or (catalog.settings if catalog is not None else load_settings())
@@ -105,6 +108,9 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
         REMEMBER_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=accounts.SESSION_LONGEST,
         PREFERRED_URL_SCHEME="https" if secure else "http",
+        # No request body needs more (a steward's bulk upload is at most 5 MB): a larger
+        # one is refused (413) before it is read.
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     app.json.sort_keys = False
     app.extensions["catalog"] = catalog

@@ -9,6 +9,7 @@ named — in pages, documents and the API alike.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import (
@@ -195,10 +196,11 @@ def edit(request_id: int) -> ResponseReturnValue:
             justifications = {k.removeprefix("why_dataset_"): v for k, v in request.form.items()
                               if k.startswith("why_dataset_")}
             items = {int(k.removeprefix("why_item_")): v for k, v in request.form.items()
-                     if k.startswith("why_item_") and k.removeprefix("why_item_").isdigit()}
-            data_requests.save_draft(session, found, user, form, justifications, items)
+                     if re.fullmatch(r"why_item_[0-9]{1,18}", k)}
+            data_requests.save_draft(session, found, user, form, justifications, items,
+                                     audience=audience())
             if request.form.get("action") == "submit":
-                problems = data_requests.submission_problems(found)
+                problems = data_requests.submission_problems(found, audience())
                 if not problems:
                     request_review.transition(session, found, user, "submitted",
                                               request.form.get("comment"))
@@ -224,6 +226,21 @@ def remove_item(request_id: int, item_id: int) -> ResponseReturnValue:
             data_requests.remove_item(session, found, user, item_id)
         except LookupError:
             abort(404)
+        except (RequestError, NotAllowed) as exc:
+            flash(str(exc), "error")
+    return redirect(url_for("requests.edit", request_id=request_id))
+
+
+@bp.post("/requests/<int:request_id>/items/not-shown/remove")
+@signed_in_required
+def remove_hidden(request_id: int) -> ResponseReturnValue:
+    """Take out of a draft the items its requester can no longer see."""
+    with catalog().transaction() as session:
+        found, user = readable(session, request_id)
+        try:
+            count = data_requests.remove_hidden(session, found, user, audience())
+            flash(f"Removed {count} item{'s' if count != 1 else ''} you can no longer see.",
+                  "info")
         except (RequestError, NotAllowed) as exc:
             flash(str(exc), "error")
     return redirect(url_for("requests.edit", request_id=request_id))
@@ -267,7 +284,7 @@ def signoff(request_id: int) -> ResponseReturnValue:
 @bp.post("/requests/<int:request_id>/comment")
 @signed_in_required
 def comment(request_id: int) -> ResponseReturnValue:
-    """A message in the thread between the requester and the intake office."""
+    """A message in the request's thread (everyone who may read the request reads it)."""
     with catalog().transaction() as session:
         found, user = readable(session, request_id)
         try:

@@ -28,18 +28,24 @@ FRIENDLY = {
 
 
 def field_messages(messages: Any) -> dict[str, list[str]]:
-    """marshmallow's nested messages flattened to ``{parameter: [messages]}``."""
+    """marshmallow's nested messages flattened to ``{parameter: [messages]}``; a message
+    from inside a parameter names where (``{"form": ["titel: Unknown field."]}``)."""
     if not isinstance(messages, dict):
         return {"_schema": _strings(messages)}
     return {str(key): _strings(value) for key, value in messages.items()}
 
 
-def _strings(node: Any) -> list[str]:
+def _strings(node: Any, path: tuple[str, ...] = ()) -> list[str]:
     if isinstance(node, dict):
-        return [m for value in node.values() for m in _strings(value)]
+        return [m for key, value in node.items()
+                for m in _strings(value, path if key in _NOT_A_PLACE else (*path, str(key)))]
     if isinstance(node, (list, tuple)):
-        return [m for item in node for m in _strings(item)]
-    return [str(node)]
+        return [m for item in node for m in _strings(item, path)]
+    return [f"{'.'.join(path)}: {node}" if path else str(node)]
+
+
+# marshmallow's own keys inside a parameter's messages: a dict's key or value, the schema.
+_NOT_A_PLACE = ("key", "value", "_schema")
 
 
 def wants_json() -> bool:

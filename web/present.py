@@ -82,13 +82,27 @@ def hit_dict(hit: Hit) -> dict[str, Any]:
 
 
 def shown_actor(actor: str | None) -> str:
-    """Who made a change, as shown: e-mail addresses to signed-in people only."""
+    """Who made a change or a decision, as shown: e-mail addresses to signed-in people only
+    (``web:ada@example.org`` is ``web: a data steward`` to the public, ``ada@example.org``
+    plain ``a data steward``)."""
     if not actor:
         return ""
-    kind, _, who = actor.partition(":")
-    if current_account() is None and "@" in who:
-        return f"{kind}: a data steward"
+    if current_account() is not None:
+        return actor
+    kind, sep, who = actor.partition(":")
+    if not sep:
+        kind, who = "", actor
+    if "@" in who:
+        return f"{kind}: a data steward" if kind else "a data steward"
     return actor
+
+
+def shown_suggestion(row: Any) -> dict[str, Any] | None:
+    """A sensitivity suggestion as the API shows it, its decider as :func:`shown_actor`."""
+    data = suggestion_json(row)
+    if data is not None:
+        data["decided_by"] = shown_actor(data["decided_by"]) or None
+    return data
 
 
 def shown_edits(edits: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -107,7 +121,7 @@ def field_dict(field: Field, dataset: Dataset | None = None,
         suggestions = suggestion_map(db(), dataset.id)
     data = {c.key: getattr(field, c.key) for c in Field.__table__.columns}
     data.update(
-        sensitivity_suggestion=suggestion_json(suggestions.get(field.name)),
+        sensitivity_suggestion=shown_suggestion(suggestions.get(field.name)),
         dataset_identifier=dataset.identifier,
         agency_slug=dataset.agency.slug,
         value_labels=field.value_labels or [],

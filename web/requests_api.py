@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from catalog import data_requests, request_review
-from catalog.data_requests import NotAllowed, RequestError
+from catalog.data_requests import NotAllowed, RequestError, WrongKeys
 from catalog.models import User
 from catalog.request_documents import FORMATS
 from catalog.request_models import DataRequest
@@ -37,10 +37,13 @@ bp = Blueprint("requests_api", __name__, url_prefix="/api/v1/requests")
 
 
 def _body() -> dict[str, Any]:
+    """The request's JSON object (none: an empty one); 400 for anything else."""
     data = request.get_json(silent=True)
     if data is None and request.content_length:
         abort(400, description="the body must be JSON")
-    return data if isinstance(data, dict) else {}
+    if data is not None and not isinstance(data, dict):
+        abort(400, description="the body must be a JSON object")
+    return data or {}
 
 
 def request_data(found: DataRequest, user: User) -> dict[str, Any]:
@@ -82,6 +85,18 @@ def _out(session: Session, request_id: int, user: User, status: int = 200
     return jsonify(RequestOutSchema().dump(request_data(found, user))), status
 
 
+def _save(session: Session, found: DataRequest, user: User, form: dict[str, Any],
+          data: dict[str, Any]) -> None:
+    """Save a draft's form parts and justifications; a wrong key is a 400 naming it."""
+    try:
+        data_requests.save_draft(
+            session, found, user, form, data["justifications"],
+            {int(k): v for k, v in data["item_justifications"].items()},
+            audience=audience(), strict=True)
+    except WrongKeys as exc:
+        raise ValidationError(exc.messages) from exc
+
+
 def _refused(exc: Exception) -> ResponseReturnValue:
     if isinstance(exc, NotAllowed):
         return json_error(403, str(exc))
@@ -93,12 +108,13 @@ def _refused(exc: Exception) -> ResponseReturnValue:
 @bp.post("")
 @signed_in_required
 def create() -> ResponseReturnValue:
-    """A new draft request (201)."""
+    """A new draft request (201). It holds no items yet, so any justification is refused
+    (400, naming its key): add the items, then justify them."""
     data = RequestInSchema().load(_body())
     with catalog().transaction() as session:
         user = me(session)
         found = data_requests.new_request(session, user, data["form"])
-        found.justifications = data["justifications"]
+        _save(session, found, user, {}, data)
         return _out(session, found.id, user, 201)
 
 
@@ -139,21 +155,8 @@ def update(request_id: int) -> ResponseReturnValue:
     data = RequestInSchema().load(_body())
     with catalog().transaction() as session:
         found, user = readable(session, request_id)
-        datasets = {str(i.dataset_id) for i in found.items}
-        items = {str(i.id) for i in found.items}
-        wrong: dict[str, dict[str, list[str]]] = {}
-        for part, held, what in (("justifications", datasets, "dataset"),
-                                 ("item_justifications", items, "item")):
-            for key in data[part]:
-                if key not in held:
-                    wrong.setdefault(part, {})[key] = [
-                        f"this request holds no {what} {key}"]
-        if wrong:
-            raise ValidationError(wrong)
-        merged = {**(found.justifications or {}), **data["justifications"]}
         try:
-            data_requests.save_draft(session, found, user, data["form"], merged,
-                                     {int(k): v for k, v in data["item_justifications"].items()})
+            _save(session, found, user, data["form"], data)
         except (RequestError, NotAllowed) as exc:
             return _refused(exc)
         return _out(session, found.id, user)
@@ -184,6 +187,35 @@ def add_item(request_id: int) -> ResponseReturnValue:
         if data["justification"]:
             item.justification = data["justification"]
         return _out(session, found.id, user, 201)
+
+
+@bp.delete("/<int:request_id>/items/<int:item_id>")
+@signed_in_required
+def remove_item(request_id: int, item_id: int) -> ResponseReturnValue:
+    """Take an item out of a draft (the request as it is now)."""
+    with catalog().transaction() as session:
+        found, user = readable(session, request_id)
+        try:
+            data_requests.remove_item(session, found, user, item_id)
+        except LookupError as exc:
+            return json_error(404, str(exc))
+        except (RequestError, NotAllowed) as exc:
+            return _refused(exc)
+        return _out(session, found.id, user)
+
+
+@bp.delete("/<int:request_id>/items/not-shown")
+@signed_in_required
+def remove_not_shown(request_id: int) -> ResponseReturnValue:
+    """Take out the items the requester can no longer see (``items_not_shown``): a dataset
+    restricted since it was added. A request holding any cannot be submitted."""
+    with catalog().transaction() as session:
+        found, user = readable(session, request_id)
+        try:
+            data_requests.remove_hidden(session, found, user, audience())
+        except (RequestError, NotAllowed) as exc:
+            return _refused(exc)
+        return _out(session, found.id, user)
 
 
 @bp.post("/<int:request_id>/transitions")

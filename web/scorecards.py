@@ -19,6 +19,7 @@ from catalog.sensitivity import DECISIONS, LEVELS, review, suggestion_map
 from web.access import audience, may_edit, visible_dataset
 from web.auth import current_account
 from web.current import catalog, db
+from web.present import shown_suggestion
 
 log = logging.getLogger(__name__)
 bp = Blueprint("scorecards", __name__)
@@ -85,8 +86,7 @@ def api_suggestions(dataset_id: int) -> ResponseReturnValue:
     """A dataset's sensitivity suggestions, each with its reason and decision."""
     dataset = visible_dataset(dataset_id)
     rows = suggestion_map(db(), dataset.id)
-    return jsonify([{"field": name, "level": r.level, "reason": r.reason, "status": r.status,
-                     "decided_level": r.decided_level, "decided_by": r.decided_by}
+    return jsonify([{"field": name, **(shown_suggestion(r) or {})}
                     for name, r in sorted(rows.items()) if r.level])
 
 
