@@ -168,6 +168,18 @@ def test_a_stale_api_edit_is_412_and_nothing_is_lost(stewarded: WebCatalog) -> N
     assert client.patch(f"/api/v1/fields/{field.id}", data="not json",
                         headers={**headers_b, "If-Match": saved.headers["ETag"]}
                         ).status_code == 400
+    # If-Match with a list matches when any of its tags is current (RFC 9110); an API
+    # token's edit is credited to the API.
+    listed = client.patch(f"/api/v1/fields/{field.id}", json={"label": "Claim no."},
+                          headers={**headers_b, "If-Match": f'{etag}, {saved.headers["ETag"]}'})
+    assert listed.status_code == 200, listed.get_json()
+    with stewarded.catalog.session() as session:
+        from catalog.models import Change
+
+        made = session.get(Change, listed.get_json()["change_id"])
+        assert made is not None and made.actor == "api:dol-b@example.org"
+    assert client.patch(f"/api/v1/fields/{field.id}", json={"label": "x"},
+                        headers={**headers_b, "If-Match": f"{etag}, {etag}"}).status_code == 412
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "br", "zstd"])

@@ -110,9 +110,12 @@ def is_admin() -> bool:
 
 
 def web_actor() -> str:
-    """How the history and job records name the visitor: ``web:<e-mail>`` (or ``web``)."""
+    """How the history and job records name the visitor: ``web:<e-mail>`` signed in to the
+    site, ``api:<e-mail>`` with an API token (or ``web``)."""
     account = current_account()
-    return f"web:{account.email}" if account is not None else "web"
+    if account is None:
+        return "web"
+    return f"{'web' if account.session_key is not None else 'api'}:{account.email}"
 
 
 def client_address() -> str:

@@ -50,24 +50,32 @@ def with_etag(response: Response, target: Dataset | Field) -> Response:
     return response
 
 
-def _if_match() -> str | None:
+def _if_match(target: Dataset | Field) -> str | None:
+    """The version an edit is made against: of the ETags in ``If-Match``, the current one
+    if it is among them, else the first (so that the edit is refused as stale, 412); None
+    without a tag (or with ``*``: 428). A weak tag counts, as proxies that compress a GET
+    weaken its ETag (nginx does) though the version read is the same."""
     header = (request.headers.get("If-Match") or "").strip()
-    if not header or header == "*":
+    versions = []
+    for tag in header.split(","):
+        version = tag.strip().removeprefix("W/").strip('"')
+        # flask-compress tags the ETag of a compressed GET with its encoding ("…:gzip"); the
+        # version read is the same in every encoding.
+        for encoding in ENCODINGS:
+            version = version.removesuffix(f":{encoding}")
+        if version and version != "*":
+            versions.append(version)
+    if not versions:
         return None
-    first = header.split(",")[0].strip()
-    version = first.removeprefix("W/").strip('"')
-    # flask-compress tags the ETag of a compressed GET with its encoding ("…:gzip"); the
-    # version read is the same in every encoding.
-    for encoding in ENCODINGS:
-        version = version.removesuffix(f":{encoding}")
-    return version
+    current = version_of(target)
+    return current if current in versions else versions[0]
 
 
 def _patch(target: Dataset | Field, dataset: Dataset, schema: Schema) -> ResponseReturnValue:
     if not may_edit(dataset):
         abort(403, description="Your account may not edit this agency's datasets; stewards "
                                "of the agency and administrators may.")
-    version = _if_match()
+    version = _if_match(target)
     if version is None:
         what = "field" if isinstance(target, Field) else "dataset"
         if (request.headers.get("If-Match") or "").strip() == "*":
