@@ -158,6 +158,9 @@ def test_setting_a_fields_sensitivity_decides_its_suggestion(two_agencies: Catal
     other_level = next(level for level in ("protected", "personal", "private")
                        if level not in (other["sensitivity"],
                                         other["sensitivity_suggestion"]["level"]))
+    form = steward.get(f"/fields/{same['id']}/edit").get_data(as_text=True)
+    assert (f"The catalog suggests <strong>{same['sensitivity_suggestion']['level']}</strong>"
+            in form and "awaiting review" in form)
     for field, level in ((same, same["sensitivity_suggestion"]["level"]), (other, other_level)):
         state, values = field_form(steward, field["id"])
         values["sensitivity"] = level

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from catalog import accounts
 from catalog.models import Agency, Change, Dataset, Field
+from catalog.sensitivity import suggestion_map
 from catalog.steward_schemas import DatasetEditSchema, FieldEditSchema
 from catalog.stewardship import (
     COLUMN_LABELS,
@@ -130,8 +131,10 @@ def _render_edit(target: Dataset | Field, dataset: Dataset, *, form: dict[str, A
         shown.update(form)
     template = "steward_field_edit.html" if isinstance(target, Field) else \
         "steward_dataset_edit.html"
+    suggestion = (suggestion_map(db(), dataset.id).get(target.name)
+                  if isinstance(target, Field) else None)
     return render_template(
-        template, target=target, dataset=dataset, values=shown,
+        template, target=target, dataset=dataset, values=shown, suggestion=suggestion,
         read=json.dumps(current, ensure_ascii=False, default=str), version=version_of(target),
         errors=errors or {}, conflict=conflict, edits=target.steward_edits or {},
         data_types=values(DataType), sensitivities=values(Sensitivity)), status
