@@ -264,9 +264,17 @@ def remove_item(session: Session, request: DataRequest, user: User, item_id: int
         if item.id == item_id:
             request.items.remove(item)
             session.delete(item)
+            _forget_unheld(request)
             request.updated_at = utcnow()
             return
     raise LookupError(f"no item {item_id} in request {request.id}")
+
+
+def _forget_unheld(request: DataRequest) -> None:
+    """Drop the justifications of datasets the request no longer holds."""
+    held = {str(i.dataset_id) for i in request.items}
+    request.justifications = {k: v for k, v in (request.justifications or {}).items()
+                              if k in held}
 
 
 def remove_hidden(session: Session, request: DataRequest, user: User,
@@ -278,9 +286,7 @@ def remove_hidden(session: Session, request: DataRequest, user: User,
     for item in gone:
         request.items.remove(item)
         session.delete(item)
-    held = {str(i.dataset_id) for i in request.items}
-    request.justifications = {k: v for k, v in (request.justifications or {}).items()
-                              if k in held}
+    _forget_unheld(request)
     if gone:
         request.updated_at = utcnow()
     return len(gone)
@@ -401,7 +407,7 @@ def lines_of(request: DataRequest, audience: Audience) -> tuple[list[Line], int]
     lines, hidden = [], 0
     for item in request.items:
         dataset = item.dataset
-        if not audience.allows(dataset.access_level, dataset.agency.slug):
+        if not _visible(item, audience):
             hidden += 1
             continue
         field = field_of(dataset, item.field_name)

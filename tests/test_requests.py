@@ -500,7 +500,11 @@ def test_the_api_changes_only_what_a_patch_names(site: WebCatalog) -> None:
     # An item is taken out by its id; a second time it is not there.
     added = api.post(f"{url}/items", json={"field_id": site.fields["REMOVAL_DT"]}, headers=me)
     item_id = added.get_json()["items"][0]["id"]
-    assert api.delete(f"{url}/items/{item_id}", headers=me).get_json()["items"] == []
+    foster = str(site.datasets["foster-care-placements"])
+    assert api.patch(url, json={"justifications": {foster: "Exits."}}, headers=me
+                     ).get_json()["justifications"] == {foster: "Exits."}
+    emptied = api.delete(f"{url}/items/{item_id}", headers=me).get_json()
+    assert emptied["items"] == [] and emptied["justifications"] == {}
     assert api.delete(f"{url}/items/{item_id}", headers=me).status_code == 404
     # A body beyond any the catalog needs is refused before it is read.
     huge = api.patch(url, data=b"{" + b" " * (9 * 1024 * 1024) + b"}",
