@@ -192,6 +192,22 @@ def test_the_merged_workbook_is_a_compilation_and_the_agency_files_are_not(loade
     assert not any(d.is_compilation for d in datasets if d not in merged)
 
 
+def test_an_agency_page_lists_its_own_datasets_and_the_compilations_copies_apart(
+        loaded) -> None:
+    """DOL's page lists its seven programs once, then the merged workbook's copies under
+    "Also in compilations": no title reads as listed twice."""
+    from web.app import create_app
+
+    catalog, _ = loaded
+    page = create_app(catalog).test_client().get("/agencies/dol").get_data(as_text=True)
+    own, _, copies = page.partition('id="compiled"')
+    titles = re.findall(r'<a href="/datasets/\d+">([^<]+)</a>', own)
+    copied = re.findall(r'<a href="/datasets/\d+">([^<]+)</a>', copies)
+    assert len(titles) == len(set(titles)) == 7 and sorted(copied) == sorted(titles)
+    assert "P20WIN_Data_Dictionary-" not in own and "DOL_Data_Dictionary-" not in copies
+    assert re.search(r"\(and <a href=\"#compiled\">7 in compilations</a>\)", own)
+
+
 def test_the_merged_workbook_keeps_its_marker_column_out_of_the_fields(loaded) -> None:
     catalog, _ = loaded
     with catalog.session() as session:

@@ -48,8 +48,15 @@ def agencies() -> str:
 def agency(slug: str) -> str:
     """One agency and its datasets."""
     found, datasets = visible_agency(slug)
-    return render_template("agency.html", agency=found, datasets=datasets,
-                           field_total=sum(n for _, n in datasets))
+    # Copies in a file compiling several agencies' metadata (P20 WIN's merged dictionary)
+    # are listed apart, after the agency's own, so that no title reads as listed twice.
+    own = [(d, n) for d, n in datasets if not d.is_compilation]
+    compiled = [(d, n) for d, n in datasets if d.is_compilation]
+    if not own:
+        own, compiled = compiled, []
+    return render_template("agency.html", agency=found, datasets=own, compiled=compiled,
+                           field_total=sum(n for _, n in own),
+                           compiled_fields=sum(n for _, n in compiled))
 
 
 @bp.get("/datasets/<int:dataset_id>")
