@@ -67,6 +67,7 @@ DECIDED = (S.APPROVED.value, S.DENIED.value)
 SENSITIVE = (Sensitivity.PERSONAL.value, Sensitivity.PRIVATE.value)
 MAX_TEXT = 20_000
 MAX_ITEMS = 2_000
+NO_SUCH_ITEM = "no such field or dataset"
 
 # The parts of a request, in the order the form and the documents show them:
 # (key, label, required at submission, help).
@@ -232,18 +233,24 @@ def _editable(request: DataRequest, user: User) -> None:
 
 
 def add_item(session: Session, request: DataRequest, user: User, audience: Audience,
-             dataset_id: int, field_id: int | None = None) -> RequestItem:
-    """Add a field (or a whole dataset) the user may see; LookupError when they may not."""
+             dataset_id: int | None, field_id: int | None = None) -> RequestItem:
+    """Add a field (by ``field_id``) or a whole dataset (by ``dataset_id``) the user may see.
+
+    The user's right to change the request is checked first, and a field or dataset the
+    user may not see is refused exactly as one that does not exist (LookupError, one
+    message), so that the answer tells nothing about what is hidden.
+    """
     _editable(request, user)
-    dataset = session.get(Dataset, dataset_id)
-    if dataset is None or not audience.allows(dataset.access_level, dataset.agency.slug):
-        raise LookupError(f"no dataset {dataset_id}")
-    name = None
+    field = session.get(Field, field_id) if field_id is not None else None
     if field_id is not None:
-        field = session.get(Field, field_id)
-        if field is None or field.dataset_id != dataset.id:
-            raise LookupError(f"no field {field_id} in dataset {dataset_id}")
-        name = field.name
+        dataset = field.dataset if field is not None else None
+        if dataset is not None and dataset_id is not None and dataset.id != dataset_id:
+            dataset = None
+    else:
+        dataset = session.get(Dataset, dataset_id) if dataset_id is not None else None
+    if dataset is None or not audience.allows(dataset.access_level, dataset.agency.slug):
+        raise LookupError(NO_SUCH_ITEM)
+    name = field.name if field is not None else None
     for item in request.items:
         if item.dataset_id == dataset.id and item.field_name == name:
             return item
@@ -420,6 +427,15 @@ def lines_of(request: DataRequest, audience: Audience) -> tuple[list[Line], int]
 def agencies_of(request: DataRequest) -> list[Agency]:
     """The agencies whose data the request asks for, by name."""
     found = {i.dataset.agency.id: i.dataset.agency for i in request.items}
+    return sorted(found.values(), key=lambda a: a.name)
+
+
+def shown_agencies(request: DataRequest, audience: Audience) -> list[Agency]:
+    """The agencies a reader may be told the request asks data of: those of the items they
+    may see. An agency whose every requested item is hidden from them is not named (it may
+    hold nothing else they see); such items are only counted."""
+    found = {i.dataset.agency.id: i.dataset.agency for i in request.items
+             if _visible(i, audience)}
     return sorted(found.values(), key=lambda a: a.name)
 
 

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from catalog.data_requests import FORM, Line, agencies_of
+from catalog.data_requests import FORM, Line
 from catalog.models import Agency, User
 from catalog.request_models import DataRequest
 
@@ -35,7 +35,8 @@ def document(request: DataRequest, lines: list[Line], hidden: int,
              contacts: dict[int, list[tuple[User, bool]]]) -> dict[str, Any]:
     """The request as plain data, as its reader may see it."""
     agencies: list[dict[str, Any]] = []
-    for agency in agencies_of(request):
+    shown = {li.dataset.agency.id: li.dataset.agency for li in lines}  # never a hidden one
+    for agency in sorted(shown.values(), key=lambda a: a.name):
         own = [li for li in lines if li.dataset.agency_id == agency.id]
         datasets: dict[int, dict[str, Any]] = {}
         for line in own:

@@ -23,6 +23,7 @@ from catalog.data_requests import (
     field_of,
     may_work_the_queue,
     record_event,
+    shown_agencies,
     snapshot_of,
     submission_problems,
 )
@@ -76,10 +77,16 @@ def transition(session: Session, request: DataRequest, user: User, to: str,
             request.revisions += 1
         request.submitted_at = request.submitted_at or utcnow()
     if to == S.APPROVED:
-        missing = [a.name for a in agencies_of(request) if _decision(request, a) != "approved"]
+        missing = [a for a in agencies_of(request) if _decision(request, a) != "approved"]
         if missing:
+            told = {a.id for a in shown_agencies(request, audience_of(user))}
+            named = [a.name for a in missing if a.id in told]
+            others = len(missing) - len(named)
+            if others:
+                named.append(f"{others} agenc{'y' if others == 1 else 'ies'} whose "
+                             "restricted metadata you do not see")
             raise RequestError("approval needs an approving sign-off from every agency; "
-                               f"missing: {', '.join(missing)}")
+                               f"missing: {', '.join(named)}")
     if to == S.AGENCY_REVIEW:
         for signoff in list(request.signoffs):  # a new round of review starts clean
             session.delete(signoff)
@@ -195,7 +202,7 @@ def signable_agencies(request: DataRequest, user: User) -> list[Agency]:
     if request.status != S.AGENCY_REVIEW:
         return []
     if may_work_the_queue(user):
-        return agencies_of(request)
+        return shown_agencies(request, audience_of(user))
     if user.role != Role.STEWARD:
         return []
     own = {s.agency.slug for s in user.stewardships}

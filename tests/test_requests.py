@@ -218,9 +218,20 @@ def test_restricted_fields_reach_a_cart_only_for_those_who_may_see_them(
     intake, _ = client_of(site, "intake@example.org")
     page = intake.get(f"/requests/{request_id}").get_data(as_text=True)
     assert "MARMOSET_WAGE" not in page and "Marmoset" not in page
-    assert "1 more item(s) of agencies whose restricted metadata you do not see" in page
+    assert "1 more item of agencies whose restricted metadata you do not see" in page
     doc = intake.get(f"/requests/{request_id}/document.md").get_data(as_text=True)
     assert "marmoset" not in doc.lower() and "1 requested item(s) are not shown" in doc
+    # Nor is the agency named whose every requested item is hidden from the reader: not in
+    # the documents, the API, the queue or the sign-offs (its steward signs off for it).
+    assert "Department of Labor" not in doc and "Department of Labor" not in page
+    officer = token_of(site, "intake@example.org")
+    seen = site.app.test_client().get(f"/api/v1/requests/{request_id}", headers=officer)
+    assert seen.get_json()["agencies"] == [] and seen.get_json()["items_not_shown"] == 1
+    queue = intake.get("/intake").get_data(as_text=True)
+    row = queue[queue.index(f"/requests/{request_id}"):][:1500]
+    assert "DOL" not in row and "1 more" in row
+    own = dol.get("/api/v1/requests", headers=token_of(site, "dol@example.org")).get_json()
+    assert [r["agencies"] for r in own["requests"] if r["id"] == request_id] == [["dol"]]
     # Another requester cannot read it at all.
     assert viewer.get(f"/requests/{request_id}").status_code == 404
     assert viewer.get(f"/requests/{request_id}/document.pdf").status_code == 404
@@ -514,6 +525,59 @@ def test_the_api_changes_only_what_a_patch_names(site: WebCatalog) -> None:
     huge = api.patch(url, data=b"{" + b" " * (9 * 1024 * 1024) + b"}",
                      content_type="application/json", headers=me)
     assert huge.status_code == 413
+
+
+def test_a_hidden_field_answers_as_a_missing_one_whoever_asks(site: WebCatalog) -> None:
+    """Adding a field of a hidden dataset answers exactly as adding one that does not exist
+    — for the requester's draft (404), a request that may no longer change (409) and
+    someone else's request (403): the rights are checked before the id is looked up."""
+    api = site.app.test_client()
+    me, officer = token_of(site, "researcher@example.org"), token_of(site, "intake@example.org")
+    hidden, missing = site.fields["MARMOSET_WAGE"], 2**62
+    draft = api.post("/api/v1/requests", json={"form": FORM}, headers=me).get_json()["id"]
+    submitted = api.post("/api/v1/requests", json={"form": FORM}, headers=me).get_json()["id"]
+    url = f"/api/v1/requests/{submitted}"
+    foster = site.datasets["foster-care-placements"]
+    api.post(f"{url}/items", json={"dataset_id": foster}, headers=me)
+    items = api.get(url, headers=me).get_json()["items"]
+    api.patch(url, headers=me, json={"justifications": {str(foster): "Exits."},
+                                     "item_justifications": {str(i["id"]): "Link."
+                                                             for i in items}})
+    assert api.post(f"{url}/transitions", json={"to": "submitted"}, headers=me
+                    ).status_code == 200
+    for request_id, who, status in ((draft, me, 404), (submitted, me, 409),
+                                    (submitted, officer, 403)):
+        answers = [api.post(f"/api/v1/requests/{request_id}/items", json={"field_id": f},
+                            headers=who) for f in (hidden, missing)]
+        assert [a.status_code for a in answers] == [status, status]
+        assert answers[0].get_json() == answers[1].get_json()
+    researcher, csrf = client_of(site, "researcher@example.org")
+    assert add(researcher, csrf, site.datasets["ui-claims"], 2**63).status_code == 404
+    assert add(researcher, csrf, 2**70).status_code == 404
+    assert researcher.post("/cart/items", data={"csrf": csrf, "dataset_id": "\uff13\uff14"}
+                           ).status_code == 400
+
+
+def test_text_no_page_or_database_can_hold_is_refused_at_the_door(site: WebCatalog) -> None:
+    """A lone surrogate, a NUL or JSON nested past parsing: 400 naming it, nothing stored,
+    and the pages that show the request keep working."""
+    api = site.app.test_client()
+    me = token_of(site, "researcher@example.org")
+    request_id = api.post("/api/v1/requests", json={"form": FORM}, headers=me).get_json()["id"]
+    url = f"/api/v1/requests/{request_id}"
+    for body, problem in (('{"form": {"title": "Surrogate \\ud800"}}', "surrogate"),
+                          ('{"form": {"title": "NUL \\u0000"}}', "NUL"),
+                          ("[" * 100_000 + "]" * 100_000, "nested too deeply")):
+        refused = api.patch(url, data=body, content_type="application/json", headers=me)
+        assert refused.status_code == 400, body[:40]
+        assert problem in refused.get_json()["error"]["message"]
+    assert api.get(url, headers=me).get_json()["form"]["title"] == FORM["title"]
+    researcher, csrf = client_of(site, "researcher@example.org")
+    form = researcher.post(f"/requests/{request_id}/edit", data={
+        "csrf": csrf, "action": "save", "title": "NUL \x00 in a form"})
+    assert form.status_code == 400 and "NUL" in form.get_data(as_text=True)
+    assert researcher.get(f"/requests/{request_id}").status_code == 200
+    assert api.get(url, headers=me).get_json()["form"]["title"] == FORM["title"]
 
 
 def test_a_tampered_form_field_is_ignored_not_a_crash(site: WebCatalog) -> None:

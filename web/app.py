@@ -35,6 +35,7 @@ from web import (
     dcat,
     discovery,
     exports,
+    inputs,
     intake,
     jobs,
     jsonld,
@@ -112,6 +113,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
         # one is refused (413) before it is read.
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
+    inputs.install(app)
     app.json.sort_keys = False
     app.extensions["catalog"] = catalog
 

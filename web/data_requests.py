@@ -48,6 +48,18 @@ def me(session: Session) -> User:
     return user
 
 
+MAX_ID = 2**63 - 1
+
+
+def form_id(text: str | None) -> int | None:
+    """An id from a form: ASCII digits only; None when not one. An id beyond what the
+    database holds is 0, which names nothing (a 404, like a route's id)."""
+    if not text or not re.fullmatch(r"[0-9]{1,40}", text):
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else 0
+
+
 def readable(session: Session, request_id: int) -> tuple[DataRequest, User]:
     """A request the signed-in person may read (404 otherwise), and that person."""
     user = me(session)
@@ -58,8 +70,10 @@ def readable(session: Session, request_id: int) -> tuple[DataRequest, User]:
 
 
 def contacts_for(session: Session, found: DataRequest) -> dict[int, list[tuple[User, bool]]]:
-    """Each requested agency's stewards (the data officer first)."""
-    return {a.id: accounts.stewards_of(session, a) for a in data_requests.agencies_of(found)}
+    """Each requested agency's stewards (the data officer first), of the agencies the
+    visitor may be told of (:func:`catalog.data_requests.shown_agencies`)."""
+    return {a.id: accounts.stewards_of(session, a)
+            for a in data_requests.shown_agencies(found, audience())}
 
 
 def view_of(session: Session, found: DataRequest, user: User) -> dict[str, Any]:
@@ -73,6 +87,8 @@ def view_of(session: Session, found: DataRequest, user: User) -> dict[str, Any]:
         agency["datasets"][line.dataset.id]["lines"].append(line)
     return {
         "req": found, "groups": groups, "hidden": hidden, "lines": lines,
+        "signoffs": [s for s in found.signoffs if s.agency_id in {
+            a.id for a in data_requests.shown_agencies(found, audience())}],
         "moves": request_review.allowed_moves(found, user),
         "mine": found.requester_id == user.id,
         "editable": found.requester_id == user.id and found.status in data_requests.EDITABLE,
@@ -101,11 +117,10 @@ def accounts_intake(session: Session) -> list[User]:
 def add_to_cart() -> ResponseReturnValue:
     """Add a field or a whole dataset to the cart (only what the visitor may see)."""
     back = safe_next(request.form.get("next"), url_for("requests.cart"))
-    try:
-        dataset_id = int(request.form.get("dataset_id", ""))
-        field_id = int(request.form["field_id"]) if request.form.get("field_id") else None
-    except ValueError:
-        abort(400, description="dataset_id and field_id are numbers")
+    dataset_id, field_id = (form_id(request.form.get("dataset_id")),
+                            form_id(request.form.get("field_id")))
+    if dataset_id is None or (request.form.get("field_id") and field_id is None):
+        abort(400, description="dataset_id and field_id are ids: digits only")
     with catalog().transaction() as session:
         user = me(session)
         cart = data_requests.cart_of(session, user)
@@ -143,7 +158,7 @@ def index() -> ResponseReturnValue:
     """My requests, with their status and age."""
     with catalog().session() as session:
         user = me(session)
-        rows = [(r, len(data_requests.agencies_of(r))) for r in
+        rows = [(r, len(data_requests.shown_agencies(r, audience()))) for r in
                 request_review.requests_for(session, user)]
         waiting = [a for a in request_review.awaiting_signoff(session, user) if a.pending]
         return render_template("requests.html", rows=rows, when=accounts.when,

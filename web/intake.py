@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from catalog import accounts, data_requests, request_metrics, request_review
 from catalog.models import as_utc, utcnow
 from catalog.vocabulary import RequestStatus, Role
+from web.access import audience
 from web.auth import current_account, role_required
 from web.current import catalog
 from web.data_requests import me
@@ -42,11 +43,13 @@ def queue() -> ResponseReturnValue:
                 continue
             if mine and (account is None or r.assigned_to != account.user_id):
                 continue
-            agencies = data_requests.agencies_of(r)
+            every = data_requests.agencies_of(r)
+            agencies = data_requests.shown_agencies(r, audience())
             age = (now - as_utc(r.submitted_at)).days if r.submitted_at else None
-            goal = request_metrics.ONE_AGENCY_DAYS if len(agencies) <= 1 \
+            goal = request_metrics.ONE_AGENCY_DAYS if len(every) <= 1 \
                 else request_metrics.SEVERAL_AGENCIES_DAYS
-            rows.append({"req": r, "agencies": agencies, "age": age, "goal": goal,
+            rows.append({"req": r, "agencies": agencies, "not_shown": len(every) - len(agencies),
+                         "age": age, "goal": goal,
                          "late": age is not None and age > goal,
                          "officer": r.officer.name or r.officer.email if r.officer else None})
         rows.sort(key=lambda row: -(row["age"] or -1))

@@ -49,6 +49,7 @@ def _body() -> dict[str, Any]:
 def request_data(found: DataRequest, user: User) -> dict[str, Any]:
     """A request as plain data for :class:`RequestOutSchema`, as the caller may see it."""
     lines, hidden = data_requests.lines_of(found, audience())
+    shown = [a.slug for a in data_requests.shown_agencies(found, audience())]
     return {
         "id": found.id, "status": found.status,
         "requester": found.requester.email if found.requester else None,
@@ -64,8 +65,8 @@ def request_data(found: DataRequest, user: User) -> dict[str, Any]:
             "justification": li.item.justification, "state": li.state,
         } for li in lines],
         "items_not_shown": hidden,
-        "agencies": data_requests.agency_slugs(found),
-        "signoffs": request_review.decisions(found),
+        "agencies": shown,
+        "signoffs": {k: v for k, v in request_review.decisions(found).items() if k in shown},
         "allowed_transitions": request_review.allowed_moves(found, user),
         "revisions": found.revisions,
         "assigned_to": found.officer.email if found.officer else None,
@@ -169,20 +170,10 @@ def add_item(request_id: int) -> ResponseReturnValue:
     data = ItemInSchema().load(_body())
     with catalog().transaction() as session:
         found, user = readable(session, request_id)
-        dataset_id = data["dataset_id"]
-        if data["field_id"] is not None:
-            from catalog.models import Field
-
-            field = session.get(Field, data["field_id"])
-            if field is None:
-                return json_error(404, f"no field {data['field_id']}")
-            dataset_id = field.dataset_id
         try:
-            item = data_requests.add_item(session, found, user, audience(), dataset_id,
+            item = data_requests.add_item(session, found, user, audience(), data["dataset_id"],
                                           data["field_id"])
-        except LookupError:
-            return json_error(404, "no such field or dataset")
-        except (RequestError, NotAllowed) as exc:
+        except (LookupError, RequestError, NotAllowed) as exc:
             return _refused(exc)
         if data["justification"]:
             item.justification = data["justification"]
