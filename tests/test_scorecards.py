@@ -137,6 +137,35 @@ def test_stewards_review_on_the_dataset_page(two_agencies: Catalog) -> None:
     assert reviewed["fields_reviewed"] == 1 and reviewed["fields_pending"] >= 1
 
 
+def test_a_review_through_the_api_is_checked_and_an_empty_list_decides_nothing(
+        two_agencies: Catalog) -> None:
+    app = create_app(two_agencies)
+    with two_agencies.session() as session:
+        pirl = session.scalar(select(Dataset).where(Dataset.title.like("PIRL%")))
+    url = f"/api/v1/datasets/{pirl.id}/sensitivity"
+    assert app.test_client().post(url, json={"decision": "rejected"}).status_code == 401
+    from catalog import accounts
+
+    with two_agencies.transaction() as session:
+        user = accounts.get_user(session, "steward@dol.example")
+        token, _ = accounts.issue_token(session, user, "review")
+    api = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    before = api.get(f"/api/v1/datasets/{pirl.id}/scorecard", headers=auth).get_json()
+    for body, where in (({"decision": "rejected", "fields": []}, "fields"),
+                        ({"decision": "accepted", "fields": "Town"}, "fields"),
+                        ({"decision": "accepted", "fields": [["Town"]]}, "fields"),
+                        ({"decision": "accepted", "fields": {"Town": 1}}, "fields"),
+                        ({"decision": "maybe"}, "decision"),
+                        ({"decision": "accepted", "colour": "red"}, "colour")):
+        refused = api.post(url, json=body, headers=auth)
+        assert refused.status_code == 400, body
+        assert where in refused.get_json()["error"]["fields"], body
+    assert api.post(url, json="x", headers=auth).status_code == 400
+    after = api.get(f"/api/v1/datasets/{pirl.id}/scorecard", headers=auth).get_json()
+    assert after["fields_pending"] == before["fields_pending"]  # nothing was decided
+
+
 def test_setting_a_fields_sensitivity_decides_its_suggestion(two_agencies: Catalog) -> None:
     """A steward who edits a field's sensitivity has decided its suggestion: to the level
     suggested is accepted, to another is changed; both count as reviewed, and a re-harvest's

@@ -12,12 +12,13 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from marshmallow import RAISE, Schema, fields, validate
 
 from catalog.models import Agency
 from catalog.scorecards import EQUITY, agency_scorecards, dataset_scorecards, statewide, trend
 from catalog.sensitivity import DECISIONS, LEVELS, review, suggestion_map
 from web.access import audience, may_edit, visible_dataset
-from web.auth import current_account
+from web.auth import current_account, web_actor
 from web.current import catalog, db
 from web.present import shown_suggestion
 
@@ -90,23 +91,48 @@ def api_suggestions(dataset_id: int) -> ResponseReturnValue:
                     for name, r in sorted(rows.items()) if r.level])
 
 
+class DecisionSchema(Schema):
+    """A sensitivity review through the API."""
+
+    class Meta:
+        unknown = RAISE
+
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LEVELS))
+    names = fields.List(
+        fields.String(validate=validate.Length(min=1, max=1000)), load_default=None,
+        data_key="fields",
+        validate=validate.Length(min=1, error="name at least one field, or leave fields out "
+                                              "to decide every pending suggestion"))
+
+
 @bp.post("/datasets/<int:dataset_id>/sensitivity")
 @bp.post("/api/v1/datasets/<int:dataset_id>/sensitivity")
 def decide(dataset_id: int) -> ResponseReturnValue:
-    """A steward accepts, rejects or changes suggestions: one field's, or all pending."""
+    """A steward accepts, rejects or changes suggestions: the fields named, or (none named)
+    every pending one. JSON: ``{"decision", "level"?, "fields"?: [names]}``, checked by
+    :class:`DecisionSchema`; an empty ``fields`` list is refused, not read as "all"."""
+    if current_account() is None:
+        abort(401)
     dataset = visible_dataset(dataset_id)
     if not may_edit(dataset):
-        abort(403)
-    data = request.get_json(silent=True) if request.is_json else request.form
-    data = data or {}
-    decision = data.get("decision", "")
-    names = (data.get("fields") if request.is_json else request.form.getlist("field")) or None
-    level = data.get("level") or None
+        abort(403, description="Only the agency's data stewards (and administrators) review "
+                               "its sensitivity suggestions.")
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            abort(400, description="The body must be a JSON object: "
+                                   '{"decision": ..., "fields": [...]}.')
+        data = DecisionSchema().load(body)  # ValidationError: 400 naming each part
+        decision, level, names = data["decision"], data["level"], data["names"]
+    else:
+        decision = request.form.get("decision", "")
+        level = request.form.get("level") or None
+        names = request.form.getlist("field") or None
     if decision not in DECISIONS or (decision == "changed" and level not in LEVELS):
         abort(400, description=f"decision must be one of {', '.join(DECISIONS)}; a change "
                                f"needs a level ({', '.join(LEVELS)})")
-    account = current_account()
-    actor = account.email if account is not None else "unknown"
+    actor = web_actor()
     try:
         with catalog().transaction() as session:
             target = session.get(type(dataset), dataset.id)
