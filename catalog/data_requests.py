@@ -168,8 +168,23 @@ def labelled_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for key, value in messages.items():
         items = value if isinstance(value, list) else [str(value)]
-        out[labels.get(key, key)] = [str(v).replace("Missing data for required field.",
-                                                    "must be filled in") for v in items]
+        out[labels.get(key, key)] = [
+            str(v).replace("Missing data for required field.", "must be filled in")
+            .replace("Field may not be null.", "must be filled in") for v in items]
+    return out
+
+
+CHOICES = {"level": LEVELS, "recurrence": RECURRENCES}
+
+
+def normalised_form(form: dict[str, Any]) -> dict[str, Any]:
+    """A draft's parts as stored: a choice written in another case or with spaces
+    ("Record ") stored as the option it names ("record"), so the form shows it chosen."""
+    out = dict(form)
+    for key, options in CHOICES.items():
+        value = out.get(key)
+        if isinstance(value, str) and value.strip().lower() in options:
+            out[key] = value.strip().lower()
     return out
 
 
@@ -216,7 +231,8 @@ def new_request(session: Session, user: User, form: dict[str, Any] | None = None
     """A new draft request of a user."""
     now = utcnow()
     request = DataRequest(requester_id=user.id, status=S.DRAFT.value,
-                          form=DraftSchema().load(form or {}), justifications={},
+                          form=normalised_form(DraftSchema().load(form or {})),
+                          justifications={},
                           revisions=0, created_at=now, updated_at=now)
     session.add(request)
     session.flush()
@@ -332,7 +348,8 @@ def save_draft(session: Session, request: DataRequest, user: User, form: dict[st
                     wrong.setdefault(part, {})[key] = [f"this request holds no such {what}"]
         if wrong:
             raise WrongKeys(wrong)
-    cleaned = DraftSchema().load({k: v for k, v in form.items() if k in FORM_KEYS})
+    cleaned = normalised_form(DraftSchema().load({k: v for k, v in form.items()
+                                                  if k in FORM_KEYS}))
     request.form = {**(request.form or {}), **{k: v for k, v in cleaned.items()
                                                 if k in form}}
     merged = dict(request.justifications or {})

@@ -487,6 +487,14 @@ def test_the_api_changes_only_what_a_patch_names(site: WebCatalog) -> None:
     assert changed["form"] == {**FORM, "title": "A new title"}  # the other parts are kept
     cleared = api.patch(url, json={"form": {"funding": None}}, headers=me).get_json()
     assert "funding" not in cleared["form"] and cleared["form"]["purpose"] == FORM["purpose"]
+    # A choice is stored as the option it names, so the form's list shows it chosen.
+    chosen = api.patch(url, json={"form": {"level": " Record ", "recurrence": "Recurring"}},
+                       headers=me).get_json()["form"]
+    assert (chosen["level"], chosen["recurrence"]) == ("record", "recurring")
+    api.patch(url, json={"form": {"benefit": None}}, headers=me)
+    early = api.post(f"{url}/transitions", json={"to": "submitted"}, headers=me).get_json()
+    assert "Benefit to the state: must be filled in" in early["error"]["message"]
+    api.patch(url, json={"form": {"benefit": FORM["benefit"]}}, headers=me)
     for body, where, message in (
             ({"form": {"titel": "x"}}, "form", "titel: Unknown field."),
             ({"justification": {}}, "justification", "Unknown field."),
@@ -588,6 +596,9 @@ def test_a_tampered_form_field_is_ignored_not_a_crash(site: WebCatalog) -> None:
         "csrf": csrf, "action": "save", "title": "Kept", "why_item_\u00b2": "x",
         "why_item_\u0663": "y", "why_item_1e3": "z"})
     assert answer.status_code == 200 and "Saved." in answer.get_data(as_text=True)
+    # The browser keeps every part within what the catalog stores (nothing typed is lost
+    # to an error page).
+    assert answer.get_data(as_text=True).count('maxlength="20000"') >= len(FORM) - 2
 
 
 # ------------------------------------------------------------------------- metrics

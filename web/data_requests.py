@@ -99,7 +99,7 @@ def view_of(session: Session, found: DataRequest, user: User) -> dict[str, Any]:
             {"key": "title", "value": (found.form or {}).get("title")}]}),
         "flagged": [li for li in lines if li.state != "current"],
         "officers": accounts_intake(session) if data_requests.may_work_the_queue(user) else [],
-        "when": accounts.when,
+        "when": accounts.when, "max_text": data_requests.MAX_TEXT,
     }
 
 
