@@ -131,6 +131,21 @@ def test_a_stale_web_edit_is_refused_with_the_difference(stewarded: WebCatalog) 
                                              "Total household income the claimant reported.")
 
 
+def test_a_form_without_its_version_is_incomplete_not_a_conflict(
+        stewarded: WebCatalog) -> None:
+    field = _field(stewarded, "CLAIM_ID")
+    client = stewarded.app.test_client()
+    sign_in(client, "dol-a@example.org")
+    state, values = field_form(client, field.id)
+    state.pop("version")
+    values["label"] = "Claim reference"
+    answer = client.post(f"/fields/{field.id}/edit", data={**state, **values})
+    assert answer.status_code == 400
+    assert "carries no version" in answer.get_data(as_text=True)
+    assert "someone saved" not in answer.get_data(as_text=True)
+    assert _field(stewarded, "CLAIM_ID").label != "Claim reference"
+
+
 def test_a_stale_api_edit_is_412_and_nothing_is_lost(stewarded: WebCatalog) -> None:
     field = _field(stewarded, "CLAIM_ID")
     client = stewarded.app.test_client()

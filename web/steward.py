@@ -152,6 +152,9 @@ def _save(target: Dataset | Field, dataset: Dataset) -> ResponseReturnValue:
     is_field = isinstance(target, Field)
     schema = FieldEditSchema() if is_field else DatasetEditSchema()
     columns = tuple(editable_values(target))
+    if not (request.form.get("version") or "").strip():
+        abort(400, description="The form is incomplete: it carries no version of what it "
+                               "edits. Open the edit page again and make the change there.")
     sent = _form_values(columns)
     try:
         loaded = schema.load(sent)
