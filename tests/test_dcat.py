@@ -139,3 +139,28 @@ def test_dcat_rdf_reads_back_with_rdflib(client: Any, path: str, rdf_format: str
     publisher = graph.value(foster, DCTERMS.publisher)
     assert str(graph.value(publisher, FOAF.name)) == "Department of Children and Families"
     assert not any(w in answer.get_data(as_text=True).lower() for w in HIDDEN_WORDS)
+
+
+@pytest.mark.parametrize(("given", "written", "kind"), [
+    ("2019-06-27 12:41:27", "2019-06-27T12:41:27", "dateTime"),
+    ("2019-06-27 12:41", "2019-06-27T12:41:00", "dateTime"),
+    ("2019-06-27T12:41Z", "2019-06-27T12:41:00Z", "dateTime"),
+    ("2019-06-27", "2019-06-27", "date"),
+    ("2019-06", "2019-06", "gYearMonth"),
+    ("2019", "2019", "gYear"),
+])
+def test_a_sources_date_is_written_as_a_valid_typed_literal(given: str, written: str,
+                                                             kind: str) -> None:
+    """A source's "2019-06-27 12:41:27" (ISO 8601 with a space) is no xsd:date: it is
+    written with a "T" as xsd:dateTime, and each literal parses as its type."""
+    import datetime
+    import types
+
+    from web.dcat import date_literal, modified
+
+    dataset = types.SimpleNamespace(last_modified=given, updated_at=None,
+                                    created_at=datetime.datetime(2020, 1, 1))
+    text = modified(dataset)
+    literal = date_literal(text)
+    assert text == written and str(literal.datatype).endswith(f"#{kind}")
+    assert literal.ill_typed is not True  # rdflib checks dates and times (not gYear*)

@@ -65,8 +65,28 @@ def modified(dataset: Dataset) -> str:
     """When the dataset last changed: the source's date when it is ISO 8601, else ours."""
     given = (dataset.last_modified or "").strip()
     if ISO_DATE.match(given):
+        # "2019-06-27 12:41" is ISO 8601's date and time with a space: written with the
+        # "T" (and seconds) that xsd:dateTime and DCAT-US readers require.
+        date, sep, time = given.partition(" ") if " " in given else given.partition("T")
+        if sep:
+            clock = time if time.count(":") >= 2 else f"{time[:5]}:00{time[5:]}"
+            return f"{date}T{clock}"
         return given
     return (dataset.updated_at or dataset.created_at).date().isoformat()
+
+
+def date_literal(text: str) -> Literal:
+    """An ISO 8601 date of :func:`modified` typed as RDF wants it: xsd:dateTime, xsd:date,
+    xsd:gYearMonth or xsd:gYear by how much it says."""
+    if "T" in text:
+        kind = XSD.dateTime
+    elif len(text) == 4:
+        kind = XSD.gYear
+    elif len(text) == 7:
+        kind = XSD.gYearMonth
+    else:
+        kind = XSD.date
+    return Literal(text, datatype=kind)
 
 
 def periodicity(dataset: Dataset) -> str | None:
@@ -162,8 +182,7 @@ def dcat_graph() -> Graph:
         graph.add((node, DCTERMS.title, Literal(entry["title"])))
         graph.add((node, DCTERMS.description, Literal(entry["description"])))
         graph.add((node, DCAT.landingPage, node))
-        kind = XSD.dateTime if "T" in entry["modified"] else XSD.date
-        graph.add((node, DCTERMS.modified, Literal(entry["modified"], datatype=kind)))
+        graph.add((node, DCTERMS.modified, date_literal(entry["modified"])))
         graph.add((node, DCTERMS.accessRights, Literal(entry["accessLevel"])))
         for word in dataset.keywords or []:
             graph.add((node, DCAT.keyword, Literal(word)))
