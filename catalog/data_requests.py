@@ -62,6 +62,10 @@ TRANSITIONS: dict[tuple[str, str], str] = {
         S.DRAFT, S.SUBMITTED, S.SCREENING, S.AGENCY_REVIEW, S.CHANGES_REQUESTED, S.APPROVED)},
 }
 EDITABLE = (S.DRAFT.value, S.CHANGES_REQUESTED.value)
+# When the stewards of the agencies a request asks may read it: from agency review until it
+# is closed (the agreement and the delivery need them too), unless it is denied.
+STEWARD_READS = (S.AGENCY_REVIEW.value, S.APPROVED.value, S.AGREEMENT_SIGNED.value,
+                 S.FULFILLED.value)
 FINAL = (S.CLOSED.value,)
 DECIDED = (S.APPROVED.value, S.DENIED.value)
 SENSITIVE = (Sensitivity.PERSONAL.value, Sensitivity.PRIVATE.value)
@@ -206,12 +210,13 @@ def get_request(session: Session, request_id: int) -> DataRequest | None:
 
 
 def may_read(user: User, request: DataRequest) -> bool:
-    """The requester reads their requests; intake officers every request past its draft."""
+    """The requester reads their requests; intake officers every request past its draft;
+    the asked agencies' stewards from agency review until it is closed (:data:`STEWARD_READS`)."""
     if request.requester_id == user.id:
         return True
     if may_work_the_queue(user) and request.status != S.DRAFT:
         return True
-    return user.role == Role.STEWARD and request.status == S.AGENCY_REVIEW and bool(
+    return user.role == Role.STEWARD and request.status in STEWARD_READS and bool(
         {s.agency.slug for s in user.stewardships} & set(agency_slugs(request)))
 
 

@@ -15,6 +15,7 @@ from catalog.accounts import audience_of
 from catalog.data_requests import (
     INTAKE,
     REQUESTER,
+    STEWARD_READS,
     TRANSITIONS,
     NotAllowed,
     RequestError,
@@ -109,28 +110,41 @@ def signoff(session: Session, request: DataRequest, user: User, agency_slug: str
         raise RequestError(f"sign-offs are given during agency review, not when {request.status}")
     if decision not in {d.value for d in SignoffDecision}:
         raise RequestError(f"a decision is approved or denied, not {decision!r}")
-    agency = next((a for a in agencies_of(request) if a.slug == agency_slug), None)
-    if agency is None:
-        raise RequestError(f"the request asks no data of agency {agency_slug!r}")
     stewards = user.role == Role.STEWARD and agency_slug in {
         s.agency.slug for s in user.stewardships}
+    # An agency whose every item is hidden from this user is not named to them: asked of
+    # it, the answer is the one for an agency the request does not ask.
+    told = agencies_of(request) if stewards else shown_agencies(request, audience_of(user))
+    agency = next((a for a in told if a.slug == agency_slug), None)
+    if agency is None:
+        raise RequestError(f"the request asks no data of agency {agency_slug!r}")
     if not (stewards or may_work_the_queue(user)):
         raise NotAllowed(f"only a steward of {agency.name} or an intake officer signs off")
+    text = (comment or "").strip()[:MAX_TEXT] or None
     found = next((s for s in request.signoffs if s.agency_id == agency.id), None)
+    was = ""
+    if found is not None and found.decision != decision:
+        # Another decision for the agency was recorded in this round: changing it is said
+        # out loud, with the reason, never done silently.
+        if not text:
+            raise RequestError(
+                f"{agency.name}'s sign-off is already recorded as {found.decision} by "
+                f"{found.by}; changing it to {decision} needs a comment saying why")
+        was = f" (was {found.decision}, by {found.by})"
     if found is None:
         found = RequestSignoff(request=request, agency_id=agency.id)
         session.add(found)
     found.decision, found.by, found.at = decision, user.email, utcnow()
-    found.comment = (comment or "").strip()[:MAX_TEXT] or None
+    found.comment = text
     record_event(session, request, user, "signoff", None, None,
-           f"{agency.name}: {decision}" + (f" — {found.comment}" if found.comment else ""))
+           f"{agency.name}: {decision}{was}" + (f" — {found.comment}" if found.comment else ""))
     request.updated_at = utcnow()
     return found
 
 
 def comment(session: Session, request: DataRequest, user: User, text: str) -> RequestEvent:
     """A message in the request's thread, read by everyone who may read the request (the
-    requester, intake officers, and the asked agencies' stewards during agency review)."""
+    requester, intake officers, and the asked agencies' stewards from agency review on)."""
     if not text or not text.strip():
         raise RequestError("a comment needs some text")
     return record_event(session, request, user, "comment", None, None, text)
@@ -164,7 +178,8 @@ def requests_for(session: Session, user: User, *, everyone: bool = False
 
 @dataclass
 class Awaiting:
-    """A request in agency review that asks data of agencies a steward signs off for."""
+    """A request in agency review or past it (until it is closed: the agreement and the
+    delivery need the agency) that asks data of agencies a steward signs off for."""
 
     request: DataRequest
     agencies: list[Agency]  # the steward's own agencies among the request's, by name
@@ -172,18 +187,21 @@ class Awaiting:
 
     @property
     def pending(self) -> list[Agency]:
-        """The steward's agencies that have not decided yet."""
+        """The steward's agencies that have not decided yet (while in agency review)."""
+        if self.request.status != S.AGENCY_REVIEW:
+            return []
         return [a for a in self.agencies if a.slug not in self.decided]
 
 
 def awaiting_signoff(session: Session, user: User) -> list[Awaiting]:
-    """The requests in agency review asking data of an agency this steward stewards, those
-    still waiting for one of its decisions first, then the newest."""
+    """The requests in agency review, or approved and not yet closed, asking data of an
+    agency this steward stewards: those still waiting for one of its decisions first, then
+    the newest."""
     own = {s.agency_id for s in user.stewardships} if user.role == Role.STEWARD else set()
     if not own:
         return []
     query = select(DataRequest).where(
-        DataRequest.status == S.AGENCY_REVIEW,
+        DataRequest.status.in_(STEWARD_READS),
         DataRequest.items.any(RequestItem.dataset.has(Dataset.agency_id.in_(own)))
     ).options(selectinload(DataRequest.items).selectinload(RequestItem.dataset)
               .selectinload(Dataset.agency), selectinload(DataRequest.signoffs)

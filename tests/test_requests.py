@@ -349,9 +349,25 @@ def test_the_api_carries_a_request_through_its_review(site: WebCatalog) -> None:
                           json={"agency": agency, "decision": "approved",
                                 "comment": "recorded for the agency"}, headers=officer)
         assert answer.status_code == 201
+    # A recorded decision is not overturned silently: without a reason it is refused.
+    overturn = api.post(f"/api/v1/requests/{request_id}/signoffs",
+                        json={"agency": "dcf", "decision": "denied"}, headers=officer)
+    assert overturn.status_code == 409
+    assert "already recorded as approved" in overturn.get_json()["error"]["message"]
+    for decision, why in (("denied", "Recorded for the wrong file."), ("approved", "Checked.")):
+        assert api.post(f"/api/v1/requests/{request_id}/signoffs", headers=officer, json={
+            "agency": "dcf", "decision": decision, "comment": why}).status_code == 201
+    history = [e["comment"] for e in api.get(f"/api/v1/requests/{request_id}",
+                                             headers=officer).get_json()["events"]]
+    assert any("denied (was approved, by intake@example.org)" in (c or "") for c in history)
     approved = api.post(f"/api/v1/requests/{request_id}/transitions", json={"to": "approved"},
                         headers=officer)
     assert approved.status_code == 200
+    # The asked agencies' stewards keep the request while the agreement and delivery run.
+    steward = token_of(site, "dcf@example.org")
+    assert api.get(f"/api/v1/requests/{request_id}", headers=steward).status_code == 200
+    assert request_id in [r["id"] for r in api.get("/api/v1/requests", headers=steward)
+                          .get_json()["requests"]]
     assert approved.get_json()["signoffs"] == {"dcf": "approved", "dol": "approved"}
     mine = api.get("/api/v1/requests", headers=me).get_json()
     assert request_id in [r["id"] for r in mine["requests"]]
