@@ -241,7 +241,7 @@ def new_request(session: Session, user: User, form: dict[str, Any] | None = None
                           revisions=0, created_at=now, updated_at=now)
     session.add(request)
     session.flush()
-    record_event(session, request, user, "transition", None, S.DRAFT, "created")
+    record_event(session, request, user, "transition", None, S.DRAFT, None)
     return request
 
 

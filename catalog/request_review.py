@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog.accounts import audience_of
 from catalog.data_requests import (
+    FINAL,
     INTAKE,
     REQUESTER,
     STEWARD_READS,
@@ -147,6 +148,11 @@ def comment(session: Session, request: DataRequest, user: User, text: str) -> Re
     requester, intake officers, and the asked agencies' stewards from agency review on)."""
     if not text or not text.strip():
         raise RequestError("a comment needs some text")
+    if request.status in FINAL:
+        raise RequestError("a closed request takes no more messages")
+    if request.status == S.DRAFT:
+        raise RequestError("a draft has no thread yet: it starts when the request is "
+                           "submitted")
     return record_event(session, request, user, "comment", None, None, text)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from catalog.data_requests import FORM_KEYS, MAX_TEXT
 from catalog.schemas import UtcDateTime
@@ -48,11 +48,11 @@ class ItemInSchema(Schema):
     """An item to add: ``{"field_id": N}`` or ``{"dataset_id": N}``."""
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
-    field_id = fields.Integer(load_default=None, allow_none=True,
+    field_id = fields.Integer(load_default=None, allow_none=True, strict=True,
                               validate=validate.Range(min=1, max=2**63 - 1))
-    dataset_id = fields.Integer(load_default=None, allow_none=True,
+    dataset_id = fields.Integer(load_default=None, allow_none=True, strict=True,
                                 validate=validate.Range(min=1, max=2**63 - 1))
     justification = fields.String(load_default=None, allow_none=True,
                                   validate=validate.Length(max=MAX_TEXT))
@@ -67,18 +67,28 @@ class TransitionInSchema(Schema):
     """A move: the status to go to, and a comment."""
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     to = fields.String(required=True, validate=validate.OneOf(values(RequestStatus)))
     comment = fields.String(load_default=None, allow_none=True,
                             validate=validate.Length(max=MAX_TEXT))
 
 
+class CommentInSchema(Schema):
+    """A message in a request's thread."""
+
+    class Meta:
+        unknown = RAISE
+
+    comment = fields.String(required=True, validate=validate.Length(
+        min=1, max=MAX_TEXT, error="a comment needs some text (at most {max} characters)"))
+
+
 class SignoffInSchema(Schema):
     """An agency's decision."""
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     agency = fields.String(required=True, validate=validate.Length(min=1, max=200))
     decision = fields.String(required=True, validate=validate.OneOf(values(SignoffDecision)))

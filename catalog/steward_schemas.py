@@ -54,7 +54,7 @@ class ValueLabels(fields.Field):
             raise ValidationError("must be a list of {code, label} objects or 'code = label' lines")
         if len(value) > MAX_CODES:
             raise ValidationError(f"at most {MAX_CODES} codes")
-        loaded = ValueLabelSchema(many=True).load(value)
+        loaded = ValueLabelSchema(many=True).load(value, unknown=RAISE)  # a steward: exact
         codes = [c["code"] for c in loaded]
         repeated = sorted({c for c in codes if codes.count(c) > 1})
         if repeated:

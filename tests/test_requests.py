@@ -280,6 +280,12 @@ def test_changes_requested_then_resubmitted_counts_a_revision(site: WebCatalog) 
     # Withdrawn by the requester, then closed by the office, with the reason kept.
     assert move(researcher, csrf, request_id, "withdrawn").status_code == 302
     assert move(intake, icsrf, request_id, "closed").status_code == 302
+    closed = researcher.get(f"/requests/{request_id}").get_data(as_text=True)
+    assert "Write a message" not in closed and "created it created" not in closed
+    late = site.app.test_client().post(f"/api/v1/requests/{request_id}/comments",
+                                       headers=token_of(site, "researcher@example.org"),
+                                       json={"comment": "One more thing"})
+    assert late.status_code == 409 and "closed" in late.get_json()["error"]["message"]
     metrics = intake.get("/api/v1/intake/metrics").get_json()
     assert metrics["closing_reasons"].get("withdrawn", 0) >= 1
 
@@ -375,6 +381,16 @@ def test_the_api_carries_a_request_through_its_review(site: WebCatalog) -> None:
     assert request_id not in [r["id"] for r in api.get("/api/v1/requests", headers=other)
                               .get_json()["requests"]]
     assert api.get(f"/api/v1/requests/{request_id}", headers=other).status_code == 404
+    # The thread through the API: a message for everyone who reads the request.
+    said = api.post(f"/api/v1/requests/{request_id}/comments", headers=me,
+                    json={"comment": "When will the agreement be ready?"})
+    assert said.status_code == 201
+    assert said.get_json()["events"][-1]["comment"] == "When will the agreement be ready?"
+    for body in ({}, {"comment": ""}, {"comment": "x", "to": "closed"}):
+        assert api.post(f"/api/v1/requests/{request_id}/comments", headers=me, json=body
+                        ).status_code == 400, body
+    assert api.post(f"/api/v1/requests/{request_id}/items", headers=me,
+                    json={"field_id": 1.5}).status_code == 400
     docx = api.get(f"/api/v1/requests/{request_id}/document?format=docx", headers=me)
     assert docx.status_code == 200 and docx.data[:2] == b"PK"
     assert api.get(f"/api/v1/requests/{request_id}/document?format=exe", headers=me

@@ -180,6 +180,11 @@ def test_a_stale_api_edit_is_412_and_nothing_is_lost(stewarded: WebCatalog) -> N
                        headers={**headers_b, "If-Match": saved.headers["ETag"]})
     assert bad.status_code == 400
     assert set(bad.get_json()["error"]["fields"]) == {"sensitivity", "colour"}
+    extra = client.patch(f"/api/v1/fields/{field.id}", headers={
+        **headers_b, "If-Match": saved.headers["ETag"]},
+        json={"value_labels": [{"code": "1", "label": "One", "colour": "red"}]})
+    assert extra.status_code == 400
+    assert "colour: Unknown field." in extra.get_json()["error"]["fields"]["value_labels"][0]
     assert client.patch(f"/api/v1/fields/{field.id}", data="not json",
                         headers={**headers_b, "If-Match": saved.headers["ETag"]}
                         ).status_code == 400

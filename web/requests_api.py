@@ -20,6 +20,7 @@ from catalog.models import User
 from catalog.request_documents import FORMATS
 from catalog.request_models import DataRequest
 from catalog.request_schemas import (
+    CommentInSchema,
     ItemInSchema,
     RequestInSchema,
     RequestOutSchema,
@@ -233,6 +234,21 @@ def signoff(request_id: int) -> ResponseReturnValue:
         try:
             request_review.signoff(session, found, user, data["agency"], data["decision"],
                                    data["comment"])
+        except (RequestError, NotAllowed) as exc:
+            return _refused(exc)
+        return _out(session, found.id, user, 201)
+
+
+@bp.post("/<int:request_id>/comments")
+@signed_in_required
+def comment(request_id: int) -> ResponseReturnValue:
+    """A message in the request's thread: ``{"comment": "..."}`` (201). Everyone who may read
+    the request reads it; a draft has no thread yet and a closed request takes no more."""
+    data = CommentInSchema().load(_body())
+    with catalog().transaction() as session:
+        found, user = readable(session, request_id)
+        try:
+            request_review.comment(session, found, user, data["comment"])
         except (RequestError, NotAllowed) as exc:
             return _refused(exc)
         return _out(session, found.id, user, 201)
