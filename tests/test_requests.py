@@ -480,9 +480,13 @@ def test_an_item_restricted_after_it_was_added_is_counted_never_named(
             assert wrong.status_code == 400
             assert wrong.get_json()["error"]["fields"] == {
                 "justifications": [f"{key}: this request holds no such dataset"]}
-        removed = late.post(f"/requests/{request_id}/items/not-shown/remove",
-                            data={"csrf": csrf}, follow_redirects=True)
-        assert "Removed 1 item you can no longer see." in removed.get_data(as_text=True)
+        # "Remove them" belongs to the draft's form: what was typed is saved first.
+        removed = fill(late, csrf, request_id, site, remove="not-shown",
+                       purpose="Typed just before removing.")
+        assert removed.status_code == 302
+        after = late.get(removed.headers["Location"]).get_data(as_text=True)
+        assert "Removed 1 item you can no longer see. What you wrote is saved." in after
+        assert "Typed just before removing." in after
         assert api.get(url, headers=me).get_json()["items_not_shown"] == 0
         assert str(births) not in saved()
         assert fill(late, csrf, request_id, site, action="submit").status_code == 302
@@ -618,6 +622,26 @@ def test_text_no_page_or_database_can_hold_is_refused_at_the_door(site: WebCatal
     assert form.status_code == 400 and "NUL" in form.get_data(as_text=True)
     assert researcher.get(f"/requests/{request_id}").status_code == 200
     assert api.get(url, headers=me).get_json()["form"]["title"] == FORM["title"]
+
+
+def test_removing_an_item_keeps_what_was_typed_and_a_lone_part_changes_alone(
+        site: WebCatalog) -> None:
+    researcher, csrf = client_of(site, "researcher@example.org")
+    researcher.post("/requests", data={"csrf": csrf})
+    request_id = draft_id(researcher)
+    add(researcher, csrf, site.datasets["birth-file"], site.fields["APGAR5"])
+    assert fill(researcher, csrf, request_id, site).status_code == 200
+    page = researcher.get(f"/requests/{request_id}/edit").get_data(as_text=True)
+    item = re.search(r'form="draft" name="remove" value="(\d+)"', page).group(1)
+    gone = fill(researcher, csrf, request_id, site, remove=item, purpose="Typed, then removed.")
+    assert gone.status_code == 302
+    page = researcher.get(f"/requests/{request_id}/edit").get_data(as_text=True)
+    assert "APGAR5" not in page and "Typed, then removed." in page
+    # A post of one part changes that part only.
+    researcher.post(f"/requests/{request_id}/edit", data={"csrf": csrf, "action": "save",
+                                                          "title": "Only the title"})
+    page = researcher.get(f"/requests/{request_id}/edit").get_data(as_text=True)
+    assert "Only the title" in page and "Typed, then removed." in page
 
 
 def test_a_tampered_form_field_is_ignored_not_a_crash(site: WebCatalog) -> None:

@@ -207,13 +207,28 @@ def edit(request_id: int) -> ResponseReturnValue:
         problems: dict[str, list[str]] = {}
         status = 200
         if request.method == "POST":
-            form = {key: request.form.get(key, "") for key, _, _, _ in FORM}
+            # Only the parts the form sends change (a script may send one part alone).
+            form = {key: request.form[key] for key, _, _, _ in FORM if key in request.form}
             justifications = {k.removeprefix("why_dataset_"): v for k, v in request.form.items()
                               if k.startswith("why_dataset_")}
             items = {int(k.removeprefix("why_item_")): v for k, v in request.form.items()
                      if re.fullmatch(r"why_item_[0-9]{1,18}", k)}
             data_requests.save_draft(session, found, user, form, justifications, items,
                                      audience=audience())
+            removing = request.form.get("remove")
+            if removing:  # "Remove" on an item: what was typed is saved first
+                if removing == "not-shown":
+                    count = data_requests.remove_hidden(session, found, user, audience())
+                    flash(f"Removed {count} item{'s' if count != 1 else ''} you can no "
+                          "longer see. What you wrote is saved.", "info")
+                else:
+                    item_id = form_id(removing)
+                    try:
+                        data_requests.remove_item(session, found, user, item_id or 0)
+                    except LookupError:
+                        abort(404)
+                    flash("Removed the item. What you wrote is saved.", "info")
+                return redirect(url_for("requests.edit", request_id=request_id))
             if request.form.get("action") == "submit":
                 problems = data_requests.submission_problems(found, audience())
                 if not problems:
@@ -229,36 +244,6 @@ def edit(request_id: int) -> ResponseReturnValue:
         view["problems"] = problems
         view["proposals"] = [p.as_dict() for p in propose(catalog(), found, audience())]
         return render_template("request_edit.html", **view), status
-
-
-@bp.post("/requests/<int:request_id>/items/<int:item_id>/remove")
-@signed_in_required
-def remove_item(request_id: int, item_id: int) -> ResponseReturnValue:
-    """Take an item out of a draft."""
-    with catalog().transaction() as session:
-        found, user = readable(session, request_id)
-        try:
-            data_requests.remove_item(session, found, user, item_id)
-        except LookupError:
-            abort(404)
-        except (RequestError, NotAllowed) as exc:
-            flash(str(exc), "error")
-    return redirect(url_for("requests.edit", request_id=request_id))
-
-
-@bp.post("/requests/<int:request_id>/items/not-shown/remove")
-@signed_in_required
-def remove_hidden(request_id: int) -> ResponseReturnValue:
-    """Take out of a draft the items its requester can no longer see."""
-    with catalog().transaction() as session:
-        found, user = readable(session, request_id)
-        try:
-            count = data_requests.remove_hidden(session, found, user, audience())
-            flash(f"Removed {count} item{'s' if count != 1 else ''} you can no longer see.",
-                  "info")
-        except (RequestError, NotAllowed) as exc:
-            flash(str(exc), "error")
-    return redirect(url_for("requests.edit", request_id=request_id))
 
 
 @bp.post("/requests/<int:request_id>/transition")
