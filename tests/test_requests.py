@@ -568,7 +568,10 @@ def test_the_api_changes_only_what_a_patch_names(site: WebCatalog) -> None:
     # A body beyond any the catalog needs is refused before it is read.
     huge = api.patch(url, data=b"{" + b" " * (9 * 1024 * 1024) + b"}",
                      content_type="application/json", headers=me)
-    assert huge.status_code == 413
+    assert huge.status_code == 413 and "8 MB" in huge.get_json()["error"]["message"]
+    untyped = api.patch(url, data='{"form": {}}', content_type="text/plain", headers=me)
+    assert untyped.status_code == 400
+    assert "Content-Type: application/json" in untyped.get_json()["error"]["message"]
 
 
 def test_a_hidden_field_answers_as_a_missing_one_whoever_asks(site: WebCatalog) -> None:

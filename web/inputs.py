@@ -63,6 +63,10 @@ def check_bodies() -> None:
     """400 for a JSON body or a form field that breaks the rules, naming the problem."""
     if request.method not in CHANGES:
         return
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and (request.content_length or 0) > limit:
+        abort(413, description=f"The body is larger than the {limit // (1024 * 1024)} MB "
+                               "the catalog reads; nothing was read.")
     if request.is_json and request.get_data(cache=True):
         try:
             current_app.json.loads(request.get_data(cache=True))

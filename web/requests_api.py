@@ -41,7 +41,8 @@ def _body() -> dict[str, Any]:
     """The request's JSON object (none: an empty one); 400 for anything else."""
     data = request.get_json(silent=True)
     if data is None and request.content_length:
-        abort(400, description="the body must be JSON")
+        abort(400, description="the body must be JSON" + (
+            "" if request.is_json else ", sent with Content-Type: application/json"))
     if data is not None and not isinstance(data, dict):
         abort(400, description="the body must be a JSON object")
     return data or {}

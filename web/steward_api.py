@@ -84,7 +84,8 @@ def _patch(target: Dataset | Field, dataset: Dataset, schema: Schema) -> Respons
         return json_error(428, f"Send If-Match with the ETag of a GET of this {what}.")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return json_error(400, "The body must be a JSON object of the parts to change.")
+        return json_error(400, "The body must be a JSON object of the parts to change" + (
+            "." if request.is_json else ", sent with Content-Type: application/json."))
     loaded = schema.load(body)  # ValidationError: 400 naming each part (web.errors)
     is_field = isinstance(target, Field)
     try:
