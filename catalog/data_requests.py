@@ -272,8 +272,8 @@ def add_item(session: Session, request: DataRequest, user: User, audience: Audie
     if dataset is None or not audience.allows(dataset.access_level, dataset.agency.slug):
         raise LookupError(NO_SUCH_ITEM)
     name = field.name if field is not None else None
-    for item in request.items:
-        if item.dataset_id == dataset.id and item.field_name == name:
+    for item in request.items:  # already held, or held as part of the whole dataset
+        if item.dataset_id == dataset.id and item.field_name in (name, None):
             return item
     if len(request.items) >= MAX_ITEMS:
         raise RequestError(f"a request holds at most {MAX_ITEMS} items")

@@ -640,6 +640,13 @@ def test_removing_an_item_keeps_what_was_typed_and_a_lone_part_changes_alone(
     assert gone.status_code == 302
     page = researcher.get(f"/requests/{request_id}/edit").get_data(as_text=True)
     assert "APGAR5" not in page and "Typed, then removed." in page
+    # A field of a dataset held whole is in the request already: no second item.
+    add(researcher, csrf, site.datasets["ui-claims"])
+    again = add(researcher, csrf, site.datasets["ui-claims"], site.fields["CLAIM_ID"])
+    assert "holds the whole dataset already" in researcher.get(
+        again.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    page = researcher.get(f"/requests/{request_id}/edit").get_data(as_text=True)
+    assert page.count('name="remove" value=') == 1
     # A post of one part changes that part only.
     researcher.post(f"/requests/{request_id}/edit", data={"csrf": csrf, "action": "save",
                                                           "title": "Only the title"})

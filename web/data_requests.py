@@ -132,9 +132,15 @@ def add_to_cart() -> ResponseReturnValue:
         except (RequestError, NotAllowed) as exc:
             flash(str(exc), "error")
             return redirect(back)
-        what = item.field_name or "the whole dataset"
         count = len(cart.items)
-    flash(f"Added {what} to your request ({count} item{'s' if count != 1 else ''}).", "info")
+        covered = field_id is not None and item.field_name is None
+        what = item.field_name or "the whole dataset"
+    if covered:
+        flash("Your request holds the whole dataset already, this field with it "
+              f"({count} item{'s' if count != 1 else ''}).", "info")
+    else:
+        flash(f"Added {what} to your request ({count} item{'s' if count != 1 else ''}).",
+              "info")
     return redirect(back)
 
 
