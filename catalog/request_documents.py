@@ -69,9 +69,33 @@ def document(request: DataRequest, lines: list[Line], hidden: int,
         "form": [{"key": key, "label": label, "value": (request.form or {}).get(key)}
                  for key, label, _, _ in FORM],
         "agencies": agencies, "items_not_shown": hidden,
+        # Only the agencies named above: one whose every item is hidden is never named.
         "signoffs": [{"agency": s.agency.name, "decision": s.decision, "by": s.by,
-                      "at": s.at.isoformat(), "comment": s.comment} for s in request.signoffs],
+                      "at": s.at.isoformat(), "comment": s.comment}
+                     for s in request.signoffs if s.agency_id in shown],
+        "history": [{"at": e.at.isoformat(), "by": e.actor, "from": e.from_status,
+                     "to": e.to_status, "comment": e.comment}
+                    for e in request.events if e.kind == "transition"],
     }
+
+
+def review_sections(doc: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """The review as (heading, lines): the agencies' sign-offs and the status history, so
+    that a decision changed later shows in every format."""
+    sections = []
+    if doc["signoffs"]:
+        sections.append(("Agency sign-offs", [
+            f"{s['agency']}: {s['decision']} by {s['by']} ({s['at'][:10]})"
+            + (f" — {s['comment']}" if s["comment"] else "") for s in doc["signoffs"]]))
+    moves = []
+    for e in doc["history"]:
+        what = (f"{(e['from'] or '').replace('_', ' ')} → {(e['to'] or '').replace('_', ' ')}"
+                if e["from"] else "created")
+        moves.append(f"{e['at'][:10]} {what} by {e['by']}"
+                     + (f" — {e['comment']}" if e["comment"] else ""))
+    if moves:
+        sections.append(("Status history", moves))
+    return sections
 
 
 def _contacts(agency: Agency, stewards: list[tuple[User, bool]]) -> list[dict[str, str]]:
@@ -140,10 +164,8 @@ def as_markdown(doc: dict[str, Any]) -> bytes:
         out.append("")
     if doc["items_not_shown"]:
         out += [f"{doc['items_not_shown']} requested item(s) are not shown to you.", ""]
-    if doc["signoffs"]:
-        out += ["## Agency sign-offs", ""]
-        out += [f"- {s['agency']}: {s['decision']} by {s['by']} ({s['at'][:10]})"
-                for s in doc["signoffs"]]
+    for heading, lines in review_sections(doc):
+        out += [f"## {heading}", "", *[f"- {line}" for line in lines], ""]
     return ("\n".join(out).rstrip() + "\n").encode("utf-8")
 
 
@@ -184,6 +206,10 @@ def as_docx(doc: dict[str, Any]) -> bytes:
                 row[3].text = f["justification"] or ""
     if doc["items_not_shown"]:
         word.add_paragraph(f"{doc['items_not_shown']} requested item(s) are not shown to you.")
+    for heading, lines in review_sections(doc):
+        word.add_heading(heading, level=1)
+        for line in lines:
+            word.add_paragraph(line, style="List Bullet")
     buffer = io.BytesIO()
     word.save(buffer)
     return buffer.getvalue()
@@ -241,6 +267,10 @@ def as_pdf(doc: dict[str, Any]) -> bytes:
                     write("   Why needed: " + f["justification"], 8, 0.3)
     if doc["items_not_shown"]:
         write(f"{doc['items_not_shown']} requested item(s) are not shown to you.", 9)
+    for heading, lines in review_sections(doc):
+        write(heading, 14, 2)
+        for line in lines:
+            write("• " + line, 9, 0.3)
     return bytes(pdf.output())
 
 

@@ -215,7 +215,7 @@ def test_restricted_fields_reach_a_cart_only_for_those_who_may_see_them(
     request_id = draft_id(dol)
     fill(dol, lcsrf, request_id, site, action="submit")
     # The intake officer works the request without seeing the restricted item's name.
-    intake, _ = client_of(site, "intake@example.org")
+    intake, icsrf = client_of(site, "intake@example.org")
     page = intake.get(f"/requests/{request_id}").get_data(as_text=True)
     assert "MARMOSET_WAGE" not in page and "Marmoset" not in page
     assert "1 more item of agencies whose restricted metadata you do not see" in page
@@ -232,6 +232,16 @@ def test_restricted_fields_reach_a_cart_only_for_those_who_may_see_them(
     assert "DOL" not in row and "1 more" in row
     own = dol.get("/api/v1/requests", headers=token_of(site, "dol@example.org")).get_json()
     assert [r["agencies"] for r in own["requests"] if r["id"] == request_id] == [["dol"]]
+    # The DOL steward signs off; the intake officer's documents still do not name DOL.
+    for to in ("screening", "agency_review"):
+        assert move(intake, icsrf, request_id, to).status_code == 302
+    assert dol.post(f"/requests/{request_id}/signoff", data={
+        "csrf": lcsrf, "agency": "dol", "decision": "approved"}).status_code == 302
+    for fmt in ("md", "json"):
+        text = intake.get(f"/requests/{request_id}/document.{fmt}").get_data(as_text=True)
+        assert "Department of Labor" not in text and "marmoset" not in text.lower()
+    assert "Department of Labor" in dol.get(f"/requests/{request_id}/document.md"
+                                            ).get_data(as_text=True)
     # Another requester cannot read it at all.
     assert viewer.get(f"/requests/{request_id}").status_code == 404
     assert viewer.get(f"/requests/{request_id}/document.pdf").status_code == 404
@@ -391,6 +401,10 @@ def test_the_api_carries_a_request_through_its_review(site: WebCatalog) -> None:
                         ).status_code == 400, body
     assert api.post(f"/api/v1/requests/{request_id}/items", headers=me,
                     json={"field_id": 1.5}).status_code == 400
+    markdown = api.get(f"/api/v1/requests/{request_id}/document?format=md",
+                       headers=me).get_data(as_text=True)
+    assert "## Status history" in markdown and "agency review → approved" in markdown
+    assert "Department of Children and Families: approved by intake@example.org" in markdown
     docx = api.get(f"/api/v1/requests/{request_id}/document?format=docx", headers=me)
     assert docx.status_code == 200 and docx.data[:2] == b"PK"
     assert api.get(f"/api/v1/requests/{request_id}/document?format=exe", headers=me
