@@ -86,10 +86,35 @@ def editable_values(target: Dataset | Field) -> dict[str, Any]:
 
 def version_of(target: Dataset | Field) -> str:
     """The version of an entity's editable parts (changes whenever one of them changes)."""
+    return _version(target, editable_values(target))
+
+
+def _version(target: Dataset | Field, values: dict[str, Any]) -> str:
     kind = "field" if isinstance(target, Field) else "dataset"
-    blob = json.dumps({"kind": kind, "id": target.id, **editable_values(target)},
+    blob = json.dumps({"kind": kind, "id": target.id, **values},
                       sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+
+
+def values_at(session: Session, target: Dataset | Field, version: str,
+              depth: int = 200) -> dict[str, Any] | None:
+    """The entity's editable parts as they were at ``version``, found by undoing its
+    recorded changes newest first (at most ``depth``); None when no recorded state has that
+    version (a change made outside the history, or a made-up version)."""
+    values = editable_values(target)
+    if _version(target, values) == version:
+        return values
+    kind = "field" if isinstance(target, Field) else "dataset"
+    changes = session.scalars(select(Change).where(
+        Change.entity_type == kind, Change.entity_id == target.id)
+        .order_by(Change.id.desc()).limit(depth))
+    for change in changes:
+        for column in editable_columns(target):
+            if column in (change.after or {}) and column in (change.before or {}):
+                values[column] = normalised(column, change.before[column])
+        if _version(target, values) == version:
+            return values
+    return None
 
 
 def entity_label(target: Dataset | Field) -> str:

@@ -25,6 +25,7 @@ from catalog.stewardship import (
     differences,
     edited_columns,
     save_edit,
+    values_at,
     version_of,
 )
 from catalog.store import get_dataset, get_field
@@ -95,13 +96,15 @@ def _patch(target: Dataset | Field, dataset: Dataset, schema: Schema) -> Respons
     except StaleVersion as stale:
         db().expire_all()
         fresh = _fresh(target, is_field)
+        read = values_at(db(), fresh, version)  # what that ETag's version held, if recorded
         answer = jsonify({"error": {
             "status": 412,
             "message": f"{stale}. GET it again, compare, and send your change with the new "
                        "ETag.",
             "current_etag": etag_of(fresh),
-            "differences": [{"part": d.column, "now": d.now, "yours": d.yours}
-                            for d in differences(None, stale.current, loaded)],
+            "differences": [{"part": d.column, **({"then": d.read} if read else {}),
+                             "now": d.now, "yours": d.yours}
+                            for d in differences(read, stale.current, loaded)],
         }})
         answer.status_code = 412
         return with_etag(answer, fresh)
