@@ -159,6 +159,10 @@ def test_a_stale_api_edit_is_412_and_nothing_is_lost(stewarded: WebCatalog) -> N
     star = client.patch(f"/api/v1/fields/{field.id}", json={"label": "x"},
                         headers={**headers_a, "If-Match": "*"})
     assert star.status_code == 428 and "If-Match: *" in star.get_json()["error"]["message"]
+    garbage = client.patch(f"/api/v1/fields/{field.id}", json={"label": "x"},
+                           headers={**headers_a, "If-Match": "garbage"})
+    assert garbage.status_code == 412 and garbage.headers["ETag"] == etag
+    assert "no ETag this catalog gave" in garbage.get_json()["error"]["message"]
     saved = client.patch(f"/api/v1/fields/{field.id}", json={"label": "Claim number"},
                          headers={**headers_a, "If-Match": etag})
     assert saved.status_code == 200, saved.get_json()

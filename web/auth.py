@@ -212,6 +212,10 @@ def check_csrf_globally() -> None:
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf", "")
     expected = session.get("csrf", "")
     if not sent or not expected or not hmac.compare_digest(str(sent), str(expected)):
+        if request.path.startswith(API_PREFIX):
+            abort(400, description="A change made with a signed-in session needs the "
+                                   "X-CSRF-Token header (the session's token); or use an API "
+                                   "token (Authorization: Bearer).")
         abort(400, description="The form expired or did not come from this site; try again.")
     return None
 

@@ -10,6 +10,7 @@ ETag — nothing is written, and the answer holds the current ETag and each part
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
@@ -83,6 +84,12 @@ def _patch(target: Dataset | Field, dataset: Dataset, schema: Schema) -> Respons
             return json_error(428, "If-Match: * would save over whatever is there now; send "
                                    f"the ETag of a GET of this {what} instead.")
         return json_error(428, f"Send If-Match with the ETag of a GET of this {what}.")
+    if not re.fullmatch(r"[0-9a-f]{24}", version):
+        what = "field" if isinstance(target, Field) else "dataset"
+        answer, code = json_error(
+            412, f"If-Match {version[:40]!r} is no ETag this catalog gave; send the ETag of a "
+                 f"GET of this {what} (now {etag_of(target)}).")
+        return with_etag(answer, target), code
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return json_error(400, "The body must be a JSON object of the parts to change" + (
