@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.audience import AudienceLike
@@ -63,6 +63,13 @@ def suggestions_of(session: Session, user_id: int, audience: AudienceLike) -> li
         .where(Suggestion.user_id == user_id, visible(audience))
         .options(selectinload(Suggestion.dataset))
         .order_by(Suggestion.created_at.desc(), Suggestion.id.desc())))
+
+
+def hidden_count(session: Session, user_id: int, audience: AudienceLike) -> int:
+    """How many of a person's suggestions are on datasets they may no longer see."""
+    return session.scalar(
+        select(func.count(Suggestion.id)).join(Suggestion.dataset)
+        .where(Suggestion.user_id == user_id, ~visible(audience))) or 0
 
 
 def field_of(session: Session, suggestion: Suggestion) -> Field | None:

@@ -87,6 +87,21 @@ def test_a_suggestion_accepted_and_one_rejected(stewarded: WebCatalog) -> None:
     assert "<span class=\"status\">accepted</span>" in outcome
     assert "<span class=\"status\">rejected</span>" in outcome
     assert "The label follows the federal AFCARS element name." in outcome
+    # Suggestions on a dataset since hidden from the suggester are counted, not named.
+    from catalog.models import Dataset
+
+    def level(value: str) -> None:
+        with stewarded.catalog.transaction() as session:
+            session.get(Dataset, now.dataset_id).access_level = value
+
+    level("restricted")
+    try:
+        hidden = viewer.get("/suggestions").get_data(as_text=True)
+        assert "2 more suggestions of yours are on data you can no longer see" in hidden
+        assert "You have not suggested anything yet" not in hidden
+        assert "Why the child left foster care." not in hidden
+    finally:
+        level("public")
     # Searchable at once, as an edit is.
     hits = viewer.get("/api/v1/search", query_string={
         "q": "why the child left foster care", "kind": "field", "mode": "lexical"}).get_json()

@@ -64,6 +64,7 @@ def mine() -> ResponseReturnValue:
     assert account is not None
     return render_template("steward_my_suggestions.html",
                            items=suggestions.suggestions_of(db(), account.user_id, audience()),
+                           hidden=suggestions.hidden_count(db(), account.user_id, audience()),
                            column_labels=COLUMN_LABELS)
 
 
