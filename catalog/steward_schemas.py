@@ -13,7 +13,14 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
-from catalog.schemas import DATA_TYPES, MAX_TEXT, ONE_OF, SENSITIVITIES, ValueLabelSchema
+from catalog.schemas import (
+    ACCESS_LEVELS,
+    DATA_TYPES,
+    MAX_TEXT,
+    ONE_OF,
+    SENSITIVITIES,
+    ValueLabelSchema,
+)
 
 MAX_TITLE = 2000
 MAX_LABEL = 5000
@@ -102,6 +109,7 @@ class DatasetEditSchema(Schema):
     keywords = Keywords(allow_none=True)
     update_frequency = _optional_text(100)
     contact = _optional_text(500)
+    access_level = fields.String(validate=validate.OneOf(ACCESS_LEVELS, error=ONE_OF))
 
     @pre_load
     def _clean(self, data: Any, **_: Any) -> Any:

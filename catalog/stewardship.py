@@ -31,7 +31,8 @@ from catalog.models import Change, Dataset, Field, utcnow
 from catalog.sensitivity import decided_by_edit, restore_decision
 from catalog.store import field_by_name
 
-DATASET_EDITABLE = ("title", "description", "keywords", "update_frequency", "contact")
+DATASET_EDITABLE = ("title", "description", "keywords", "update_frequency", "contact",
+                    "access_level")
 FIELD_EDITABLE = ("label", "description", "data_type", "value_labels", "sensitivity",
                   "steward_notes")
 # Columns the catalog alone holds: no source writes them, so no source text is kept beside.
@@ -47,7 +48,7 @@ COLUMN_LABELS = {
     "title": "Title", "description": "Description", "keywords": "Keywords",
     "update_frequency": "Update frequency", "contact": "Contact", "label": "Label",
     "data_type": "Data type", "value_labels": "Value labels", "sensitivity": "Sensitivity",
-    "steward_notes": "Steward notes",
+    "steward_notes": "Steward notes", "access_level": "Who may see it",
 }
 
 

@@ -74,6 +74,53 @@ def test_an_edit_is_searchable_at_once_and_revertable(both_engines: WebCatalog) 
     assert "already reverted" in again.get_data(as_text=True)
 
 
+def test_a_steward_restricts_a_dataset_and_it_stays_restricted(
+        both_engines: WebCatalog) -> None:
+    """A steward sets who may see a dataset: restricted, it is gone for everyone but the
+    agency's stewards (pages, search on either engine, counts), a re-harvest that still says
+    public keeps it restricted, and a revert makes it public again."""
+    built = both_engines
+    dataset_id = built.datasets["ui-claims"]
+    query = {"q": "unemployment insurance claims", "per_page": 50}
+
+    def found(client: Any) -> tuple[bool, int]:
+        body = client.get("/api/v1/search", query_string=query).get_json()
+        return any(h["dataset"] == "ui-claims" for h in body["hits"]), body["total"]
+
+    anonymous, viewer, steward = (built.app.test_client() for _ in range(3))
+    sign_in(viewer, "viewer@example.org")
+    sign_in(steward, "dol-a@example.org")
+    seen, total = found(anonymous)
+    assert seen and anonymous.get(f"/datasets/{dataset_id}").status_code == 200
+    state = form_state(steward.get(f"/datasets/{dataset_id}/edit").get_data(as_text=True))
+    answer = steward.post(f"/datasets/{dataset_id}/edit",
+                          data={**state, "access_level": "restricted"})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
+    for client in (anonymous, viewer):
+        assert client.get(f"/datasets/{dataset_id}").status_code == 404
+        hidden, fewer = found(client)
+        assert not hidden and (client is viewer or fewer < total)
+    assert steward.get(f"/datasets/{dataset_id}").status_code == 200
+    assert found(steward)[0]
+    # The source still says public; the steward's level is kept through the harvest.
+    record = dict(next(r for r in RECORDS if r["identifier"] == "ui-claims"))
+    record["description"] = "Initial claims, as the source now words them."
+    with built.catalog.transaction() as session:
+        loaded = DatasetInSchema().load(record)
+        agency = find_or_create_agency(session, loaded["agency"], loaded["agency_abbreviation"])
+        upsert_dataset(session, loaded, agency=agency, fmt="test", provenance={}, actor="tests")
+    built.catalog.index_datasets([dataset_id])
+    assert anonymous.get(f"/datasets/{dataset_id}").status_code == 404 and not found(anonymous)[0]
+    with built.catalog.session() as session:
+        change = session.scalars(select(Change).where(
+            Change.action == "steward-edit", Change.entity_id == dataset_id,
+            Change.entity_type == "dataset").order_by(Change.id.desc())).first()
+        assert change is not None and change.after["access_level"] == "restricted"
+    assert steward.post(f"/changes/{change.id}/revert", data={"csrf": state["csrf"]}
+                        ).status_code == 303
+    assert anonymous.get(f"/datasets/{dataset_id}").status_code == 200 and found(anonymous)[0]
+
+
 def test_dataset_edit_of_every_part(stewarded: WebCatalog) -> None:
     client = stewarded.app.test_client()
     sign_in(client, "dol-a@example.org")

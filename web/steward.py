@@ -37,7 +37,7 @@ from catalog.stewardship import (
     version_of,
 )
 from catalog.store import dataset_history
-from catalog.vocabulary import DataType, Sensitivity, values
+from catalog.vocabulary import AccessLevel, DataType, Sensitivity, values
 from web.access import may_edit, visible_dataset, visible_field
 from web.auth import current_account, web_actor
 from web.current import catalog, db
@@ -137,7 +137,8 @@ def _render_edit(target: Dataset | Field, dataset: Dataset, *, form: dict[str, A
         template, target=target, dataset=dataset, values=shown, suggestion=suggestion,
         read=json.dumps(current, ensure_ascii=False, default=str), version=version_of(target),
         errors=errors or {}, conflict=conflict, edits=target.steward_edits or {},
-        data_types=values(DataType), sensitivities=values(Sensitivity)), status
+        data_types=values(DataType), sensitivities=values(Sensitivity),
+        access_levels=values(AccessLevel)), status
 
 
 def _last_change(dataset_id: int, target: Dataset | Field) -> Change | None:
