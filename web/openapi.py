@@ -22,6 +22,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 
 from catalog.request_documents import FORMATS, MEDIA_TYPES
 from catalog.request_schemas import (
+    CommentInSchema,
     ItemInSchema,
     RequestInSchema,
     RequestOutSchema,
@@ -169,6 +170,19 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         409,
         status=201,
         requestBody=_body(ItemInSchema),
+    ),
+    ("requests_api.remove_item", "delete"): _op(
+        _json(RequestOutSchema, "The request, the item taken out"), *SIGNED_IN, 409),
+    ("requests_api.remove_not_shown", "delete"): _op(
+        _json(RequestOutSchema, "The request, without the items you can no longer see"),
+        *SIGNED_IN, 409),
+    ("requests_api.comment", "post"): _op(
+        _json(RequestOutSchema, "The request, the message in its history"),
+        400,
+        *SIGNED_IN,
+        409,
+        status=201,
+        requestBody=_body(CommentInSchema),
     ),
     ("requests_api.transition", "post"): _op(
         _json(RequestOutSchema, "The request"),
