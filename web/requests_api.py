@@ -7,6 +7,7 @@ Signed-in sessions (with the ``X-CSRF-Token`` header for changes) and API tokens
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
@@ -148,6 +149,21 @@ def show(request_id: int) -> ResponseReturnValue:
         return jsonify(RequestOutSchema().dump(request_data(found, user)))
 
 
+def _act(request_id: int, change: Callable[[Session, DataRequest, User], Any],
+         status: int = 200) -> ResponseReturnValue:
+    """Apply a change to a request the caller may read, and answer with the request; a
+    refusal is 403 (the wrong party), 404 (nothing such) or 409 (not in this status) — the
+    changes of :mod:`catalog.data_requests` and :mod:`catalog.request_review` check before
+    they write, so a refused one has written nothing."""
+    with catalog().transaction() as session:
+        found, user = readable(session, request_id)
+        try:
+            change(session, found, user)
+        except (LookupError, RequestError, NotAllowed) as exc:
+            return _refused(exc)
+        return _out(session, found.id, user, status)
+
+
 @bp.patch("/<int:request_id>")
 @signed_in_required
 def update(request_id: int) -> ResponseReturnValue:
@@ -156,13 +172,8 @@ def update(request_id: int) -> ResponseReturnValue:
     into what is saved (an empty text clears one). A key naming no dataset or item of the
     request is refused (400, naming it) and nothing is saved."""
     data = RequestInSchema().load(_body())
-    with catalog().transaction() as session:
-        found, user = readable(session, request_id)
-        try:
-            _save(session, found, user, data["form"], data)
-        except (RequestError, NotAllowed) as exc:
-            return _refused(exc)
-        return _out(session, found.id, user)
+    return _act(request_id, lambda session, found, user: _save(session, found, user,
+                                                               data["form"], data))
 
 
 @bp.post("/<int:request_id>/items")
@@ -170,31 +181,22 @@ def update(request_id: int) -> ResponseReturnValue:
 def add_item(request_id: int) -> ResponseReturnValue:
     """Add ``{"field_id": N}`` or ``{"dataset_id": N}`` (only what the caller may see)."""
     data = ItemInSchema().load(_body())
-    with catalog().transaction() as session:
-        found, user = readable(session, request_id)
-        try:
-            item = data_requests.add_item(session, found, user, audience(), data["dataset_id"],
-                                          data["field_id"])
-        except (LookupError, RequestError, NotAllowed) as exc:
-            return _refused(exc)
+
+    def add(session: Session, found: DataRequest, user: User) -> None:
+        item = data_requests.add_item(session, found, user, audience(), data["dataset_id"],
+                                      data["field_id"])
         if data["justification"]:
             item.justification = data["justification"]
-        return _out(session, found.id, user, 201)
+
+    return _act(request_id, add, 201)
 
 
 @bp.delete("/<int:request_id>/items/<int:item_id>")
 @signed_in_required
 def remove_item(request_id: int, item_id: int) -> ResponseReturnValue:
     """Take an item out of a draft (the request as it is now)."""
-    with catalog().transaction() as session:
-        found, user = readable(session, request_id)
-        try:
-            data_requests.remove_item(session, found, user, item_id)
-        except LookupError as exc:
-            return json_error(404, str(exc))
-        except (RequestError, NotAllowed) as exc:
-            return _refused(exc)
-        return _out(session, found.id, user)
+    return _act(request_id, lambda session, found, user: data_requests.remove_item(
+        session, found, user, item_id))
 
 
 @bp.delete("/<int:request_id>/items/not-shown")
@@ -202,13 +204,8 @@ def remove_item(request_id: int, item_id: int) -> ResponseReturnValue:
 def remove_not_shown(request_id: int) -> ResponseReturnValue:
     """Take out the items the requester can no longer see (``items_not_shown``): a dataset
     restricted since it was added. A request holding any cannot be submitted."""
-    with catalog().transaction() as session:
-        found, user = readable(session, request_id)
-        try:
-            data_requests.remove_hidden(session, found, user, audience())
-        except (RequestError, NotAllowed) as exc:
-            return _refused(exc)
-        return _out(session, found.id, user)
+    return _act(request_id, lambda session, found, user: data_requests.remove_hidden(
+        session, found, user, audience()))
 
 
 @bp.post("/<int:request_id>/transitions")
@@ -216,13 +213,8 @@ def remove_not_shown(request_id: int) -> ResponseReturnValue:
 def transition(request_id: int) -> ResponseReturnValue:
     """Move the request: ``{"to": STATUS, "comment": "..."}``."""
     data = TransitionInSchema().load(_body())
-    with catalog().transaction() as session:
-        found, user = readable(session, request_id)
-        try:
-            request_review.transition(session, found, user, data["to"], data["comment"])
-        except (RequestError, NotAllowed) as exc:
-            return _refused(exc)
-        return _out(session, found.id, user)
+    return _act(request_id, lambda session, found, user: request_review.transition(
+        session, found, user, data["to"], data["comment"]))
 
 
 @bp.post("/<int:request_id>/signoffs")
@@ -230,14 +222,8 @@ def transition(request_id: int) -> ResponseReturnValue:
 def signoff(request_id: int) -> ResponseReturnValue:
     """An agency's decision: ``{"agency": SLUG, "decision": "approved"|"denied"}``."""
     data = SignoffInSchema().load(_body())
-    with catalog().transaction() as session:
-        found, user = readable(session, request_id)
-        try:
-            request_review.signoff(session, found, user, data["agency"], data["decision"],
-                                   data["comment"])
-        except (RequestError, NotAllowed) as exc:
-            return _refused(exc)
-        return _out(session, found.id, user, 201)
+    return _act(request_id, lambda session, found, user: request_review.signoff(
+        session, found, user, data["agency"], data["decision"], data["comment"]), 201)
 
 
 @bp.post("/<int:request_id>/comments")
@@ -246,13 +232,8 @@ def comment(request_id: int) -> ResponseReturnValue:
     """A message in the request's thread: ``{"comment": "..."}`` (201). Everyone who may read
     the request reads it; a draft has no thread yet and a closed request takes no more."""
     data = CommentInSchema().load(_body())
-    with catalog().transaction() as session:
-        found, user = readable(session, request_id)
-        try:
-            request_review.comment(session, found, user, data["comment"])
-        except (RequestError, NotAllowed) as exc:
-            return _refused(exc)
-        return _out(session, found.id, user, 201)
+    return _act(request_id, lambda session, found, user: request_review.comment(
+        session, found, user, data["comment"]), 201)
 
 
 @bp.get("/<int:request_id>/document")
