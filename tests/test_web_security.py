@@ -224,6 +224,10 @@ def test_api_tokens_work_until_revoked(secured: WebCatalog) -> None:
     assert refused.headers["WWW-Authenticate"].startswith("Bearer")
     assert api.get("/api/v1/agencies", headers={"Authorization": "Bearer cat_made-up"}
                    ).status_code == 401
+    # Credentials of another scheme are refused, not served as an anonymous visitor.
+    basic = api.get("/api/v1/agencies", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert basic.status_code == 401 and "Bearer" in basic.get_json()["error"]["message"]
+    assert api.get("/api/v1/agencies").status_code == 200
 
 
 def test_tokens_are_stored_hashed(secured: WebCatalog) -> None:

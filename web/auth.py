@@ -170,9 +170,15 @@ def _load_bearer(_request: Any) -> Account | None:
 
 
 def refuse_bad_tokens() -> None:
-    """A request with an unknown or revoked API token is refused (401), not served as public."""
+    """A request with an unknown or revoked API token is refused (401), not served as public;
+    so is an API request with credentials of another scheme (``Basic``), which the caller
+    meant to be served as someone."""
     if bearer_token() is not None and current_account() is None:
         abort(401, description="The API token is unknown or revoked.")
+    header = request.headers.get("Authorization", "").strip()
+    if header and bearer_token() is None and request.path.startswith(API_PREFIX):
+        abort(401, description="The API takes its tokens as 'Authorization: Bearer <token>'; "
+                               f"{header.partition(' ')[0][:20]!r} credentials are not used.")
 
 
 def _unauthorized() -> ResponseReturnValue:
