@@ -285,11 +285,14 @@ def add_item(session: Session, request: DataRequest, user: User, audience: Audie
     return item
 
 
-def remove_item(session: Session, request: DataRequest, user: User, item_id: int) -> None:
-    """Take an item out of a request the user may still change."""
+def remove_item(session: Session, request: DataRequest, user: User, item_id: int, *,
+                audience: Audience) -> None:
+    """Take an item out of a request the user may still change. An item they can no longer
+    see is not there for them (LookupError, as for an id the request never held): such
+    items go together (:func:`remove_hidden`)."""
     _editable(request, user)
     for item in list(request.items):
-        if item.id == item_id:
+        if item.id == item_id and _visible(item, audience):
             request.items.remove(item)
             session.delete(item)
             _forget_unheld(request)

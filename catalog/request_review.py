@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.accounts import audience_of
+from catalog.audience import Audience
 from catalog.data_requests import (
     FINAL,
     INTAKE,
@@ -124,6 +125,8 @@ def signoff(session: Session, request: DataRequest, user: User, agency_slug: str
     text = (comment or "").strip()[:MAX_TEXT] or None
     found = next((s for s in request.signoffs if s.agency_id == agency.id), None)
     was = ""
+    if found is not None and found.decision == decision and not text:
+        return found  # the same decision again, with nothing to add: nothing to record
     if found is not None and found.decision != decision:
         # Another decision for the agency was recorded in this round: changing it is said
         # out loud, with the reason, never done silently.
@@ -231,6 +234,17 @@ def signable_agencies(request: DataRequest, user: User) -> list[Agency]:
         return []
     own = {s.agency.slug for s in user.stewardships}
     return [a for a in agencies_of(request) if a.slug in own]
+
+
+def visible_events(request: DataRequest, audience: Audience) -> list[RequestEvent]:
+    """The request's history as a reader may see it: the sign-offs of an agency whose every
+    requested item is hidden from them are left out (they would name it, and its steward)."""
+    told = {a.id for a in shown_agencies(request, audience)}
+    hidden = [f"{a.name}:" for a in agencies_of(request) if a.id not in told]
+    if not hidden:
+        return list(request.events)
+    return [e for e in request.events
+            if not (e.kind == "signoff" and (e.comment or "").startswith(tuple(hidden)))]
 
 
 def decisions(request: DataRequest) -> dict[str, str]:

@@ -109,7 +109,9 @@ class DatasetEditSchema(Schema):
     keywords = Keywords(allow_none=True)
     update_frequency = _optional_text(100)
     contact = _optional_text(500)
-    access_level = fields.String(validate=validate.OneOf(ACCESS_LEVELS, error=ONE_OF))
+    access_level = fields.String(
+        validate=validate.OneOf(ACCESS_LEVELS, error=ONE_OF),
+        error_messages={"null": f"must be one of: {', '.join(ACCESS_LEVELS)}"})
 
     @pre_load
     def _clean(self, data: Any, **_: Any) -> Any:

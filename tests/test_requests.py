@@ -240,6 +240,14 @@ def test_restricted_fields_reach_a_cart_only_for_those_who_may_see_them(
     for fmt in ("md", "json"):
         text = intake.get(f"/requests/{request_id}/document.{fmt}").get_data(as_text=True)
         assert "Department of Labor" not in text and "marmoset" not in text.lower()
+    # Nor does the history: the sign-off event would name the agency and its steward.
+    for text in (intake.get(f"/requests/{request_id}").get_data(as_text=True),
+                 site.app.test_client().get(f"/api/v1/requests/{request_id}",
+                                            headers=officer).get_data(as_text=True)):
+        assert "Department of Labor" not in text and '"kind":"signoff"' not in text \
+            and "signed off" not in text
+    assert "Department of Labor: approved" in dol.get(f"/requests/{request_id}").get_data(
+        as_text=True)
     assert "Department of Labor" in dol.get(f"/requests/{request_id}/document.md"
                                             ).get_data(as_text=True)
     # Another requester cannot read it at all.
@@ -366,6 +374,13 @@ def test_the_api_carries_a_request_through_its_review(site: WebCatalog) -> None:
                                 "comment": "recorded for the agency"}, headers=officer)
         assert answer.status_code == 201
     # A recorded decision is not overturned silently: without a reason it is refused.
+    signoffs = len([e for e in api.get(f"/api/v1/requests/{request_id}", headers=officer)
+                    .get_json()["events"] if e["kind"] == "signoff"])
+    assert api.post(f"/api/v1/requests/{request_id}/signoffs", headers=officer,
+                    json={"agency": "dcf", "decision": "approved"}).status_code == 201
+    assert signoffs == len([e for e in api.get(f"/api/v1/requests/{request_id}",
+                                               headers=officer).get_json()["events"]
+                            if e["kind"] == "signoff"])  # the same again: nothing recorded
     overturn = api.post(f"/api/v1/requests/{request_id}/signoffs",
                         json={"agency": "dcf", "decision": "denied"}, headers=officer)
     assert overturn.status_code == 409
@@ -494,6 +509,17 @@ def test_an_item_restricted_after_it_was_added_is_counted_never_named(
             assert wrong.status_code == 400
             assert wrong.get_json()["error"]["fields"] == {
                 "justifications": [f"{key}: this request holds no such dataset"]}
+        # A hidden item is not there to take out by its id, like one never held.
+        from catalog.data_requests import get_request
+
+        with site.catalog.session() as session:
+            held = get_request(session, request_id)
+            assert held is not None
+            hidden_item = next(i.id for i in held.items if i.dataset_id == births)
+        hidden_delete = api.delete(f"{url}/items/{hidden_item}", headers=me)
+        missing_delete = api.delete(f"{url}/items/{2**62}", headers=me)
+        assert hidden_delete.get_json()["error"]["message"] == \
+            f"no item {hidden_item} in request {request_id}"  # as for {2**62}
         # "Remove them" belongs to the draft's form: what was typed is saved first.
         removed = fill(late, csrf, request_id, site, remove="not-shown",
                        purpose="Typed just before removing.")
@@ -502,6 +528,7 @@ def test_an_item_restricted_after_it_was_added_is_counted_never_named(
         assert "Removed 1 item you can no longer see. What you wrote is saved." in after
         assert "Typed just before removing." in after
         assert api.get(url, headers=me).get_json()["items_not_shown"] == 0
+        assert hidden_delete.status_code == missing_delete.status_code == 404
         assert str(births) not in saved()
         assert fill(late, csrf, request_id, site, action="submit").status_code == 302
     finally:
@@ -583,6 +610,19 @@ def test_the_api_changes_only_what_a_patch_names(site: WebCatalog) -> None:
     huge = api.patch(url, data=b"{" + b" " * (9 * 1024 * 1024) + b"}",
                      content_type="application/json", headers=me)
     assert huge.status_code == 413 and "8 MB" in huge.get_json()["error"]["message"]
+    # Sent in chunks, without a length, it is refused too (not cut and used).
+    import io
+
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path=url, method="PATCH", headers=me,
+                             content_type="application/json",
+                             input_stream=io.BytesIO(b'{"form": {"title": "cut"}}'
+                                                     + b" " * (9 * 1024 * 1024))).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input_terminated"] = True
+    assert api.open(environ).status_code == 413
+    assert api.get(url, headers=me).get_json()["form"]["title"] != "cut"
     untyped = api.patch(url, data='{"form": {}}', content_type="text/plain", headers=me)
     assert untyped.status_code == 400
     assert "Content-Type: application/json" in untyped.get_json()["error"]["message"]

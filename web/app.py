@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from catalog import accounts
 from catalog.config import Settings, load_settings
+from catalog.data_requests import MAX_TEXT
 from catalog.redact import install_log_redaction
 from catalog.service import Catalog
 from catalog.vocabulary import (
@@ -145,6 +146,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.teardown_appcontext(close_db)
 
     app.jinja_env.globals.update(VOCABULARIES)  # seen by imported macros too
+    app.jinja_env.globals["max_text"] = MAX_TEXT  # the longest text a request part holds
 
     @app.context_processor
     def _globals() -> dict[str, object]:

@@ -87,6 +87,7 @@ def view_of(session: Session, found: DataRequest, user: User) -> dict[str, Any]:
         agency["datasets"][line.dataset.id]["lines"].append(line)
     return {
         "req": found, "groups": groups, "hidden": hidden, "lines": lines,
+        "events": request_review.visible_events(found, audience()),
         "signoffs": [s for s in found.signoffs if s.agency_id in {
             a.id for a in data_requests.shown_agencies(found, audience())}],
         "moves": request_review.allowed_moves(found, user),
@@ -99,7 +100,7 @@ def view_of(session: Session, found: DataRequest, user: User) -> dict[str, Any]:
             {"key": "title", "value": (found.form or {}).get("title")}]}),
         "flagged": [li for li in lines if li.state != "current"],
         "officers": accounts_intake(session) if data_requests.may_work_the_queue(user) else [],
-        "when": accounts.when, "max_text": data_requests.MAX_TEXT,
+        "when": accounts.when,
     }
 
 
@@ -230,7 +231,8 @@ def edit(request_id: int) -> ResponseReturnValue:
                 else:
                     item_id = form_id(removing)
                     try:
-                        data_requests.remove_item(session, found, user, item_id or 0)
+                        data_requests.remove_item(session, found, user, item_id or 0,
+                                                  audience=audience())
                     except LookupError:
                         abort(404)
                     flash("Removed the item. What you wrote is saved.", "info")

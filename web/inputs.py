@@ -16,6 +16,7 @@ from flask import Flask, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
 
 CHANGES = ("POST", "PUT", "PATCH", "DELETE")
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def text_problem(value: Any) -> str | None:
@@ -64,15 +65,21 @@ def check_bodies() -> None:
     if request.method not in CHANGES:
         return
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    too_large = f"The body is larger than the {(limit or 0) // (1024 * 1024)} MB the " \
+        "catalog reads; nothing of it was used."
     if limit and (request.content_length or 0) > limit:
-        abort(413, description=f"The body is larger than the {limit // (1024 * 1024)} MB "
-                               "the catalog reads; nothing was read.")
+        abort(413, description=too_large)
+    # A body sent in chunks has no length to check first: the stream is cut at the limit,
+    # and a body that reaches it is refused rather than the cut part used.
+    if limit and request.content_length is None and request.mimetype not in FORMS \
+            and len(request.get_data(cache=True)) >= limit:
+        abort(413, description=too_large)
     if request.is_json and request.get_data(cache=True):
         try:
             current_app.json.loads(request.get_data(cache=True))
         except ValueError as exc:  # json's own errors are ValueErrors too
             abort(400, description=f"The body is not valid JSON: {_short(exc)}.")
-    elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    elif request.mimetype in FORMS:
         for key, value in request.form.items(multi=True):
             problem = _string_problem(key) or _string_problem(value)
             if problem:

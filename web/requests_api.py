@@ -75,7 +75,7 @@ def request_data(found: DataRequest, user: User) -> dict[str, Any]:
         "assigned_to": found.officer.email if found.officer else None,
         "created_at": found.created_at, "updated_at": found.updated_at,
         "submitted_at": found.submitted_at,
-        "events": found.events,
+        "events": request_review.visible_events(found, audience()),
         "url": external_url("requests.show", request_id=found.id),
     }
 
@@ -196,7 +196,7 @@ def add_item(request_id: int) -> ResponseReturnValue:
 def remove_item(request_id: int, item_id: int) -> ResponseReturnValue:
     """Take an item out of a draft (the request as it is now)."""
     return _act(request_id, lambda session, found, user: data_requests.remove_item(
-        session, found, user, item_id))
+        session, found, user, item_id, audience=audience()))
 
 
 @bp.delete("/<int:request_id>/items/not-shown")

@@ -110,7 +110,7 @@ def _patch(target: Dataset | Field, dataset: Dataset, schema: Schema) -> Respons
                        "ETag.",
             "current_etag": etag_of(fresh),
             "differences": [{"part": d.column, **({"then": d.read} if read else {}),
-                             "now": d.now, "yours": d.yours}
+                             "now": d.now, **({"yours": d.yours} if d.column in loaded else {})}
                             for d in differences(read, stale.current, loaded)],
         }})
         answer.status_code = 412
