@@ -212,6 +212,8 @@ def test_api_tokens_work_until_revoked(secured: WebCatalog) -> None:
     internal = secured.datasets["quokka-casework"]
     assert api.get(f"/api/v1/datasets/{internal}").status_code == 404  # anonymous
     assert api.get(f"/api/v1/datasets/{internal}", headers=headers).status_code == 200
+    assert api.get(f"/api/v1/datasets/{internal}", headers={"Authorization": token}
+                   ).status_code == 200  # bare, as CKAN clients send a key
     assert token not in client.get("/account").get_data(as_text=True)  # shown once
     token_id = int(client.get("/account").get_data(as_text=True)
                    .split("/account/tokens/", 1)[1].split("/", 1)[0])
@@ -228,6 +230,9 @@ def test_api_tokens_work_until_revoked(secured: WebCatalog) -> None:
     basic = api.get("/api/v1/agencies", headers={"Authorization": "Basic dXNlcjpwYXNz"})
     assert basic.status_code == 401 and "Bearer" in basic.get_json()["error"]["message"]
     assert api.get("/api/v1/agencies").status_code == 200
+    # A bare key, as CKAN clients send one, is read as the token it is.
+    assert api.get("/api/v1/agencies", headers={"Authorization": "cat_made-up"}
+                   ).status_code == 401
 
 
 def test_tokens_are_stored_hashed(secured: WebCatalog) -> None:

@@ -149,9 +149,12 @@ def _load_session(key: str) -> Account | None:
 
 
 def bearer_token() -> str | None:
-    """The token of an ``Authorization: Bearer`` header, if any."""
-    header = request.headers.get("Authorization", "")
+    """The token of an ``Authorization: Bearer`` header, if any — or of a bare
+    ``Authorization: cat_…`` header, the way CKAN clients (ckanapi) send an API key."""
+    header = request.headers.get("Authorization", "").strip()
     scheme, _, token = header.partition(" ")
+    if not token and scheme.startswith(accounts.TOKEN_PREFIX):
+        return scheme
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
@@ -175,10 +178,10 @@ def refuse_bad_tokens() -> None:
     meant to be served as someone."""
     if bearer_token() is not None and current_account() is None:
         abort(401, description="The API token is unknown or revoked.")
-    header = request.headers.get("Authorization", "").strip()
-    if header and bearer_token() is None and request.path.startswith(API_PREFIX):
+    scheme, named, _ = request.headers.get("Authorization", "").strip().partition(" ")
+    if named and scheme.lower() != "bearer" and request.path.startswith(API_PREFIX):
         abort(401, description="The API takes its tokens as 'Authorization: Bearer <token>'; "
-                               f"{header.partition(' ')[0][:20]!r} credentials are not used.")
+                               f"{scheme[:20]!r} credentials are not used.")
 
 
 def _unauthorized() -> ResponseReturnValue:
