@@ -668,7 +668,8 @@ def test_text_no_page_or_database_can_hold_is_refused_at_the_door(site: WebCatal
     url = f"/api/v1/requests/{request_id}"
     for body, problem in (('{"form": {"title": "Surrogate \\ud800"}}', "surrogate"),
                           ('{"form": {"title": "NUL \\u0000"}}', "NUL"),
-                          ("[" * 100_000 + "]" * 100_000, "nested too deeply")):
+                          ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+                          ('{"form": {"title": ' + "9" * 5000 + "}}", "4,300 digits")):
         refused = api.patch(url, data=body, content_type="application/json", headers=me)
         assert refused.status_code == 400, body[:40]
         assert problem in refused.get_json()["error"]["message"]

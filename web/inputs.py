@@ -54,6 +54,10 @@ class CatalogJSONProvider(DefaultJSONProvider):
             value = super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("the JSON is nested too deeply") from None
+        except ValueError as exc:
+            if "integer string conversion" in str(exc):  # Python's cap on digits
+                raise ValueError("a number has more than 4,300 digits") from None
+            raise
         problem = text_problem(value)
         if problem:
             raise ValueError(problem)
