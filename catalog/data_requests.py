@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -449,19 +450,21 @@ def lines_of(request: DataRequest, audience: Audience) -> tuple[list[Line], int]
     return lines, hidden
 
 
+def _agencies(items: Iterable[RequestItem]) -> list[Agency]:
+    found = {i.dataset.agency.id: i.dataset.agency for i in items}
+    return sorted(found.values(), key=lambda a: a.name)
+
+
 def agencies_of(request: DataRequest) -> list[Agency]:
     """The agencies whose data the request asks for, by name."""
-    found = {i.dataset.agency.id: i.dataset.agency for i in request.items}
-    return sorted(found.values(), key=lambda a: a.name)
+    return _agencies(request.items)
 
 
 def shown_agencies(request: DataRequest, audience: Audience) -> list[Agency]:
     """The agencies a reader may be told the request asks data of: those of the items they
     may see. An agency whose every requested item is hidden from them is not named (it may
     hold nothing else they see); such items are only counted."""
-    found = {i.dataset.agency.id: i.dataset.agency for i in request.items
-             if _visible(i, audience)}
-    return sorted(found.values(), key=lambda a: a.name)
+    return _agencies(i for i in request.items if _visible(i, audience))
 
 
 def agency_slugs(request: DataRequest) -> list[str]:

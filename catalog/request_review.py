@@ -247,6 +247,8 @@ def visible_events(request: DataRequest, audience: Audience) -> list[RequestEven
             if not (e.kind == "signoff" and (e.comment or "").startswith(tuple(hidden)))]
 
 
-def decisions(request: DataRequest) -> dict[str, str]:
-    """Each agency's latest decision, by agency slug."""
-    return {s.agency.slug: s.decision for s in request.signoffs}
+def visible_signoffs(request: DataRequest, audience: Audience) -> list[RequestSignoff]:
+    """The agencies' sign-offs a reader may see: those of the agencies named to them."""
+    told = {a.id for a in shown_agencies(request, audience)}
+    return [s for s in request.signoffs if s.agency_id in told]
+

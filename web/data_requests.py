@@ -88,8 +88,7 @@ def view_of(session: Session, found: DataRequest, user: User) -> dict[str, Any]:
     return {
         "req": found, "groups": groups, "hidden": hidden, "lines": lines,
         "events": request_review.visible_events(found, audience()),
-        "signoffs": [s for s in found.signoffs if s.agency_id in {
-            a.id for a in data_requests.shown_agencies(found, audience())}],
+        "signoffs": request_review.visible_signoffs(found, audience()),
         "moves": request_review.allowed_moves(found, user),
         "mine": found.requester_id == user.id,
         "editable": found.requester_id == user.id and found.status in data_requests.EDITABLE,

@@ -69,7 +69,8 @@ def request_data(found: DataRequest, user: User) -> dict[str, Any]:
         } for li in lines],
         "items_not_shown": hidden,
         "agencies": shown,
-        "signoffs": {k: v for k, v in request_review.decisions(found).items() if k in shown},
+        "signoffs": {s.agency.slug: s.decision
+                     for s in request_review.visible_signoffs(found, audience())},
         "allowed_transitions": request_review.allowed_moves(found, user),
         "revisions": found.revisions,
         "assigned_to": found.officer.email if found.officer else None,
