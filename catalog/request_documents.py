@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from catalog.data_requests import FORM, Line
+from catalog.data_requests import Line
 from catalog.models import Agency, User
+from catalog.request_form import FORM
 from catalog.request_models import DataRequest
 
 FONT_PATHS = (

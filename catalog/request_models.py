@@ -24,7 +24,7 @@ class DataRequest(Base):
                                         index=True)
     # What the forms of P20 WIN, ResearchDataGov and the CT Data Sharing Playbook ask:
     # {"title", "organisation", "team": [{"name", "email", "role"}], "purpose", ...}; see
-    # catalog.data_requests.FORM for the parts and RequestFormSchema for what is required.
+    # catalog.request_form.FORM for the parts and SubmissionSchema for what is required.
     form: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Justification per dataset, {dataset id (as text): text}.
     justifications: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)

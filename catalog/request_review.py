@@ -36,6 +36,7 @@ from catalog.models import (
     User,
     utcnow,
 )
+from catalog.request_form import MAX_TEXT
 from catalog.request_models import (
     DataRequest,
     RequestEvent,
@@ -43,8 +44,6 @@ from catalog.request_models import (
     RequestSignoff,
 )
 from catalog.vocabulary import Role, SignoffDecision
-
-MAX_TEXT = 20_000
 
 
 def allowed_moves(request: DataRequest, user: User) -> list[str]:

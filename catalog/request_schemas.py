@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from catalog.data_requests import FORM_KEYS, MAX_TEXT
+from catalog.request_form import FORM_KEYS, MAX_TEXT
 from catalog.schemas import UtcDateTime
 from catalog.vocabulary import RequestStatus, SignoffDecision, values
 

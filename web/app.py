@@ -11,8 +11,8 @@ from werkzeug.routing import IntegerConverter, Map
 
 from catalog import accounts
 from catalog.config import Settings, load_settings
-from catalog.data_requests import MAX_TEXT
 from catalog.redact import install_log_redaction
+from catalog.request_form import MAX_TEXT
 from catalog.service import Catalog
 from catalog.vocabulary import (
     AccessLevel,

@@ -26,10 +26,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from catalog import accounts, data_requests, request_review
-from catalog.data_requests import FORM, NotAllowed, RequestError
+from catalog.data_requests import NotAllowed, RequestError
 from catalog.linkage import propose
 from catalog.models import User
 from catalog.request_documents import FORMATS, MEDIA_TYPES, RENDERERS, document, title_of
+from catalog.request_form import FORM
 from catalog.request_models import DataRequest
 from catalog.vocabulary import Role
 from web.access import audience
