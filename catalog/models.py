@@ -29,6 +29,9 @@ from catalog.vocabulary import (
     SuggestionStatus,
 )
 
+#: The largest id the database holds (a signed 64-bit integer): a larger one names nothing.
+MAX_ID = 2**63 - 1
+
 
 def utcnow() -> datetime:
     """Current time in UTC (timezone-aware)."""

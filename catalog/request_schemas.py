@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from catalog.models import MAX_ID
 from catalog.request_form import FORM_KEYS, MAX_TEXT
 from catalog.schemas import UtcDateTime
 from catalog.vocabulary import RequestStatus, SignoffDecision, values
@@ -51,9 +52,9 @@ class ItemInSchema(Schema):
         unknown = RAISE
 
     field_id = fields.Integer(load_default=None, allow_none=True, strict=True,
-                              validate=validate.Range(min=1, max=2**63 - 1))
+                              validate=validate.Range(min=1, max=MAX_ID))
     dataset_id = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                validate=validate.Range(min=1, max=2**63 - 1))
+                                validate=validate.Range(min=1, max=MAX_ID))
     justification = fields.String(load_default=None, allow_none=True,
                                   validate=validate.Length(max=MAX_TEXT))
 

@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from catalog import accounts
 from catalog.config import Settings, load_settings
+from catalog.models import MAX_ID
 from catalog.redact import install_log_redaction
 from catalog.request_form import MAX_TEXT
 from catalog.service import Catalog
@@ -83,7 +84,7 @@ class DatabaseId(IntegerConverter):
     """``<int:…>`` in routes: a non-negative id the database can hold; larger ones are 404."""
 
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from catalog import accounts, data_requests, request_review
 from catalog.data_requests import NotAllowed, RequestError
 from catalog.linkage import propose
-from catalog.models import User
+from catalog.models import MAX_ID, User
 from catalog.request_documents import FORMATS, MEDIA_TYPES, RENDERERS, document, title_of
 from catalog.request_form import FORM
 from catalog.request_models import DataRequest
@@ -47,9 +47,6 @@ def me(session: Session) -> User:
     if user is None:
         abort(401)
     return user
-
-
-MAX_ID = 2**63 - 1
 
 
 def form_id(text: str | None) -> int | None:

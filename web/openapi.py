@@ -20,6 +20,7 @@ from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Blueprint, Response, current_app, jsonify, render_template
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from catalog.models import MAX_ID
 from catalog.request_documents import FORMATS, MEDIA_TYPES
 from catalog.request_schemas import (
     CommentInSchema,
@@ -225,7 +226,7 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     for converter, name in RULE_PARAMETER.findall(rule):
         schema: dict[str, Any] = {"type": "string", "minLength": 1}
         if converter == "int":
-            schema = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+            schema = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
         parameters.append({"in": "path", "name": name, "required": True, "schema": schema})
     return RULE_PARAMETER.sub(r"{\2}", rule), parameters
 
