@@ -415,9 +415,12 @@ def submission_problems(request: DataRequest, audience: Audience
 
 
 def record_event(session: Session, request: DataRequest, user: User | None, kind: str,
-                 before: str | None, after: str | None, comment: str | None) -> RequestEvent:
-    """Add an event to a request's history: who did what (and said what), when."""
+                 before: str | None, after: str | None, comment: str | None,
+                 *, agency_id: int | None = None) -> RequestEvent:
+    """Add an event to a request's history: who did what (and said what), when (and, for
+    a sign-off, of which agency)."""
     event = RequestEvent(request=request, kind=kind, from_status=before, to_status=after,
+                         agency_id=agency_id,
                          actor_id=user.id if user is not None else None,
                          actor=user.email if user is not None else "system",
                          comment=(comment or "").strip()[:MAX_TEXT] or None, at=utcnow())

@@ -84,6 +84,10 @@ class RequestEvent(Base):
     actor: Mapped[str] = mapped_column(String(320))
     comment: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The agency a sign-off event is about (None for other events): readers not told of the
+    # agency do not see the event (request_review.visible_events).
+    agency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agencies.id", name="fk_request_events_agency", ondelete="SET NULL"))
 
     request: Mapped[DataRequest] = relationship(back_populates="events")
 

@@ -140,7 +140,8 @@ def signoff(session: Session, request: DataRequest, user: User, agency_slug: str
     found.decision, found.by, found.at = decision, user.email, utcnow()
     found.comment = text
     record_event(session, request, user, "signoff", None, None,
-           f"{agency.name}: {decision}{was}" + (f" — {found.comment}" if found.comment else ""))
+                 f"{agency.name}: {decision}{was}"
+                 + (f" — {found.comment}" if found.comment else ""), agency_id=agency.id)
     request.updated_at = utcnow()
     return found
 
@@ -236,14 +237,12 @@ def signable_agencies(request: DataRequest, user: User) -> list[Agency]:
 
 
 def visible_events(request: DataRequest, audience: Audience) -> list[RequestEvent]:
-    """The request's history as a reader may see it: the sign-offs of an agency whose every
-    requested item is hidden from them are left out (they would name it, and its steward)."""
+    """The request's history as a reader may see it: a sign-off is shown only to those told
+    of its agency (an agency whose every requested item is hidden from the reader is not
+    named to them, nor its steward), so one of an agency the request no longer asks (its
+    datasets withdrawn since) or one whose agency is unknown is left out too."""
     told = {a.id for a in shown_agencies(request, audience)}
-    hidden = [f"{a.name}:" for a in agencies_of(request) if a.id not in told]
-    if not hidden:
-        return list(request.events)
-    return [e for e in request.events
-            if not (e.kind == "signoff" and (e.comment or "").startswith(tuple(hidden)))]
+    return [e for e in request.events if e.kind != "signoff" or e.agency_id in told]
 
 
 def visible_signoffs(request: DataRequest, audience: Audience) -> list[RequestSignoff]:

@@ -255,6 +255,42 @@ def test_restricted_fields_reach_a_cart_only_for_those_who_may_see_them(
     assert viewer.get(f"/requests/{request_id}/document.pdf").status_code == 404
 
 
+def test_a_signoff_stays_hidden_whatever_its_text_says(site: WebCatalog) -> None:
+    """A sign-off event is tied to its agency by id: renamed since (or with any text), the
+    agency's sign-off is still kept from a reader not told of the agency."""
+    from sqlalchemy import update
+
+    from catalog.models import Agency
+
+    hidden_dol = site.datasets["marmoset-wage-match"]  # restricted, DOL
+    dol, lcsrf = client_of(site, "dol@example.org")
+    assert add(dol, lcsrf, hidden_dol, site.fields["MARMOSET_WAGE"]).status_code == 302
+    request_id = draft_id(dol)
+    fill(dol, lcsrf, request_id, site, action="submit")
+    intake, icsrf = client_of(site, "intake@example.org")
+    for to in ("screening", "agency_review"):
+        assert move(intake, icsrf, request_id, to).status_code == 302
+    assert dol.post(f"/requests/{request_id}/signoff", data={
+        "csrf": lcsrf, "agency": "dol", "decision": "denied",
+        "comment": "Quokka reasons"}).status_code == 302
+    officer = token_of(site, "intake@example.org")
+    with site.catalog.transaction() as session:
+        session.execute(update(Agency).where(Agency.slug == "dol")
+                        .values(name="Connecticut Labor Department"))
+    try:
+        for text in (intake.get(f"/requests/{request_id}").get_data(as_text=True),
+                     site.app.test_client().get(f"/api/v1/requests/{request_id}",
+                                                headers=officer).get_data(as_text=True),
+                     intake.get(f"/requests/{request_id}/document.md").get_data(as_text=True)):
+            assert "Department of Labor" not in text and "Quokka" not in text
+        assert "Department of Labor: denied — Quokka reasons" in dol.get(
+            f"/requests/{request_id}").get_data(as_text=True)
+    finally:
+        with site.catalog.transaction() as session:
+            session.execute(update(Agency).where(Agency.slug == "dol")
+                            .values(name="Department of Labor"))
+
+
 def test_a_requested_field_that_changes_after_submission_is_flagged(site: WebCatalog) -> None:
     from catalog.stewardship import apply_edit
 
