@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from catalog.audience import Audience
 from catalog.models import (
@@ -46,6 +47,7 @@ from catalog.request_models import (
     RequestEvent,
     RequestItem,
 )
+from catalog.sensitivity import RANK, pending_levels, working_level
 from catalog.vocabulary import DatasetStatus, RequestStatus, Role, Sensitivity
 
 S = RequestStatus
@@ -294,15 +296,28 @@ class Line:
     dataset: Dataset
     field: Field | None
     state: str  # current | changed | withdrawn | gone
+    # Levels suggested for the dataset's fields and not yet reviewed, by field name.
+    suggested: Mapping[str, str] = dataclass_field(default_factory=dict)
+
+    def _levels(self) -> list[tuple[str, bool]]:
+        fields = [self.field] if self.field is not None else list(self.dataset.fields)
+        out = []
+        for f in fields:
+            level = working_level(f.sensitivity, self.suggested.get(f.name))
+            out.append((level, level != working_level(f.sensitivity, None)))
+        return out or [(Sensitivity.PUBLIC.value, False)]
 
     @property
     def sensitivity(self) -> str:
-        """The item's sensitivity (the most sensitive field of a whole dataset)."""
-        if self.field is not None:
-            return self.field.sensitivity or Sensitivity.PUBLIC.value
-        order = [s.value for s in Sensitivity]
-        levels = [f.sensitivity or "public" for f in self.dataset.fields] or ["public"]
-        return max(levels, key=order.index)
+        """The item's sensitivity (the most sensitive field of a whole dataset), a level
+        suggested and awaiting review counting when it ranks above the field's own."""
+        return max(self._levels(), key=lambda pair: RANK[pair[0]])[0]
+
+    @property
+    def sensitivity_suggested(self) -> bool:
+        """Whether :attr:`sensitivity` is a suggestion no steward has reviewed yet."""
+        level = self.sensitivity
+        return all(suggested for lv, suggested in self._levels() if lv == level)
 
     @property
     def needs_justification(self) -> bool:
@@ -341,16 +356,31 @@ def item_state(item: RequestItem, dataset: Dataset, field: Field | None) -> str:
     return "current"
 
 
+def _pending_memo(request: DataRequest) -> Callable[[int], dict[str, str]]:
+    """:func:`catalog.sensitivity.pending_levels` of a request's datasets, each read once."""
+    session = object_session(request)
+    memo: dict[int, dict[str, str]] = {}
+
+    def pending(dataset_id: int) -> dict[str, str]:
+        if dataset_id not in memo:
+            memo[dataset_id] = pending_levels(session, dataset_id) if session else {}
+        return memo[dataset_id]
+
+    return pending
+
+
 def lines_of(request: DataRequest, audience: Audience) -> tuple[list[Line], int]:
     """The request's items the audience may see, and how many others it holds."""
     lines, hidden = [], 0
+    suggested = _pending_memo(request)
     for item in request.items:
         dataset = item.dataset
         if not _visible(item, audience):
             hidden += 1
             continue
         field = field_of(dataset, item.field_name)
-        lines.append(Line(item, dataset, field, item_state(item, dataset, field)))
+        lines.append(Line(item, dataset, field, item_state(item, dataset, field),
+                          suggested(dataset.id)))
     lines.sort(key=lambda li: (li.dataset.agency.name, li.dataset.title,
                                li.field.position if li.field else 0))
     return lines, hidden
@@ -397,6 +427,7 @@ def submission_problems(request: DataRequest, audience: Audience
         problems["Requested data"] = [
             f"{hidden} item{'s' if hidden != 1 else ''} you can no longer see (restricted "
             "since you added them): remove them to submit"]
+    suggested = _pending_memo(request)
     for item in request.items:
         dataset = item.dataset
         if not _visible(item, audience):
@@ -404,7 +435,8 @@ def submission_problems(request: DataRequest, audience: Audience
         if not (request.justifications or {}).get(str(dataset.id)):
             problems.setdefault("Justification per dataset", []).append(
                 f"why {dataset.title!r} is needed")
-        line = Line(item, dataset, field_of(dataset, item.field_name), "current")
+        line = Line(item, dataset, field_of(dataset, item.field_name), "current",
+                    suggested(dataset.id))
         if line.needs_justification and not item.justification:
             what = item.field_name or f"all of {dataset.title}"
             problems.setdefault("Justification of personal or private data", []).append(

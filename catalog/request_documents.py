@@ -53,7 +53,8 @@ def document(request: DataRequest, lines: list[Line], hidden: int,
                 "description": (line.field.description if line.field
                                 else line.dataset.description),
                 "data_type": line.field.data_type if line.field else None,
-                "sensitivity": line.sensitivity, "state": line.state,
+                "sensitivity": line.sensitivity,
+                "sensitivity_suggested": line.sensitivity_suggested, "state": line.state,
                 "justification": line.item.justification,
             })
         agencies.append({
@@ -128,9 +129,16 @@ def as_json(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8")
 
 
+def _sensitivity(f: dict[str, Any]) -> str:
+    """A requested field's level as documents give it: a suggestion no steward has reviewed
+    yet says so."""
+    return f["sensitivity"] + (" (suggested, not yet reviewed)"
+                               if f.get("sensitivity_suggested") else "")
+
+
 def _field_line(f: dict[str, Any]) -> str:
     name = "the whole dataset" if f["whole_dataset"] else f["name"]
-    bits = [name, f["label"], f["data_type"], f"sensitivity: {f['sensitivity']}"]
+    bits = [name, f["label"], f["data_type"], f"sensitivity: {_sensitivity(f)}"]
     text = " — ".join(b for b in bits if b)
     if f["state"] != "current":
         text += f" [{f['state']} since the request was submitted]"
@@ -202,7 +210,7 @@ def as_docx(doc: dict[str, Any]) -> bytes:
                 row = table.add_row().cells
                 row[0].text = "the whole dataset" if f["whole_dataset"] else (f["name"] or "")
                 row[1].text = f["description"] or f["label"] or ""
-                row[2].text = f["sensitivity"] + ("" if f["state"] == "current"
+                row[2].text = _sensitivity(f) + ("" if f["state"] == "current"
                                                   else f" ({f['state']})")
                 row[3].text = f["justification"] or ""
     if doc["items_not_shown"]:

@@ -108,7 +108,11 @@ class ItemOutSchema(Schema):
     field_id = fields.Integer(allow_none=True)
     whole_dataset = fields.Boolean()
     access_level = fields.String()
-    sensitivity = fields.String()
+    sensitivity = fields.String(metadata={"description": (
+        "the level the request goes by: the field's own, or (sensitivity_suggested) a "
+        "level the catalog suggested that no steward has reviewed yet and that ranks above "
+        "it; a whole dataset's is its most sensitive field's")})
+    sensitivity_suggested = fields.Boolean()
     justification = fields.String(allow_none=True)
     state = fields.String()
 

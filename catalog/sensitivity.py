@@ -209,6 +209,27 @@ def as_json(row: SensitivitySuggestion | None) -> dict[str, Any] | None:
             "decided_level": row.decided_level, "decided_by": row.decided_by}
 
 
+def pending_levels(session: Session, dataset_id: int) -> dict[str, str]:
+    """The levels suggested for a dataset's fields and not yet reviewed, by field name."""
+    rows = session.execute(select(SensitivitySuggestion.field_name,
+                                  SensitivitySuggestion.level).where(
+        SensitivitySuggestion.dataset_id == dataset_id,
+        SensitivitySuggestion.status == PENDING,
+        SensitivitySuggestion.level.is_not(None)))
+    return {name: level for name, level in rows}
+
+
+def working_level(stored: str | None, suggested: str | None) -> str:
+    """The level to act on: the field's own, or a suggestion awaiting review that ranks
+    above it. Every field starts public (no source states a level), so until a steward
+    has decided, the catalog's own reading ("a social security number") is what requests
+    and documents go by: an unreviewed SSN asks for its minimum-necessary reason."""
+    level = stored if stored in RANK else Sensitivity.PUBLIC.value
+    if suggested in RANK and RANK[suggested] > RANK[level]:
+        return suggested
+    return level
+
+
 def refresh(session: Session, dataset: Dataset) -> int:
     """Compute a dataset's suggestions again and re-apply its stewards' decisions.
 

@@ -148,6 +148,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
 
     app.jinja_env.globals.update(VOCABULARIES)  # seen by imported macros too
     app.jinja_env.globals["max_text"] = MAX_TEXT  # the longest text a request part holds
+    app.jinja_env.globals["access_help"] = ACCESS_HELP  # imported macros use it too
 
     @app.context_processor
     def _globals() -> dict[str, object]:
@@ -157,7 +158,6 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
             "kind_labels": KIND_LABELS,
             "facet_label": facet_label,
             "facet_titles": FACET_TITLES,
-            "access_help": ACCESS_HELP,
             "sensitivity_help": SENSITIVITY_HELP,
             "current_endpoint": request.endpoint or "",
             "account": auth.current_account(),

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 
 from catalog.models import Field
 from catalog.search.query import Hit
-from catalog.sensitivity import LEVELS, suggestion_map
+from catalog.sensitivity import LEVELS, suggestion_map, working_level
 from catalog.store import dataset_history
 from web.access import (
     audience,
@@ -75,6 +75,12 @@ def dataset(dataset_id: int) -> str:
 def field(field_id: int) -> str:
     """Every attribute of one field, its code list, and similar fields elsewhere."""
     found = visible_field(field_id)
+    suggestion = suggestion_map(db(), found.dataset_id).get(found.name)
+    pending = suggestion.level if suggestion is not None and suggestion.status == "pending" \
+        else None
+    reviewed = (suggestion is not None and suggestion.status != "pending") \
+        or "sensitivity" in (found.steward_edits or {})
     return render_template("field.html", field=found, dataset=found.dataset,
-                           similar=similar_to(found),
-                           suggestion=suggestion_map(db(), found.dataset_id).get(found.name))
+                           similar=similar_to(found), suggestion=suggestion,
+                           working_level=working_level(found.sensitivity, pending),
+                           sensitivity_reviewed=reviewed)

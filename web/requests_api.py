@@ -65,6 +65,7 @@ def request_data(found: DataRequest, user: User) -> dict[str, Any]:
             "field_id": li.field.id if li.field else None,
             "whole_dataset": li.item.field_name is None,
             "access_level": li.dataset.access_level, "sensitivity": li.sensitivity,
+            "sensitivity_suggested": li.sensitivity_suggested,
             "justification": li.item.justification, "state": li.state,
         } for li in lines],
         "items_not_shown": hidden,
