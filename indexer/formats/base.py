@@ -60,6 +60,7 @@ Raw dataset record (dict) — validated later by ``catalog.schemas.DatasetInSche
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,13 +193,36 @@ _TYPE_WORDS: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+# A date written as its pattern ("MM/DD/YYYY", "YYYYMMDD", "CCYYMMDD", "Date(MMDDYYYY)"):
+# runs of m, d, y (or cc for the century), with or without separators, naming a month and
+# a year.
+_DATE_PATTERN = re.compile(
+    r"(?:date\s*\(?)?((?:cc|[mdy]{2,4})(?:[/.\- ]?(?:cc|[mdy]{2,4})){1,3})\)?")
+# Type codes of width-based layouts: "IN 2" (integer), "DT 8" (date), "DE 8.2" (decimal).
+_CODED_TYPE = re.compile(r"(in|dt|de)\s*\d+(?:\.\d+)?")
+_CODED_KIND = {"in": "integer", "dt": "date", "de": "number"}
+_SQL_TYPES = {"tinyint": "integer", "mediumint": "integer", "bit": "boolean",
+              "clob": "string", "nvarchar": "string", "nchar": "string"}
+_NO_TYPE = frozenset({"not available", "n/a", "na", "unknown", "none", "-", "?"})
+
+
 def normalise_type(raw: str | None) -> str | None:
-    """Map a source's own type word (``Alphanumeric``, ``calendar_date``, ``N3PF.``) to ours."""
+    """Map a source's own type word (``Alphanumeric``, ``calendar_date``, ``N3PF.``,
+    ``MM/DD/YYYY``, ``DT 8``) to ours; a type the source says it does not know is None."""
     if raw is None:
         return None
     word = str(raw).strip().lower()
-    if not word:
+    if not word or word in _NO_TYPE:
         return None
+    pattern = _DATE_PATTERN.fullmatch(word)
+    if pattern and "m" in pattern.group(1) and "y" in pattern.group(1):
+        return "date"
+    coded = _CODED_TYPE.fullmatch(word)
+    if coded:
+        return _CODED_KIND[coded.group(1)]
+    head = re.split(r"[^a-z]", word, maxsplit=1)[0]
+    if head in _SQL_TYPES:
+        return _SQL_TYPES[head]
     for needles, kind in _TYPE_WORDS:
         if any(word == n or word.startswith(n) for n in needles):
             return kind
