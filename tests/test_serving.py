@@ -21,7 +21,7 @@ import pytest
 from catalog.config import load_settings
 from catalog.embeddings import Embedder
 from catalog.service import Catalog
-from tests.webfixtures import WebCatalog, build_catalog
+from tests.webfixtures import PASSWORD, WebCatalog, add_account, build_catalog, csrf_of
 from web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,16 +56,18 @@ def rss_mb(pid: int) -> float:
 def gunicorn_url(
     tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> Iterator[tuple[str, subprocess.Popen[str], WebCatalog]]:
-    """The test catalog served by gunicorn (one worker, two threads) from its files."""
+    """The test catalog served by gunicorn (two workers, as documented, of two threads) from
+    its files, with no CATALOG_SECRET_KEY set."""
     data_dir = tmp_path_factory.mktemp("gunicorn")
     catalog = Catalog(load_settings(data_dir=data_dir, database_url=None), embedder=embedder)
     built = build_catalog(catalog)
+    add_account(catalog, "ada@example.org", "viewer")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")}
     env.update(
         CATALOG_DATA_DIR=str(data_dir),
         CATALOG_WEB_BIND=f"127.0.0.1:{port}",
-        CATALOG_WEB_WORKERS="1",
+        CATALOG_WEB_WORKERS="2",
         CATALOG_WEB_THREADS="2",
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
@@ -130,6 +132,33 @@ def test_gunicorn_serves_compressed_pages_with_etags_and_304s(gunicorn_url: Any)
         f"gunicorn: master {rss_mb(server.pid):.0f} MB, worker after a semantic search "
         f"{', '.join(f'{rss_mb(int(p)):.0f} MB' for p in workers)}"
     )
+
+
+def test_a_sign_in_holds_on_every_worker_without_a_configured_key(gunicorn_url: Any) -> None:
+    """No CATALOG_SECRET_KEY: the workers share the key kept in the data directory, so a
+    sign-in made on one worker is honoured by the other (with a key of its own each, most
+    sign-ins failed as "The form expired" and the rest were lost on the next request)."""
+    import http.cookiejar
+    import urllib.parse
+
+    url, _, built = gunicorn_url
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    for attempt in range(4):
+        csrf = csrf_of(opener.open(f"{url}/login", timeout=30).read().decode())
+        body = urllib.parse.urlencode({"email": "ada@example.org", "password": PASSWORD,
+                                       "csrf": csrf}).encode()
+        answer = opener.open(f"{url}/login", data=body, timeout=30)
+        assert answer.status == 200 and "/login" not in answer.url, attempt
+        for _ in range(8):  # each a new connection: gunicorn hands them to either worker
+            page = opener.open(f"{url}/account", timeout=30)
+            assert page.status == 200 and "/login" not in page.url
+            assert "ada@example.org" in page.read().decode()
+        opener.open(f"{url}/logout", data=urllib.parse.urlencode(
+            {"csrf": csrf_of(opener.open(f"{url}/account", timeout=30).read().decode())}
+        ).encode(), timeout=30)
+    key = Path(built.catalog.settings.data_dir) / "secret_key"
+    assert key.stat().st_mode & 0o777 == 0o600
 
 
 def test_signed_in_answers_are_private_and_errors_not_stored(client: Any) -> None:

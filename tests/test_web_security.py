@@ -303,3 +303,22 @@ def test_load_exits_non_zero_when_a_file_failed(tmp_path: Path,
     assert result.exit_code == 1, result.output
     assert "1 loaded" in result.output and "1 failed" in result.output
     assert "FAILED: 1 of 2 file(s) could not be loaded" in result.output
+
+
+def test_the_secret_key_is_configured_or_kept_in_the_data_directory(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from dataclasses import replace as with_
+
+    from catalog.config import load_settings
+    from web.app import secret_key
+
+    settings = load_settings(data_dir=tmp_path / "data", database_url=None)
+    settings = with_(settings, secret_key=None)
+    first = secret_key(settings)
+    assert len(first) == 64 and secret_key(settings) == first  # every process reads it
+    assert (tmp_path / "data" / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert secret_key(with_(settings, secret_key="configured-key-" * 3)) == "configured-key-" * 3
+    (tmp_path / "file").write_text("not a directory")
+    with caplog.at_level("ERROR"):
+        fallback = secret_key(with_(settings, data_dir=tmp_path / "file"))
+    assert len(fallback) == 64 and "set CATALOG_SECRET_KEY" in caplog.text

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
+import time
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
@@ -91,6 +95,51 @@ class DatabaseId(IntegerConverter):
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 
 
+log = logging.getLogger(__name__)
+
+SECRET_KEY_FILE = "secret_key"  # in the data directory, when CATALOG_SECRET_KEY is not set
+
+
+def secret_key(settings: Settings) -> str:
+    """The key that signs session cookies: ``CATALOG_SECRET_KEY``, else one kept in the data
+    directory (made on first start, readable by its owner only).
+
+    Every process that serves the app must sign with the same key, or a sign-in made on one
+    gunicorn worker is "expired" on the next: a key drawn afresh per process broke sign-in
+    under the documented two workers. The file serves the processes of one host (and
+    survives restarts); several hosts need ``CATALOG_SECRET_KEY`` set alike.
+    """
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.data_dir) / SECRET_KEY_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return _read_key(path)
+        with os.fdopen(handle, "w", encoding="ascii") as out:
+            out.write(secrets.token_hex(32))
+        log.info("made the web app's secret key in %s (set CATALOG_SECRET_KEY when several "
+                 "hosts serve the app)", path)
+        return _read_key(path)
+    except OSError as exc:
+        log.error("CATALOG_SECRET_KEY is not set and %s cannot hold one (%s): this process "
+                  "signs sessions with a key of its own, so sign-ins do not carry over to "
+                  "other processes or restarts; set CATALOG_SECRET_KEY", path, exc.strerror)
+        return secrets.token_hex(32)
+
+
+def _read_key(path: Path) -> str:
+    """The key in ``path``, waiting briefly for the process that is writing it."""
+    for _ in range(50):
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= 32:
+            return key
+        time.sleep(0.02)
+    raise OSError(0, f"{path} holds no key (remove it to have a new one made)")
+
+
 def create_app(catalog: Catalog | None = None, settings: Settings | None = None) -> Flask:
     """Build the web app around a catalog (one is opened from settings when not given)."""
     settings = settings or (catalog.settings if catalog is not None else load_settings())
@@ -101,7 +150,7 @@ def create_app(catalog: Catalog | None = None, settings: Settings | None = None)
     app.url_map.converters["int"] = DatabaseId
     secure = (settings.base_url or "").lower().startswith("https://")
     app.config.update(
-        SECRET_KEY=settings.secret_key or os.urandom(32).hex(),
+        SECRET_KEY=secret_key(settings),
         JSON_SORT_KEYS=False,
         CATALOG_SETTINGS=settings,
         SESSION_COOKIE_HTTPONLY=True,

@@ -3,12 +3,14 @@
 Sizing (environment variables, with defaults for a 2-core machine with 4 GB or more):
 
 ``CATALOG_WEB_WORKERS`` (default 2)
-    Processes. Each holds its own embedding model and PyTorch runtime: about 1 GB
-    resident once it has answered a semantic search (measured by tests/test_serving.py:
-    996 MB; all-MiniLM-L6-v2 is 90 MB of weights, the rest is PyTorch). Workers are not
-    forked from a loaded model (``preload_app`` is off): PyTorch's thread pools do not
-    survive a fork. Rule of thumb: at most one worker
-    per core, and ``workers x 1 GB`` must fit beside the database and the search engine.
+    Processes. Each holds its own embedding model: with the default e5-small-v2
+    (onnxruntime) about 215 MB resident once it has answered a semantic search
+    (tests/test_serving.py prints it: 211 MB); with all-MiniLM-L6-v2, which loads PyTorch,
+    about 1 GB. Workers are not forked from a loaded model (``preload_app`` is off): the
+    runtimes' thread pools do not survive a fork. Rule of thumb: at most one worker per
+    core, and their memory must fit beside the database and the search engine. Every
+    worker signs sessions with the same key (``CATALOG_SECRET_KEY``, or the one kept in the
+    data directory: ``web.app.secret_key``).
 ``CATALOG_WEB_THREADS`` (default 4)
     Threads per worker (gthread workers). Searches spend most of their time waiting on the
     search engine or the database, so a few threads keep a core busy.
