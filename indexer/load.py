@@ -280,6 +280,9 @@ def load_paths(
         try:
             report.indexed_documents = catalog.index_datasets(changed)
         except Exception as exc:  # the database holds the data; `catalog reindex` repairs
-            log.exception("updating the search index failed")
+            # The traceback when logging says more than warnings (a worker, `catalog -v`):
+            # the report names the failure either way.
+            log.error("updating the search index failed: %s", exc,
+                      exc_info=log.isEnabledFor(logging.INFO))
             report.index_error = f"{type(exc).__name__}: {exc}"
     return report

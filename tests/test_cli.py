@@ -141,3 +141,54 @@ def test_demo_loads_the_fixtures_into_a_fresh_catalog(runner: CliRunner, tmp_pat
             assert f"({role})" in client.get("/account").get_data(as_text=True)
     finally:
         catalog.close()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the block ends: nothing listens
+
+
+@pytest.mark.parametrize(("setting", "value", "args", "expected"), [
+    ("CATALOG_ELASTICSEARCH_URL", "http://127.0.0.1:{port}", ["search", "date of birth"],
+     "the search engine does not answer (CATALOG_ELASTICSEARCH_URL)"),
+    ("CATALOG_ELASTICSEARCH_URL", "http://127.0.0.1:{port}", ["reindex"],
+     "reindex failed: ConnectionError"),
+    ("CATALOG_REDIS_URL", "redis://127.0.0.1:{port}/9", ["worker", "--burst"],
+     "Redis does not answer (CATALOG_REDIS_URL)"),
+    ("CATALOG_DATABASE_URL", "postgresql+psycopg://catalog@127.0.0.1:{port}/catalog",
+     ["source", "list"], "the database does not answer (CATALOG_DATABASE_URL)"),
+    ("CATALOG_DATABASE_URL", "postgres://catalog@127.0.0.1:{port}/catalog", ["source", "list"],
+     "CATALOG_DATABASE_URL is not a database URL this catalog reads"),
+    ("CATALOG_DATABASE_URL", "not a url", ["source", "list"],
+     "CATALOG_DATABASE_URL is not a database URL this catalog reads"),
+])
+def test_a_service_that_does_not_answer_is_named_not_a_traceback(
+        runner: CliRunner, monkeypatch, setting: str, value: str, args: list[str],
+        expected: str) -> None:
+    monkeypatch.setenv(setting, value.format(port=_closed_port()))
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert f"Error: {expected}" in result.output and setting in result.output
+    assert "Traceback" not in result.output and len(result.output.splitlines()) <= 3
+
+
+def test_a_data_directory_that_is_a_file_is_named(runner: CliRunner, tmp_path,
+                                                  monkeypatch) -> None:
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("CATALOG_DATA_DIR", str(tmp_path / "afile"))
+    result = runner.invoke(main, ["source", "list"])
+    assert result.exit_code == 1
+    assert f"Error: the data directory (CATALOG_DATA_DIR={tmp_path / 'afile'}) cannot be used" \
+        in result.output
+
+
+def test_load_says_stored_but_not_indexed_by_its_exit_status(runner: CliRunner,
+                                                             monkeypatch) -> None:
+    monkeypatch.setenv("CATALOG_ELASTICSEARCH_URL", f"http://127.0.0.1:{_closed_port()}")
+    result = runner.invoke(main, ["load", str(FIXTURES / "socrata")])
+    assert result.exit_code == 3, result.output
+    assert "the data is stored — run `catalog reindex`" in result.output
+    assert "Traceback" not in result.output

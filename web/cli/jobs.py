@@ -214,7 +214,12 @@ def index_job(state: CliState, kind: str, no_wait: bool, as_json: bool = False) 
         click.echo(f"queued as job {job.id}")
         return
     if job.status != "finished":
-        raise click.ClickException(f"{kind} failed: {job.error}")
+        error = job.error or ""
+        hint = ""
+        if error.startswith(("ConnectionError", "ConnectionTimeout")):
+            hint = (" — the search engine does not answer (CATALOG_ELASTICSEARCH_URL); the "
+                    "old index and the database are untouched")
+        raise click.ClickException(f"{kind} failed: {error}{hint}")
     r = job.result or {}
     click.echo(f"indexed {r.get('documents', 0)} documents in {r.get('seconds', 0):.1f}s "
                f"({r.get('embedded', 0)} texts embedded)")

@@ -29,6 +29,10 @@ def load(state: CliState, paths: tuple[Path, ...], agencies: Path | None, no_ind
     Formats are detected by content: Socrata, CKAN, DCAT data.json, Frictionless data
     packages, CSV/XLSX dictionaries and layout tables, SAS, Stata and DDI. Files in
     other formats are reported and skipped.
+
+    Exit status: 0 when everything was stored and indexed; 1 when a file could not be
+    loaded (the others are stored); 3 when everything was stored but the search index
+    could not be updated (run `catalog reindex` once the search engine answers).
     """
     from indexer.load import iter_files, load_paths
 
@@ -56,3 +60,5 @@ def load(state: CliState, paths: tuple[Path, ...], agencies: Path | None, no_ind
         sys.exit(1)
     if report.totals()["loaded"] == 0 and total:
         sys.exit(1)
+    if report.index_error:
+        sys.exit(3)
