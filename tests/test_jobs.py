@@ -380,6 +380,44 @@ def test_a_worker_killed_mid_harvest_leaves_the_catalog_as_it_was_and_the_rerun_
     assert stable_dump(catalog) == expected
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_scheduler_process_ends_with_a_worker_killed_outright(
+    tmp_path: Path, embedder: Embedder, redis_url: str, worker_factory: Any
+) -> None:
+    """SIGKILL of the worker alone (not its process group, as a supervisor that kills one
+    pid does): rq's scheduler process, forked by it, ends too instead of living on with
+    the scheduler lock and the worker's database connection."""
+    catalog = make_catalog(tmp_path / "data", embedder, **rq_settings(tmp_path, redis_url))
+    worker = worker_factory(catalog.settings)
+    assert worker.process is not None
+    scheduler = wait_for(lambda: _children(worker.process.pid), 120,
+                         "rq's scheduler process", worker)[0]
+    os.kill(worker.process.pid, signal.SIGKILL)
+    worker.process.wait(timeout=30)
+    wait_for(lambda: not _alive(scheduler), 15, "the scheduler process to end", worker)
+
+
 def test_redis_down_while_the_web_app_is_up(
     tmp_path: Path, embedder: Embedder, portals: RecordedPortals,
     redis_server_binary: str

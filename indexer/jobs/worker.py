@@ -12,8 +12,11 @@ harvest run inline, one after the other.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -37,6 +40,29 @@ def _scheduler_loop(catalog: Any, interval: float, stop: threading.Event) -> Non
         stop.wait(interval)
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
+
+
+def _child_dies_with(parent: int, catalog: Any) -> None:
+    """In a process the worker forks (rq's scheduler): end when the worker ends, even when
+    it is killed outright (SIGKILL runs no handler that could stop its children), and
+    never touch the worker's database connections. An orphaned scheduler otherwise kept
+    the scheduler lock and a database session for as long as it lived, running old code
+    after an upgrade."""
+    with contextlib.suppress(Exception):  # a child without a pool still works
+        catalog.db.dispose(close=False)  # the parent's pooled connections stay the parent's
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the worker ended between the fork and the prctl
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def run_worker(*, burst: bool = False, scheduler: bool = True, interval: float = 30.0,
                name: str | None = None) -> None:
     """Run an rq worker (and the source scheduler) until stopped; ``burst`` drains and exits."""
@@ -44,6 +70,8 @@ def run_worker(*, burst: bool = False, scheduler: bool = True, interval: float =
 
     catalog = worker_catalog()
     catalog.embedder.embed(["load the model before the first job"])
+    parent = os.getpid()
+    os.register_at_fork(after_in_child=lambda: _child_dies_with(parent, catalog))
     reap(catalog)
     queue = queue_for(catalog)
     stop = threading.Event()
