@@ -95,7 +95,8 @@ def secrets_in(options: Any, url: str | None = None) -> set[str]:
         elif isinstance(value, list):
             for item in value:
                 walk(item, secret)
-        elif secret and value is not None and not isinstance(value, bool):
+        elif secret and value is not None and not isinstance(value, bool) \
+                and not _env_reference(value):  # "${TOKEN}" names a secret, is none
             text = str(value)
             found.add(text)
             if " " in text:  # "Bearer abc…": the token alone too

@@ -22,6 +22,7 @@ expanded only when a harvest runs, and options whose name looks secret are maske
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -42,6 +43,111 @@ from catalog.vocabulary import SourceType, values
 
 SOURCE_TYPES = values(SourceType)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
+
+
+class _OrReference(fields.Field):
+    """An option's value, or a ``${VAR}`` reference read from the environment when a run
+    starts (checked then)."""
+
+    def __init__(self, inner: fields.Field, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inner = inner
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and ENV_REFERENCE.fullmatch(value.strip()):
+            return value
+        return self.inner.deserialize(value, attr, data, **kwargs)
+
+
+def _positive_int(**kwargs: Any) -> _OrReference:
+    return _OrReference(fields.Integer(strict=False, validate=validate.Range(min=1, **kwargs)))
+
+
+def _positive_seconds() -> _OrReference:
+    return _OrReference(fields.Float(validate=validate.Range(min=0, min_inclusive=False)))
+
+
+def _pattern(value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValidationError(f"not a regular expression: {exc}") from None
+
+
+class CommonOptions(Schema):
+    """Options every harvester takes (docs/harvesting.md); an unknown one is refused."""
+
+    timeout = _positive_seconds()
+    retries = _OrReference(fields.Integer(strict=False, validate=validate.Range(min=0, max=20)))
+    max_bytes = _positive_int()
+    max_pages = _positive_int()
+    request_seconds = _positive_seconds()
+    max_seconds = _positive_seconds()
+    force_agency = _OrReference(fields.Boolean())
+    allow_empty = _OrReference(fields.Boolean())
+
+
+class CkanOptions(CommonOptions):
+    organization = _OrReference(fields.String(validate=validate.Length(min=1, max=500)))
+    rows = _positive_int(max=1000)
+    api_key = _OrReference(fields.String())
+    datastore = _OrReference(fields.Boolean())
+
+
+class SocrataOptions(CommonOptions):
+    domain = _OrReference(fields.String(validate=validate.Length(min=1, max=500)))
+    limit = _positive_int(max=10_000)
+    app_token = _OrReference(fields.String())
+
+
+class DcatOptions(CommonOptions):
+    described_by = _OrReference(fields.Boolean())
+
+
+class FrictionlessOptions(CommonOptions):
+    packages = fields.List(_OrReference(fields.String(validate=validate.Length(min=1))))
+
+
+class WebOptions(CommonOptions):
+    urls = fields.List(_OrReference(fields.String(validate=validate.Length(min=1))))
+    index = _OrReference(fields.Boolean())
+    link_pattern = fields.String(validate=_pattern)
+
+
+OPTION_SCHEMAS: dict[str, type[Schema]] = {
+    "ckan": CkanOptions, "socrata": SocrataOptions, "dcat": DcatOptions,
+    "frictionless": FrictionlessOptions, "web": WebOptions,
+}
+
+
+def check_options(kind: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """The options of a source of this type, each known to its harvester and of its kind
+    (``rows = "lots"`` or a misspelt ``organisation`` is an error naming it, not a run
+    that fails at 3 a.m. or reads the whole portal); values as typed ("5" → 5)."""
+    schema = OPTION_SCHEMAS.get(kind)
+    if schema is None:
+        return dict(options or {})
+    try:
+        return schema().load(dict(options or {}))
+    except ValidationError as exc:
+        known = sorted(schema().fields)
+        messages = dict(exc.messages) if isinstance(exc.messages, dict) else exc.messages
+        for key, problem in list(messages.items()) if isinstance(messages, dict) else []:
+            if problem == ["Unknown field."]:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                messages[key] = [f"not an option of {kind} sources"
+                                 + (f" (did you mean {close[0]!r}?)" if close else
+                                    f" (they are: {', '.join(known)})")]
+        raise ValidationError(messages) from None
+
+
+def checked_options(kind: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """:func:`check_options`, a problem raised as :class:`SourceError` (a source stored
+    before options were checked fails its run naming the option, not with ``int('lots')``)."""
+    try:
+        return check_options(kind, options)
+    except ValidationError as exc:
+        raise SourceError(describe_errors({"options": exc.messages})) from None
 
 
 class SourceSchema(Schema):
@@ -58,6 +164,14 @@ class SourceSchema(Schema):
     options = fields.Dict(keys=fields.String(), load_default=dict)
     schedule = fields.String(load_default=None, allow_none=True)
     enabled = fields.Boolean(load_default=True)
+
+    @validates_schema
+    def _options(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("type") in OPTION_SCHEMAS:
+            try:
+                data["options"] = check_options(data["type"], data.get("options"))
+            except ValidationError as exc:
+                raise ValidationError({"options": exc.messages}) from None
 
     @validates("url")
     def _url(self, value: str, **_: Any) -> None:
@@ -138,22 +252,24 @@ def masked_options(options: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def expand_options(options: dict[str, Any] | None) -> dict[str, Any]:
-    """Options with ``${VAR}`` replaced from the environment; a missing variable is an error."""
-    def expand(value: Any) -> Any:
+    """Options with ``${VAR}`` replaced from the environment; a missing variable is an error
+    naming the option and the variable (a variable's name is no secret)."""
+    def expand(value: Any, key: str) -> Any:
         if isinstance(value, str):
             def lookup(match: re.Match[str]) -> str:
                 name = match.group(1)
                 if name not in os.environ:
-                    raise SourceError(f"option refers to ${{{name}}}, which is not set")
+                    raise SourceError(f"option {key} refers to ${{{name}}}, which is not set "
+                                      "in the environment of the process that harvests")
                 return os.environ[name]
             return ENV_REFERENCE.sub(lookup, value)
         if isinstance(value, list):
-            return [expand(v) for v in value]
+            return [expand(v, key) for v in value]
         if isinstance(value, dict):
-            return {k: expand(v) for k, v in value.items()}
+            return {k: expand(v, f"{key}.{k}") for k, v in value.items()}
         return value
 
-    return {key: expand(value) for key, value in (options or {}).items()}
+    return {key: expand(value, key) for key, value in (options or {}).items()}
 
 
 def remove_source(session: Session, source: Source, *, actor: str) -> int:

@@ -42,7 +42,7 @@ from catalog.models import Agency, Dataset, HarvestRun, Source, utcnow
 from catalog.redact import mask_url, redact, secrets_in
 from catalog.scorecards import take_snapshots
 from catalog.service import Catalog
-from catalog.sources import SourceError, expand_options, get_source
+from catalog.sources import SourceError, checked_options, expand_options, get_source
 from catalog.store import IdentityConflict, find_or_create_agency, upsert_dataset, withdraw_dataset
 from catalog.vocabulary import AccessLevel
 from indexer.agencies import UNKNOWN_AGENCY
@@ -230,7 +230,7 @@ def harvest_source(
             try:
                 stage("fetching")
                 report.secrets = secrets_in(options, url)
-                options = expand_options(options)
+                options = expand_options(checked_options(kind, options))
                 report.secrets |= secrets_in(options, url)
                 fetcher = fetcher or _fetcher_for(options)
                 seen = _fetch(kind, url, options, fetcher, spool, report, default_agency,

@@ -534,6 +534,14 @@ enabled = false
     (["--type", "dcat", "--url", "http://x", "--schedule", "every day"],
      "is not a cron expression"),
     (["--type", "dcat", "--url", "http://x", "--option", "novalue"], "expected KEY=VALUE"),
+    (["--type", "ckan", "--url", "http://x", "--option", "organisation=health"],
+     "options > organisation: not an option of ckan sources (did you mean 'organization'?)"),
+    (["--type", "ckan", "--url", "http://x", "--option", "max_pages=lots"],
+     "options > max_pages: Not a valid integer."),
+    (["--type", "socrata", "--url", "http://x", "--option", "timeout=-1"],
+     "options > timeout: Must be greater than 0."),
+    (["--type", "web", "--url", "http://x", "--option", "link_pattern=(unclosed"],
+     "options > link_pattern: not a regular expression"),
 ])
 def test_cli_bad_sources_are_clear_errors(cli: Any, args: list[str], message: str) -> None:
     result = cli("source", "add", "bad", *args)
@@ -553,6 +561,28 @@ def test_bad_sources_file_names_the_entry(tmp_path: Path) -> None:
     path.write_text("[sources\n", encoding="utf-8")
     with pytest.raises(SourceError, match="not valid TOML"):
         read_sources_file(path)
+
+
+def test_options_are_typed_and_a_stored_bad_one_fails_its_run_by_name(
+        tmp_path: Path, embedder: Any, cli: Any) -> None:
+    from sqlalchemy import update
+
+    from catalog.config import load_settings
+
+    added = cli("source", "add", "typed", "--type", "ckan", "--url", "http://x.example",
+                "--option", "rows=50", "--option", "api_key=${CKAN_KEY}")
+    assert added.exit_code == 0, added.output
+    shown = cli("source", "show", "typed", "--json")
+    assert '"rows": 50' in shown.output and "${CKAN_KEY}" in shown.output
+    # One stored before options were checked: its run names the option, not int('lots').
+    catalog = Catalog(load_settings(data_dir=tmp_path / "data", database_url=None),
+                      embedder=embedder)
+    with catalog.transaction() as session:
+        session.execute(update(Source).where(Source.name == "typed")
+                        .values(options={"max_pages": "lots"}))
+    catalog.close()
+    ran = cli("harvest", "typed")
+    assert ran.exit_code != 0 and "options > max_pages: Not a valid integer." in ran.output
 
 
 def test_harvest_of_an_unknown_source_fails_clearly(cli: Any) -> None:

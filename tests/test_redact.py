@@ -174,3 +174,19 @@ def test_log_redaction_covers_loggers_with_handlers_of_their_own() -> None:
     assert "data.example.gov" in written and "job failed" in written
     for secret in ("s3cr3t-pass", "tok12345", "hunter22"):
         assert secret not in written, written
+
+
+def test_a_missing_variable_is_named_with_its_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``${VAR}`` names a secret without being one: the error says which option and which
+    variable (it was masked as •••••• and the operator could not tell what to export)."""
+    from catalog.sources import SourceError, expand_options
+
+    monkeypatch.delenv("NOPE_TOKEN", raising=False)
+    options = {"app_token": "${NOPE_TOKEN}", "headers": {"X-Key": "${NOPE_TOKEN}"}}
+    assert secrets_in(options) == set()
+    with pytest.raises(SourceError) as raised:
+        expand_options(options)
+    message = redact(str(raised.value), secrets_in(options))
+    assert message.startswith("option app_token refers to ${NOPE_TOKEN}, which is not set")
+    monkeypatch.setenv("NOPE_TOKEN", "tok-31337")
+    assert "tok-31337" in secrets_in(expand_options(options))
