@@ -208,7 +208,7 @@ def test_healthz_over_postgres_elasticsearch_and_redis(
             "redis": True,
         }
         assert checks["search"]["engine"] == "elasticsearch"
-        # Redis gone: 503, and the body names no address.
+        # Redis gone: still serving (200, "degraded"), and the body names no address.
         down = Catalog(
             replace(
                 settings,
@@ -220,9 +220,22 @@ def test_healthz_over_postgres_elasticsearch_and_redis(
         )
         answer = create_app(down).test_client().get("/healthz")
         down.close()
-        assert answer.status_code == 503 and answer.json["checks"]["redis"]["ok"] is False
+        assert answer.status_code == 200 and answer.json["checks"]["redis"]["ok"] is False
+        assert answer.json["status"] == "degraded"
         assert "s3cret" not in answer.get_data(as_text=True)
         assert "127.0.0.1" not in answer.get_data(as_text=True)
+        # The search engine gone: the node cannot serve searches, 503.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed = probe.getsockname()[1]
+        no_search = Catalog(replace(settings, data_dir=tmp_path / "no-search",
+                                    redis_url=None), embedder=embedder,
+                            engine=ElasticsearchEngine(f"http://127.0.0.1:{closed}",
+                                                       index="catalog-healthz-none"))
+        answer = create_app(no_search).test_client().get("/healthz")
+        no_search.close()
+        assert answer.status_code == 503 and answer.json["status"] == "unavailable"
+        assert answer.json["checks"]["search"]["ok"] is False
     finally:
         for index in engine._indices():
             engine.es.indices.delete(index=index, ignore_unavailable=True)

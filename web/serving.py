@@ -12,8 +12,9 @@ and the ``/healthz`` probe.
 * **CORS** for ``/api/`` and ``/data.json``, off unless ``CATALOG_CORS_ORIGINS`` names the
   origins (or ``*``); no credentials are ever allowed cross-origin.
 * ``/healthz``: whether the database, the search engine and Redis (when configured) answer,
-  each with how long it took; 200 when all do, else 503. It names no address and quotes no
-  error (either could carry a password).
+  each with how long it took; 503 when the database or the search engine does not, 200
+  ("degraded") when only Redis does not. It names no address and quotes no error (either
+  could carry a password).
 """
 
 from __future__ import annotations
@@ -105,7 +106,10 @@ def _timed(check: Callable[[], Any]) -> dict[str, Any]:
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Whether the database, the search engine and Redis answer."""
+    """Whether the database, the search engine and Redis answer: 503 when the database or
+    the search engine does not (the node cannot serve), 200 with status "degraded" when only
+    Redis does not (searching and browsing work; jobs cannot be queued), so that a load
+    balancer or the compose health check does not pull a working web node."""
     engine = catalog().search_engine
     checks = {
         "database": _timed(lambda: db().execute(text("SELECT 1")).scalar_one()),
@@ -118,8 +122,9 @@ def healthz() -> tuple[Response, int]:
         checks["redis"] = _timed(lambda: queue_available(catalog()))
     else:
         checks["redis"] = {"ok": True, "configured": False}
-    healthy = all(c["ok"] for c in checks.values())
-    response = jsonify({"status": "ok" if healthy else "unavailable", "checks": checks})
+    healthy = checks["database"]["ok"] and checks["search"]["ok"]
+    status = "unavailable" if not healthy else "ok" if checks["redis"]["ok"] else "degraded"
+    response = jsonify({"status": status, "checks": checks})
     response.headers["Cache-Control"] = "no-store"
     return response, 200 if healthy else 503
 
