@@ -145,36 +145,47 @@ def _field_line(f: dict[str, Any]) -> str:
     return text
 
 
+def _md(text: Any) -> str:
+    """Text a requester or a source wrote, safe in Markdown: HTML is shown as text, never
+    rendered (a title ``<img onerror=…>`` would run in a viewer that renders HTML), and a
+    line break stays one (two spaces before it)."""
+    value = "" if text is None else str(text)
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "  \n".join(value.splitlines())
+
+
 def as_markdown(doc: dict[str, Any]) -> bytes:
-    """The document as Markdown."""
-    out = [f"# {title_of(doc)}", "",
+    """The document as Markdown (every text from a requester or a source escaped)."""
+    requester = " ".join(p for p in (_md(doc["requester"]["name"]),
+                                     f"<{doc['requester']['email']}>"
+                                     if doc["requester"]["email"] else "") if p)
+    out = [f"# {_md(title_of(doc))}", "",
            f"Status: {doc['status']}" + (f" · submitted {doc['submitted_at'][:10]}"
                                          if doc["submitted_at"] else ""),
-           f"Requester: {doc['requester']['name'] or ''} <{doc['requester']['email'] or ''}>",
-           ""]
+           f"Requester: {requester}", ""]
     for part in doc["form"]:
-        out += [f"## {part['label']}", "", part["value"] or "—", ""]
+        out += [f"## {part['label']}", "", _md(part["value"]) or "—", ""]
     out += ["## Data requested, by agency", ""]
     for agency in doc["agencies"]:
-        out += [f"### {agency['name']}", ""]
+        out += [f"### {_md(agency['name'])}", ""]
         for contact in agency["contacts"]:
-            out.append(f"- {contact_line(contact)}")
+            out.append(f"- {_md(contact_line(contact))}")
         for dataset in agency["datasets"]:
-            out += ["", f"#### {dataset['title']} (`{dataset['identifier']}`, "
+            out += ["", f"#### {_md(dataset['title'])} (`{dataset['identifier']}`, "
                         f"{dataset['access_level']})", ""]
             if dataset["justification"]:
-                out += [f"Justification: {dataset['justification']}", ""]
+                out += [f"Justification: {_md(dataset['justification'])}", ""]
             for f in dataset["fields"]:
-                out.append(f"- {_field_line(f)}")
+                out.append(f"- {_md(_field_line(f))}")
                 if f["description"]:
-                    out.append(f"  - {f['description']}")
+                    out.append(f"  - {_md(f['description'])}")
                 if f["justification"]:
-                    out.append(f"  - Why needed: {f['justification']}")
+                    out.append(f"  - Why needed: {_md(f['justification'])}")
         out.append("")
     if doc["items_not_shown"]:
         out += [f"{doc['items_not_shown']} requested item(s) are not shown to you.", ""]
     for heading, lines in review_sections(doc):
-        out += [f"## {heading}", "", *[f"- {line}" for line in lines], ""]
+        out += [f"## {heading}", "", *[f"- {_md(line)}" for line in lines], ""]
     return ("\n".join(out).rstrip() + "\n").encode("utf-8")
 
 

@@ -107,3 +107,18 @@ def test_the_working_level_is_the_higher_of_stored_and_pending() -> None:
     assert sensitivity.working_level("personal", "protected") == "personal"
     assert sensitivity.working_level(None, None) == "public"
     assert sensitivity.working_level("protected", "bogus") == "protected"
+
+
+def test_the_markdown_document_shows_html_as_text(site: WebCatalog) -> None:
+    researcher, csrf = client_of(site, "researcher@example.org")
+    researcher.post("/requests", data={"csrf": csrf})
+    assert add(researcher, csrf, site.datasets["wage-records"],
+               site.fields["QTR_WAGES"]).status_code == 302
+    request_id = draft_id(researcher)
+    researcher.post(f"/requests/{request_id}/edit", data={
+        "csrf": csrf, "action": "save", **FORM,
+        "title": '<img src=x onerror="alert(1)"> wages',
+        "purpose": "Line one\nLine two"})
+    markdown = researcher.get(f"/requests/{request_id}/document.md").get_data(as_text=True)
+    assert "<img" not in markdown and "&lt;img src=x onerror=" in markdown
+    assert "Line one  \nLine two" in markdown  # a line break stays one when rendered
