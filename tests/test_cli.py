@@ -192,3 +192,15 @@ def test_load_says_stored_but_not_indexed_by_its_exit_status(runner: CliRunner,
     assert result.exit_code == 3, result.output
     assert "the data is stored — run `catalog reindex`" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_database_migrated_by_a_newer_version_is_refused_by_name(runner: CliRunner,
+                                                                   tmp_path) -> None:
+    import sqlite3
+
+    assert runner.invoke(main, ["source", "list"]).exit_code == 0
+    with sqlite3.connect(tmp_path / "var" / "catalog.sqlite") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0099'")
+    result = runner.invoke(main, ["source", "list"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Error: the database's schema is newer than this version" in result.output
