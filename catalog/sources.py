@@ -30,7 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates,
+    validates_schema,
+)
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -120,7 +129,8 @@ OPTION_SCHEMAS: dict[str, type[Schema]] = {
 }
 
 
-def check_options(kind: str, options: dict[str, Any] | None) -> dict[str, Any]:
+def check_options(kind: str, options: dict[str, Any] | None, *,
+                  unknown: str = RAISE) -> dict[str, Any]:
     """The options of a source of this type, each known to its harvester and of its kind
     (``rows = "lots"`` or a misspelt ``organisation`` is an error naming it, not a run
     that fails at 3 a.m. or reads the whole portal); values as typed ("5" → 5)."""
@@ -128,7 +138,7 @@ def check_options(kind: str, options: dict[str, Any] | None) -> dict[str, Any]:
     if schema is None:
         return dict(options or {})
     try:
-        return schema().load(dict(options or {}))
+        return schema(unknown=unknown).load(dict(options or {}))
     except ValidationError as exc:
         known = sorted(schema().fields)
         messages = dict(exc.messages) if isinstance(exc.messages, dict) else exc.messages
@@ -142,10 +152,12 @@ def check_options(kind: str, options: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def checked_options(kind: str, options: dict[str, Any] | None) -> dict[str, Any]:
-    """:func:`check_options`, a problem raised as :class:`SourceError` (a source stored
-    before options were checked fails its run naming the option, not with ``int('lots')``)."""
+    """:func:`check_options` at harvest time, a problem raised as :class:`SourceError`: a
+    source stored before options were checked fails its run naming the option, not with
+    ``int('lots')``; options no harvester reads are left out (they were refused when the
+    source was added or synced)."""
     try:
-        return check_options(kind, options)
+        return check_options(kind, options, unknown=EXCLUDE)
     except ValidationError as exc:
         raise SourceError(describe_errors({"options": exc.messages})) from None
 

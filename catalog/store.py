@@ -366,7 +366,7 @@ def agencies_with_counts(
         .outerjoin(field_counts, field_counts.c.dataset_id == Dataset.id)
         .where(visible(audience))
         .group_by(Agency.id)
-        .order_by(Agency.name)
+        .order_by(func.lower(Agency.name), Agency.name)  # "California …" before "CTData …"
     ).all()
     return [(a, int(d), int(f)) for a, d, f in rows]
 

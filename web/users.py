@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog import accounts
@@ -27,7 +27,8 @@ def index() -> ResponseReturnValue:
     """Every account with its role and agencies, and the form to add one."""
     with catalog().session() as session:
         users = accounts.list_users(session)
-        agencies = list(session.scalars(select(Agency).order_by(Agency.name)))
+        agencies = list(session.scalars(
+            select(Agency).order_by(func.lower(Agency.name), Agency.name)))
         rows = [(u, [(s.agency, s.data_officer) for s in u.stewardships]) for u in users]
         return render_template("users.html", rows=rows, agencies=agencies,
                                roles=accounts.ROLES, when=accounts.when)

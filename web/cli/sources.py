@@ -125,7 +125,8 @@ def source_show(state: CliState, name: str, runs: int, error_limit: int, as_json
             return
         for key in ("name", "type", "url", "agency", "schedule", "enabled"):
             click.echo(f"{key + ':':10} {info[key] if info[key] is not None else '—'}")
-        click.echo(f"{'options:':10} {json.dumps(info['options']) if info['options'] else '—'}")
+        options = json.dumps(info["options"], ensure_ascii=False) if info["options"] else "—"
+        click.echo(f"{'options:':10} {options}")
         click.echo(f"{'datasets:':10} {held.get('active', 0)} active, "
                    f"{held.get('withdrawn', 0)} withdrawn")
         if not history:
