@@ -157,10 +157,25 @@ def _set_stewardships(session: Session, user: User, agencies: tuple[str, ...] | 
     session.expire(user, ["stewardships"])
 
 
+def _keep_an_administrator(session: Session, user: User, what: str) -> None:
+    """Refuse to take away the last active administrator (nobody could manage accounts in
+    the web app again)."""
+    if user.role != Role.ADMIN:
+        return
+    others = session.scalar(select(func.count(User.id)).where(
+        User.role == Role.ADMIN.value, User.id != user.id, User.active.is_(True)))
+    if not others:
+        raise AccountError(f"{user.email} is the only administrator: make another one "
+                           f"before {what}")
+
+
 def set_role(session: Session, user: User, role: str, *, agencies: tuple[str, ...] = (),
              data_officer_of: tuple[str, ...] = ()) -> None:
-    """Change a user's role (and agencies); their sessions end, so the change holds at once."""
+    """Change a user's role (and agencies); their sessions end, so the change holds at once.
+    The last administrator keeps the role."""
     _check_role(role, agencies)
+    if role != Role.ADMIN:
+        _keep_an_administrator(session, user, "changing their role")
     user.role = role
     _set_stewardships(session, user, agencies, data_officer_of)
     end_all_sessions(session, user)
@@ -174,7 +189,9 @@ def set_password(session: Session, user: User, password: str) -> None:
 
 
 def remove_user(session: Session, user: User) -> None:
-    """Delete an account with its sessions, tokens and stewardships (history keeps its name)."""
+    """Delete an account with its sessions, tokens and stewardships (history keeps its name);
+    not the last administrator's."""
+    _keep_an_administrator(session, user, "removing their account")
     session.delete(user)
     session.flush()
 

@@ -204,3 +204,18 @@ def test_a_database_migrated_by_a_newer_version_is_refused_by_name(runner: CliRu
     result = runner.invoke(main, ["source", "list"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "Error: the database's schema is newer than this version" in result.output
+
+
+def test_the_last_administrator_keeps_the_role(runner: CliRunner) -> None:
+    def users(*args: str) -> object:
+        return runner.invoke(main, ["users", *args], input="a long password 123\n")
+
+    assert users("add", "ada@example.org", "--role", "admin", "--password-stdin").exit_code == 0
+    demoted = users("set-role", "ada@example.org", "viewer")
+    assert demoted.exit_code == 1
+    assert "ada@example.org is the only administrator: make another one" in demoted.output
+    removed = users("remove", "ada@example.org", "--yes")
+    assert removed.exit_code == 1 and "only administrator" in removed.output
+    assert users("add", "bob@example.org", "--role", "admin", "--password-stdin").exit_code == 0
+    assert users("set-role", "ada@example.org", "viewer").exit_code == 0  # Bob is one
+    assert users("remove", "bob@example.org", "--yes").exit_code == 1  # now the only one

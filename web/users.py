@@ -104,8 +104,11 @@ def remove(user_id: int) -> ResponseReturnValue:
     me = current_account()
     if me is not None and me.user_id == user_id:
         return _refused(ValueError("you cannot remove your own account"))
-    with catalog().transaction() as session:
-        user = _user(session, user_id)
-        email = user.email
-        accounts.remove_user(session, user)
+    try:
+        with catalog().transaction() as session:
+            user = _user(session, user_id)
+            email = user.email
+            accounts.remove_user(session, user)
+    except accounts.AccountError as exc:
+        return _refused(exc)
     return _done(f"Removed {email}.")

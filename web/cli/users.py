@@ -109,7 +109,10 @@ def remove(state: CliState, email: str, yes: bool) -> None:
             raise click.ClickException(f"no account for {email} (see `catalog users list`)")
         if not yes:
             click.confirm(f"Remove the account of {user.email}?", abort=True)
-        accounts.remove_user(session, user)
+        try:
+            accounts.remove_user(session, user)
+        except accounts.AccountError as exc:
+            raise _fail(exc) from None
     click.echo(f"removed {email.strip().lower()}", err=True)
 
 
