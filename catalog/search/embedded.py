@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -83,12 +83,29 @@ class EmbeddedEngine(SearchEngine):
         # model's threads for the two cores: one BLAS thread keeps query latency steady.
         threadpool_limits(1, user_api="blas")
         self.stale = False
-        if self.path.exists() and self._format() != INDEX_FORMAT:
-            # An index written by another version: set it aside; the catalog rebuilds it.
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.old-format"))
-            self.stale = True
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
+        # One process at a time: another opening the same new file at once would find it
+        # without its format yet, take it for an old one and move it away under the first
+        # (which then failed with "disk I/O error").
+        with self._opening_lock():
+            if self.path.exists() and self._format() != INDEX_FORMAT:
+                # An index written by another version: set it aside; the catalog rebuilds it.
+                os.replace(self.path, self.path.with_name(f"{self.path.name}.old-format"))
+                self.stale = True
+            with self._connect() as conn:
+                conn.executescript(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _opening_lock(self) -> Iterator[None]:
+        """An exclusive lock on ``<index>.open.lock`` while the index file is checked and
+        created."""
+        import fcntl
+
+        with open(self.path.with_name(f"{self.path.name}.open.lock"), "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _format(self) -> str | None:
         try:
