@@ -105,20 +105,28 @@ def _at_head(engine: Engine) -> bool:
 
 
 @contextmanager
+def exclusive_file_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (made when missing): processes of one
+    host take turns."""
+    import fcntl
+
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     """Hold an exclusive lock on ``<database>.migrate.lock`` (nothing for other databases)."""
     path = engine.url.database if engine.dialect.name == "sqlite" else None
     if not path or path == ":memory:":
         yield
         return
-    import fcntl
-
-    with open(f"{path}.migrate.lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive_file_lock(f"{path}.migrate.lock"):
+        yield
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -141,8 +141,8 @@ def check_options(kind: str, options: dict[str, Any] | None, *,
         return schema(unknown=unknown).load(dict(options or {}))
     except ValidationError as exc:
         known = sorted(schema().fields)
-        messages = dict(exc.messages) if isinstance(exc.messages, dict) else exc.messages
-        for key, problem in list(messages.items()) if isinstance(messages, dict) else []:
+        messages = dict(exc.messages)  # a schema's errors: by option name
+        for key, problem in list(messages.items()):
             if problem == ["Unknown field."]:
                 close = difflib.get_close_matches(str(key), known, n=1)
                 messages[key] = [f"not an option of {kind} sources"

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -23,6 +23,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from catalog.audience import ALL_LEVELS, Audience, AudienceLike
+from catalog.db import exclusive_file_lock
 from catalog.search.documents import LEXICAL_COLUMNS, LEXICAL_WEIGHTS, SearchDocument
 from catalog.search.engine import SearchEngine
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult
@@ -86,26 +87,13 @@ class EmbeddedEngine(SearchEngine):
         # One process at a time: another opening the same new file at once would find it
         # without its format yet, take it for an old one and move it away under the first
         # (which then failed with "disk I/O error").
-        with self._opening_lock():
+        with exclusive_file_lock(str(self.path.with_name(f"{self.path.name}.open.lock"))):
             if self.path.exists() and self._format() != INDEX_FORMAT:
                 # An index written by another version: set it aside; the catalog rebuilds it.
                 os.replace(self.path, self.path.with_name(f"{self.path.name}.old-format"))
                 self.stale = True
             with self._connect() as conn:
                 conn.executescript(_SCHEMA)
-
-    @contextlib.contextmanager
-    def _opening_lock(self) -> Iterator[None]:
-        """An exclusive lock on ``<index>.open.lock`` while the index file is checked and
-        created."""
-        import fcntl
-
-        with open(self.path.with_name(f"{self.path.name}.open.lock"), "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _format(self) -> str | None:
         try:
