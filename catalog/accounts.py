@@ -69,6 +69,10 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
+class AccountDisabled(Exception):
+    """The password was right but an administrator has disabled the account."""
+
+
 # ------------------------------------------------------------------------ accounts
 
 
@@ -188,6 +192,20 @@ def set_password(session: Session, user: User, password: str) -> None:
     end_all_sessions(session, user)
 
 
+def set_active(session: Session, user: User, active: bool) -> bool:
+    """Disable an account (it can no longer sign in; its sessions end and its API tokens
+    stop working, though they are kept, so that enabling it again restores them) or enable
+    it again. The last active administrator stays enabled. Returns whether it changed."""
+    if bool(user.active) == active:
+        return False
+    if not active:
+        _keep_an_administrator(session, user, "disabling their account")
+        end_all_sessions(session, user)
+    user.active = active
+    session.flush()
+    return True
+
+
 def remove_user(session: Session, user: User) -> None:
     """Delete an account with its sessions, tokens and stewardships (history keeps its name);
     not the last administrator's."""
@@ -278,12 +296,13 @@ def authenticate(session: Session, email: str, password: str,
     """The active user whose password this is, or None (recorded, and throttled).
 
     Raises :class:`Throttled` when the account or the address failed too often lately;
-    then the password is not even checked.
+    then the password is not even checked. Raises :class:`AccountDisabled` for the right
+    password of a disabled account (only someone who knows it learns the account's state).
     """
     email = (email or "").strip().lower()[:320]
     _throttle(session, email, address)
     user = get_user(session, email) if email else None
-    stored = user.password_hash if user is not None and user.active else None
+    stored = user.password_hash if user is not None else None
     try:
         _HASHER.verify(stored or _DUMMY_HASH, password[:MAX_PASSWORD])
         ok = stored is not None
@@ -293,6 +312,8 @@ def authenticate(session: Session, email: str, password: str,
         session.add(SignInFailure(email=email, address=address, at=utcnow()))
         session.flush()
         return None
+    if not user.active:
+        raise AccountDisabled(user.email)
     if _HASHER.check_needs_rehash(stored):
         user.password_hash = hash_password(password)
     session.execute(delete(SignInFailure).where(SignInFailure.email == email))

@@ -219,3 +219,24 @@ def test_the_last_administrator_keeps_the_role(runner: CliRunner) -> None:
     assert users("add", "bob@example.org", "--role", "admin", "--password-stdin").exit_code == 0
     assert users("set-role", "ada@example.org", "viewer").exit_code == 0  # Bob is one
     assert users("remove", "bob@example.org", "--yes").exit_code == 1  # now the only one
+    assert users("disable", "bob@example.org").exit_code == 1  # nor disabled
+
+
+def test_users_disable_and_enable(runner: CliRunner) -> None:
+    def users(*args: str) -> object:
+        return runner.invoke(main, ["users", *args], input="a long password 123\n")
+
+    assert users("add", "ada@example.org", "--role", "admin", "--password-stdin").exit_code == 0
+    assert users("add", "cy@example.org", "--role", "viewer", "--password-stdin").exit_code == 0
+    off = users("disable", "cy@example.org")
+    assert off.exit_code == 0 and "disabled cy@example.org" in off.output
+    assert "was disabled already" in users("disable", "cy@example.org").output
+    listed = json.loads(runner.invoke(main, ["users", "list", "--json"]).stdout)
+    assert {r["email"]: r["active"] for r in listed} == {"ada@example.org": True,
+                                                         "cy@example.org": False}
+    assert "disabled" in users("list").output
+    on = users("enable", "cy@example.org", "--json")
+    assert on.exit_code == 0 and json.loads(on.stdout) == {
+        "email": "cy@example.org", "active": True, "changed": True}
+    missing = users("disable", "nobody@example.org")
+    assert missing.exit_code == 1 and "no account for nobody@example.org" in missing.output

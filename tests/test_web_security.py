@@ -235,6 +235,57 @@ def test_api_tokens_work_until_revoked(secured: WebCatalog) -> None:
                    ).status_code == 401
 
 
+def test_a_disabled_account_is_shut_out_and_an_enabled_one_comes_back(
+        secured: WebCatalog) -> None:
+    """An administrator disables an account in the web app: its open session ends, its
+    API token stops working, its password no longer signs it in (told so, not "wrong
+    password"); enabled again, the same token works and it signs in."""
+    add_account(secured.catalog, "leaver@example.org", "viewer")
+    person = secured.app.test_client()
+    csrf = sign_in(person, "leaver@example.org")
+    made = person.post("/account/tokens", data={"label": "etl", "csrf": csrf})
+    token = made.get_data(as_text=True).split('<code id="new-token">', 1)[1].split("<", 1)[0]
+    bearer = {"Authorization": f"Bearer {token}"}
+    internal = secured.datasets["quokka-casework"]
+    api = secured.app.test_client()
+    assert api.get(f"/api/v1/datasets/{internal}", headers=bearer).status_code == 200
+
+    admin = secured.app.test_client()
+    admin_csrf = sign_in(admin, "admin@example.org")
+    page = admin.get("/admin/users").get_data(as_text=True)
+    user_id = int(page.split("leaver@example.org", 1)[1]
+                  .split("/admin/users/", 1)[1].split("/", 1)[0])
+    done = admin.post(f"/admin/users/{user_id}/active",
+                      data={"active": "0", "csrf": admin_csrf}, follow_redirects=True)
+    assert "Disabled leaver@example.org" in done.get_data(as_text=True)
+    assert person.get("/account").status_code == 302  # the session ended
+    assert api.get(f"/api/v1/datasets/{internal}", headers=bearer).status_code == 401
+    again = secured.app.test_client()
+    login_csrf = csrf_of(again.get("/login").get_data(as_text=True))
+    refused = again.post("/login", data={"email": "leaver@example.org", "password": PASSWORD,
+                                         "csrf": login_csrf})
+    assert refused.status_code == 403 and "This account is disabled" in \
+        refused.get_data(as_text=True)
+    wrong = again.post("/login", data={"email": "leaver@example.org", "password": "not it",
+                                       "csrf": login_csrf})
+    assert wrong.status_code == 401  # a wrong password learns nothing of the account's state
+    # An administrator cannot disable their own account.
+    from catalog import accounts
+
+    with secured.catalog.session() as session:
+        admin_user = accounts.get_user(session, "admin@example.org")
+        assert admin_user is not None
+        own_id = admin_user.id
+    assert "Active (you)" in page
+    own = admin.post(f"/admin/users/{own_id}/active", data={"active": "0", "csrf": admin_csrf},
+                     follow_redirects=True)
+    assert "you cannot disable your own account" in own.get_data(as_text=True)
+
+    admin.post(f"/admin/users/{user_id}/active", data={"active": "1", "csrf": admin_csrf})
+    assert api.get(f"/api/v1/datasets/{internal}", headers=bearer).status_code == 200
+    sign_in(again, "leaver@example.org")
+
+
 def test_tokens_are_stored_hashed(secured: WebCatalog) -> None:
     from sqlalchemy import select
 

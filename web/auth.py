@@ -322,6 +322,10 @@ def login() -> ResponseReturnValue:
         response = current_app.make_response((render_template("login.html", **context), 429))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    except accounts.AccountDisabled:
+        flash("This account is disabled. Ask the catalog's administrators to enable it "
+              "again.", "error")
+        return render_template("login.html", **context), 403
     if user_id is None:
         flash("That e-mail address and password do not match an account.", "error")
         return render_template("login.html", **context), 401

@@ -97,6 +97,30 @@ def reset_password(user_id: int) -> ResponseReturnValue:
     return _done(f"New password set for {email}; tell them through another channel.")
 
 
+@bp.post("/admin/users/<int:user_id>/active")
+@admin_required
+def set_active(user_id: int) -> ResponseReturnValue:
+    """Disable an account (its sessions end, its tokens stop working) or enable it again;
+    not one's own."""
+    active = request.form.get("active") == "1"
+    me = current_account()
+    if not active and me is not None and me.user_id == user_id:
+        return _refused(ValueError("you cannot disable your own account"))
+    try:
+        with catalog().transaction() as session:
+            user = _user(session, user_id)
+            changed = accounts.set_active(session, user, active)
+            email = user.email
+    except accounts.AccountError as exc:
+        return _refused(exc)
+    if not changed:
+        return _done(f"{email} was {'enabled' if active else 'disabled'} already.")
+    if active:
+        return _done(f"Enabled {email}: they can sign in again.")
+    return _done(f"Disabled {email}: their sessions ended and their API tokens no longer "
+                 "work; enable the account to restore them.")
+
+
 @bp.post("/admin/users/<int:user_id>/remove")
 @admin_required
 def remove(user_id: int) -> ResponseReturnValue:

@@ -1,4 +1,5 @@
-"""``catalog users add|list|remove|set-role|password|token|revoke``: accounts and API tokens."""
+"""``catalog users add|list|remove|set-role|disable|enable|password|token|revoke``: accounts
+and API tokens."""
 
 from __future__ import annotations
 
@@ -90,9 +91,11 @@ def list_(state: CliState, as_json: bool) -> None:
         return
     click.echo(table([[r["email"], r["name"] or "—", r["role"], " ".join(r["agencies"]) or "—",
                        "yes" if r["password"] else "no",
+                       "active" if r["active"] else "disabled",
                        (r["last_sign_in_at"] or "—")[:19].replace("T", " ")]
                       for r in rows],
-                     ["email", "name", "role", "agencies", "password", "last sign-in"]))
+                     ["email", "name", "role", "agencies", "password", "status",
+                      "last sign-in"]))
 
 
 @users.command("remove")
@@ -142,6 +145,50 @@ def set_role(state: CliState, email: str, role: str, agencies: tuple[str, ...],
         echo_json({"email": email.strip().lower(), "role": role, "agencies": list(agencies)})
         return
     click.echo(f"{email.strip().lower()} is now {role}", err=True)
+
+
+def _set_active(state: CliState, email: str, active: bool, as_json: bool) -> None:
+    from catalog import accounts
+
+    try:
+        with state.catalog.transaction() as session:
+            user = accounts.get_user(session, email)
+            if user is None:
+                raise click.ClickException(f"no account for {email} (see `catalog users list`)")
+            changed = accounts.set_active(session, user, active)
+            shown = user.email
+    except accounts.AccountError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        echo_json({"email": shown, "active": active, "changed": changed})
+        return
+    state_word = "enabled" if active else "disabled"
+    if not changed:
+        click.echo(f"{shown} was {state_word} already", err=True)
+    elif active:
+        click.echo(f"enabled {shown}: they can sign in again", err=True)
+    else:
+        click.echo(f"disabled {shown}: their sessions ended and their API tokens no longer "
+                   "work (`catalog users enable` restores them)", err=True)
+
+
+@users.command("disable")
+@click.argument("email")
+@json_option
+@pass_state
+def disable(state: CliState, email: str, as_json: bool) -> None:
+    """Disable the account of EMAIL: it can no longer sign in, its sessions end and its API
+    tokens stop working (kept, so that `enable` restores them). Its requests and history stay."""
+    _set_active(state, email, False, as_json)
+
+
+@users.command("enable")
+@click.argument("email")
+@json_option
+@pass_state
+def enable(state: CliState, email: str, as_json: bool) -> None:
+    """Enable a disabled account of EMAIL again."""
+    _set_active(state, email, True, as_json)
 
 
 @users.command("password")
